@@ -1,0 +1,44 @@
+# checkout-engine: `make run` and `make test` work on a fresh machine (see README).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest bench clean lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever the project metadata or the pinned constraints change.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[embedded,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/checkout-engine run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# Regenerate the pinned constraints from a clean resolve.
+lock:
+	rm -rf /tmp/ce-lock && $(PYTHON) -m venv /tmp/ce-lock
+	/tmp/ce-lock/bin/pip install --quiet --upgrade pip
+	/tmp/ce-lock/bin/pip install --quiet -e '.[embedded,dev]'
+	/tmp/ce-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

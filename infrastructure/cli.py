@@ -1,0 +1,90 @@
+"""The `checkout-engine` command line (CONTRACT.md, Commands).
+
+Bad arguments and bad configuration exit 2 with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from infrastructure.settings import ConfigurationError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"checkout-engine: error: {message}", err=True)
+    sys.exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """checkout-engine: event-sourced checkout and payments with a transactional outbox."""
+
+
+@cli.command()
+def run() -> None:
+    """Every role in one process group, with embedded services for what is not configured."""
+    from infrastructure.launcher import run_all
+
+    sys.exit(run_all(settings_or_exit()))
+
+
+@cli.command()
+def api() -> None:
+    """The HTTP API alone (needs DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, CHECKOUT_JWT_SECRET)."""
+    from infrastructure.launcher import run_api
+
+    settings = settings_or_exit()
+    try:
+        run_api(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+@cli.command()
+@click.option("--sub", "subject", required=True, help="Customer or service id (the `sub` claim).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["admin", "service"]),
+    help="Add a role claim; repeatable.",
+)
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 31_536_000))
+def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
+    """Mint a bearer token with the configured (or embedded-mode) secret."""
+    from infrastructure.embedded import jwt_secret_for
+    from infrastructure.tokens import mint_token
+
+    if not subject.strip():
+        fail("--sub must not be empty")
+    click.echo(mint_token(jwt_secret_for(settings_or_exit()), subject, roles, ttl))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="checkout-engine", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.UsageError as exc:
+        fail(exc.format_message().replace("\n", " "))
+    except click.exceptions.Abort:
+        fail("aborted", 1)
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Embedded PostgreSQL from the `pgserver` wheel (used when DATABASE_URL is unset)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives under `data_dir` and survives restarts.
+
+    pgserver listens on a Unix socket only, so the URL it hands out has an empty
+    host and a `?host=/socket/dir` query; everything that parses DATABASE_URL
+    accepts that form.
+    """
+
+    data_dir: Path
+    delete_on_stop: bool = False
+    _server: Any = None
+
+    def start(self) -> str:
+        from pgserver import get_server  # type: ignore[attr-defined]
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        mode = "delete" if self.delete_on_stop else "stop"
+        self._server = get_server(self.data_dir, cleanup_mode=mode)
+        url: str = self._server.get_uri()
+        log.info("embedded postgres ready at %s", url)
+        return url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

@@ -1,0 +1,89 @@
+"""Starts roles: one alone (production) or all of them under the supervisor (`run`)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+
+import click
+import httpx
+import uvicorn
+
+from infrastructure.bootstrap import Services, build_container
+from infrastructure.embedded import resolve_services
+from infrastructure.observability import configure_logging
+from infrastructure.settings import Settings
+from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
+from infrastructure.tokens import mint_token
+
+
+def run_api(settings: Settings) -> None:
+    from api.app import create_app
+
+    configure_logging("api")
+    services = Services.from_settings(settings)
+    container = build_container(settings, services)
+    uvicorn.run(
+        create_app(container),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _wait_ready(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def _banner(settings: Settings, services: Services, base: str) -> str:
+    customer = mint_token(services.jwt_secret, "customer-demo", (), 24 * 3600)
+    admin = mint_token(services.jwt_secret, "admin-demo", ("admin",), 24 * 3600)
+    lines = [
+        "checkout-engine is running",
+        f"  API           {base}   (OpenAPI: {base}/openapi.json)",
+        f"  readiness     {base}/readyz   metrics: {base}/metrics",
+        f"  database      {services.database_url}",
+        f"  broker        {services.bootstrap_servers}",
+        f"  customer JWT  {customer}",
+        f"  admin JWT     {admin}",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def run_all(settings: Settings) -> int:
+    configure_logging("supervisor")
+    with ExitStack() as stack:
+        services = resolve_services(settings, stack)
+        env = child_environment(
+            {
+                "DATABASE_URL": services.database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
+                "CHECKOUT_JWT_SECRET": services.jwt_secret,
+            }
+        )
+        supervisor = Supervisor([Role("api", role_command("api"))], env)
+        supervisor.install_signal_handlers()
+        stack.callback(supervisor.stop)
+        supervisor.start()
+        base = f"http://{settings.host}:{settings.port}"
+        if not _wait_ready(f"{base}/readyz", timeout=60):
+            click.echo("checkout-engine: error: the API did not become ready in 60s", err=True)
+            return 1
+        click.echo(_banner(settings, services, base))
+        try:
+            supervisor.watch()
+        except RoleFailed as exc:
+            click.echo(f"checkout-engine: error: {exc}", err=True)
+            return 1
+    return 0

@@ -1,0 +1,145 @@
+"""One typed settings object built from the environment (CONTRACT.md, Configuration).
+
+Every variable of the contract is a field here. An invalid value raises
+`ConfigurationError` whose message names the variable; the CLI turns that into
+exit code 2 with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+
+
+class ConfigurationError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    checkout_data_dir: Path = Field(default=Path(".data"), alias="CHECKOUT_DATA_DIR")
+    host: str = Field(default="127.0.0.1", alias="HOST")
+    port: int = Field(default=8000, alias="PORT", ge=1, le=65535)
+    checkout_jwt_secret: str | None = Field(default=None, alias="CHECKOUT_JWT_SECRET")
+
+    stripe_secret_key: str | None = Field(default=None, alias="STRIPE_SECRET_KEY")
+    stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+    razorpay_key_id: str | None = Field(default=None, alias="RAZORPAY_KEY_ID")
+    razorpay_key_secret: str | None = Field(default=None, alias="RAZORPAY_KEY_SECRET")
+    razorpay_webhook_secret: str | None = Field(default=None, alias="RAZORPAY_WEBHOOK_SECRET")
+    razorpay_api_base: str | None = Field(default=None, alias="RAZORPAY_API_BASE")
+
+    kafka_topic_order_confirmed: str = Field(
+        default="orders.confirmed", alias="KAFKA_TOPIC_ORDER_CONFIRMED", min_length=1
+    )
+    payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
+    sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
+    rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
+    rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="CORS_ORIGINS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError("must be a postgresql:// URL")
+        # pgserver hands out socket URLs with an empty netloc host: accept both forms.
+        if not parts.path.strip("/"):
+            raise ValueError("must name a database, like postgresql://user:pass@host:5432/db")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _check_bootstrap(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server.strip()!r} is not host:port")
+        return value
+
+    @field_validator("rate_limit_per_customer", "rate_limit_per_ip")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        if value.strip().lower() == "off" or _RATE.match(value.lower()):
+            return value.strip().lower()
+        raise ValueError("must look like 60/minute (second|minute|hour|day) or off")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            origins = tuple(o.strip() for o in value.split(",") if o.strip())
+        else:
+            origins = tuple(value or ())
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example")
+        return origins
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _check_stripe_key(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ValueError("must start with sk_test_, sk_live_, rk_test_ or rk_live_")
+        return value or None
+
+    @field_validator("razorpay_key_id")
+    @classmethod
+    def _check_razorpay_key(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("rzp_test_", "rzp_live_")):
+            raise ValueError("must start with rzp_test_ or rzp_live_")
+        return value or None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.checkout_data_dir.resolve()
+
+    def require_services(self, *, jwt: bool = True) -> None:
+        """Single-role commands run against real services only (no embedded fallback)."""
+        required = [
+            ("DATABASE_URL", self.database_url),
+            ("KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers),
+        ]
+        if jwt:
+            required.append(("CHECKOUT_JWT_SECRET", self.checkout_jwt_secret))
+        missing = [name for name, value in required if not value]
+        if missing:
+            raise ConfigurationError(f"{missing[0]}: required for this command (not set)")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment; raise ConfigurationError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "configuration"
+        alias = _alias_for(field)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"{alias}: {message}") from None
+
+
+def _alias_for(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and info.alias:
+        return info.alias
+    return field.upper()

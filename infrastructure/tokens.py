@@ -1,0 +1,18 @@
+"""Bearer tokens: HS256 JWTs with `sub`, `exp` and `roles` (CONTRACT.md, Auth)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+def mint_token(
+    secret: str, subject: str, roles: Iterable[str] = (), ttl_seconds: int = 3600
+) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "iat": now, "exp": now + ttl_seconds, "roles": sorted(set(roles))}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
