@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from infrastructure.database import DatabaseAddress
+from application.catalog import Catalog
+from application.checkout import Checkout
+from application.engine import CheckoutEngine
+from application.orders import OrderLifecycle
+from application.payments import PaymentOutcomes
+from application.ports import Clock, SystemClock
+from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
 
 
@@ -35,6 +43,8 @@ class Services:
 class Container:
     settings: Settings
     services: Services
+    clock: Clock = field(default_factory=SystemClock)
+    pool_size: int = 10
     _sql: Engine | None = field(default=None, repr=False)
     _closers: list[Any] = field(default_factory=list, repr=False)
 
@@ -45,8 +55,32 @@ class Container:
     @property
     def sql(self) -> Engine:
         if self._sql is None:
-            self._sql = self.database.sqlalchemy_engine()
+            self._sql = self.database.sqlalchemy_engine(pool_size=self.pool_size)
         return self._sql
+
+    @cached_property
+    def app(self) -> CheckoutEngine:
+        with schema_lock(self.database):
+            engine = CheckoutEngine(env=self.database.eventsourcing_env(pool_size=self.pool_size))
+        self._closers.append(engine.close)
+        return engine
+
+    @cached_property
+    def checkout(self) -> Checkout:
+        ttl = timedelta(seconds=self.settings.payment_ttl_seconds)
+        return Checkout(self.app, self.clock, ttl)
+
+    @cached_property
+    def orders(self) -> OrderLifecycle:
+        return OrderLifecycle(self.app)
+
+    @cached_property
+    def payments(self) -> PaymentOutcomes:
+        return PaymentOutcomes(self.app)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.app)
 
     def close(self) -> None:
         for closer in reversed(self._closers):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -72,3 +75,21 @@ class DatabaseAddress:
         return sa.create_engine(
             sa_url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, **kwargs
         )
+
+
+SCHEMA_LOCK_KEY = 0x636865636B6F7574  # "checkout": one key for every schema change
+
+
+@contextmanager
+def schema_lock(address: DatabaseAddress) -> Iterator[None]:
+    """Serialise CREATE TABLE IF NOT EXISTS across processes starting at once.
+
+    Concurrent creators of the same table can both pass the IF NOT EXISTS check and
+    one then fails on the catalog's unique index; a session advisory lock prevents it.
+    """
+    with psycopg.connect(address.conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))

@@ -1,0 +1,154 @@
+"""Checkout: price the cart from the catalog, reserve stock, open the order and its payment.
+
+Everything a checkout decides is saved in one transaction (order, payment and every
+stock reservation), so a rejected or conflicting request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.contention import with_retries
+from application.engine import CheckoutEngine
+from application.errors import IdempotencyConflict
+from application.ports import Clock
+from domain import (
+    DuplicateReservation,
+    Order,
+    Payment,
+    Product,
+    Stock,
+    price_cart,
+    reserve_all,
+    stable_id,
+)
+
+
+@dataclass(frozen=True)
+class CartItem:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    customer_id: str
+    items: tuple[CartItem, ...]
+    provider: str
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """Identifies the request's meaning, whatever its JSON formatting."""
+        canonical = json.dumps(
+            {
+                "items": [[item.sku, item.quantity] for item in self.items],
+                "provider": self.provider,
+            },
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def wanted(self) -> dict[str, int]:
+        """Units per sku; a sku listed twice is one line with the quantities added."""
+        totals: dict[str, int] = {}
+        for item in self.items:
+            totals[item.sku] = totals.get(item.sku, 0) + item.quantity
+        return totals
+
+    def order_id(self) -> UUID:
+        # Same customer + key -> same order id: concurrent duplicates collide on the
+        # order's first event, so at most one of them can ever be recorded.
+        if self.idempotency_key is None:
+            return uuid.uuid4()
+        return stable_id("order", f"{self.customer_id}\x1f{self.idempotency_key}")
+
+
+@dataclass(frozen=True)
+class Placed:
+    """The order and payment as first recorded, and the log position to read them at."""
+
+    order: Order
+    payment: Payment
+    position: int
+    replayed: bool
+
+
+class Checkout:
+    def __init__(self, app: CheckoutEngine, clock: Clock, payment_ttl: timedelta) -> None:
+        self.app = app
+        self.clock = clock
+        self.payment_ttl = payment_ttl
+
+    def __call__(self, request: CheckoutRequest) -> Placed:
+        order_id = request.order_id()
+        return with_retries(lambda: self._attempt(request, order_id))
+
+    def _attempt(self, request: CheckoutRequest, order_id: UUID) -> Placed:
+        if request.idempotency_key is not None:
+            earlier = self._earlier(request, order_id)
+            if earlier is not None:
+                return earlier
+        wanted = request.wanted()
+        cart = price_cart(self._products(wanted), wanted)
+        stocks = self._stocks(wanted)
+        try:
+            reserve_all(stocks, wanted, order_id)
+        except DuplicateReservation:
+            # A concurrent request with the same key committed between our look-up
+            # and our stock load: its order exists now, so answer as a replay.
+            earlier = self._earlier(request, order_id)
+            if earlier is None:
+                raise
+            return earlier
+        payment_id = Payment.id_for(order_id)
+        order = Order.place(
+            order_id=order_id,
+            customer_id=request.customer_id,
+            lines=cart.lines,
+            currency=cart.currency,
+            payment_id=payment_id,
+            provider=request.provider,
+            expires_at=self.clock.now() + self.payment_ttl,
+            request_fingerprint=request.fingerprint(),
+        )
+        payment = Payment.initiate(order_id, request.provider, order.amount, order.currency)
+        recordings = self.app.save(order, payment, *stocks.values())
+        return Placed(order, payment, recordings[-1].notification.id, replayed=False)
+
+    def _earlier(self, request: CheckoutRequest, order_id: UUID) -> Placed | None:
+        """The first response for this key, or IdempotencyConflict if the body differs."""
+        try:
+            order = self.app.load(Order, order_id, version=1)
+        except AggregateNotFoundError:
+            return None
+        if order.request_fingerprint != request.fingerprint():
+            raise IdempotencyConflict(request.idempotency_key or "")
+        payment = self.app.load(Payment, order.payment_id, version=1)
+        return Placed(order, payment, self.app.head_position(), replayed=True)
+
+    def _products(self, wanted: dict[str, int]) -> dict[str, Product]:
+        products: dict[str, Product] = {}
+        for sku in wanted:
+            try:
+                product = self.app.load(Product, Product.id_for(sku))
+            except AggregateNotFoundError:
+                continue
+            products[sku] = product
+        return products
+
+    def _stocks(self, wanted: dict[str, int]) -> dict[str, Stock]:
+        stocks: dict[str, Stock] = {}
+        for sku in wanted:
+            try:
+                stock = self.app.load(Stock, Stock.id_for(sku))
+            except AggregateNotFoundError:
+                continue  # reserve_all counts a sku with no stock record as short
+            stocks[sku] = stock
+        return stocks

@@ -1,0 +1,40 @@
+"""The one eventsourcing Application of the engine (adr/0003).
+
+Orders, payments, stock and catalog products share one events table, so a
+command's writes across aggregates are one transaction, and the notification
+log is a single, commit-ordered outbox that the relay and projections follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import MutableOrImmutableAggregate
+
+from domain import Stock
+
+A = TypeVar("A")
+
+
+class CheckoutEngine(Application[UUID]):
+    name = "checkout"  # table names: checkout_events, checkout_snapshots
+    # A busy sku collects a reservation and a release or commit per order; snapshots
+    # keep loading it cheap however long its history gets.
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Stock: 50
+    }
+
+    def head_position(self) -> int:
+        """The notification id of the last committed event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def load(self, kind: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        """A typed `repository.get`: raises AggregateNotFoundError if absent."""
+        aggregate: object = self.repository.get(aggregate_id, version=version)
+        if not isinstance(aggregate, kind):
+            raise TypeError(
+                f"{aggregate_id} is a {type(aggregate).__name__}, not a {kind.__name__}"
+            )
+        return aggregate

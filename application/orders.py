@@ -1,0 +1,72 @@
+"""Ending unpaid orders: cancelled by their customer, or expired by the reaper.
+
+Either way the order, and the release of every reservation it holds, are saved in
+one transaction: stock is never both released and still held by a live order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.contention import with_retries
+from application.engine import CheckoutEngine
+from application.errors import OrderNotFound
+from domain import Order, OrderStatus, Stock
+
+EXPIRED = "payment window expired"
+
+
+@dataclass(frozen=True)
+class Ended:
+    order: Order
+    position: int
+
+
+class OrderLifecycle:
+    def __init__(self, app: CheckoutEngine) -> None:
+        self.app = app
+
+    def get(self, order_id: UUID, customer_id: str | None = None) -> Order:
+        """The order, if it exists and (when a customer is given) belongs to them.
+
+        Another customer's order is reported as not found, never as forbidden, so
+        order ids can't be probed.
+        """
+        try:
+            order = self.app.load(Order, order_id)
+        except AggregateNotFoundError:
+            raise OrderNotFound(order_id) from None
+        if customer_id is not None and order.customer_id != customer_id:
+            raise OrderNotFound(order_id)
+        return order
+
+    def cancel(self, order_id: UUID, reason: str, customer_id: str | None = None) -> Ended:
+        return with_retries(lambda: self._end(order_id, reason, customer_id))
+
+    def expire(self, order_id: UUID, now: datetime) -> Ended | None:
+        """Cancel the order if its payment window has passed; None if it hasn't (or is done)."""
+
+        def attempt() -> Ended | None:
+            order = self.get(order_id)
+            if not order.is_expired(now):
+                return None
+            return self._end(order_id, EXPIRED, None)
+
+        return with_retries(attempt)
+
+    def _end(self, order_id: UUID, reason: str, customer_id: str | None) -> Ended:
+        order = self.get(order_id, customer_id)
+        order.cancel(reason)  # raises InvalidTransition unless PENDING_PAYMENT
+        stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
+        for stock in stocks:
+            stock.release(order.id, reason)
+        recordings = self.app.save(order, *stocks)
+        return Ended(order, recordings[-1].notification.id)
+
+
+def is_open(order: Order) -> bool:
+    return order.status is OrderStatus.PENDING_PAYMENT

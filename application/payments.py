@@ -1,0 +1,95 @@
+"""What provider outcomes do to a payment and its order.
+
+A success confirms the order and commits its stock in the same transaction that
+records the payment, so the relay sees `Order.Confirmed` only once all of it has
+committed. Outcomes arrive late, twice or out of order; each use case is safe to
+repeat and a late failure never undoes a success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from application.contention import with_retries
+from application.engine import CheckoutEngine
+from domain import Order, OrderStatus, Payment, Stock
+
+LATE_SUCCESS_REFUND = "late-success"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a provider notice changed; `position` is None when it changed nothing."""
+
+    changed: bool
+    position: int | None
+    refund_requested: str | None = None
+
+
+class PaymentOutcomes:
+    def __init__(self, app: CheckoutEngine) -> None:
+        self.app = app
+
+    def provider_order_created(
+        self,
+        payment_id: UUID,
+        gateway_order_id: str,
+        gateway_payment_id: str | None = None,
+        client_secret: str | None = None,
+        key_id: str | None = None,
+    ) -> Outcome:
+        def attempt() -> Outcome:
+            payment = self.app.load(Payment, payment_id)
+            if payment.gateway_order_id == gateway_order_id:
+                return Outcome(False, None)
+            payment.record_provider_order(
+                gateway_order_id, gateway_payment_id, client_secret, key_id
+            )
+            return self._save(payment)
+
+        return with_retries(attempt)
+
+    def succeeded(
+        self, payment_id: UUID, gateway_payment_id: str, provider_event_id: str | None = None
+    ) -> Outcome:
+        return with_retries(
+            lambda: self._succeed(payment_id, gateway_payment_id, provider_event_id)
+        )
+
+    def _succeed(
+        self, payment_id: UUID, gateway_payment_id: str, provider_event_id: str | None
+    ) -> Outcome:
+        payment = self.app.load(Payment, payment_id)
+        if not payment.succeed(gateway_payment_id, provider_event_id):
+            return Outcome(False, None)
+        order = self.app.load(Order, payment.order_id)
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value)
+            stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
+            for stock in stocks:
+                stock.commit(order.id)
+            return self._save(payment, order, *stocks)
+        # The money arrived after the order was cancelled or expired: the stock is
+        # gone, so the customer gets their money back, automatically and on record.
+        refund_id = f"{LATE_SUCCESS_REFUND}:{gateway_payment_id}"
+        payment.request_refund(refund_id, payment.captured_amount)
+        outcome = self._save(payment)
+        return Outcome(True, outcome.position, refund_requested=refund_id)
+
+    def attempt_failed(
+        self, payment_id: UUID, reason: str, gateway_payment_id: str | None = None
+    ) -> Outcome:
+        def attempt() -> Outcome:
+            payment = self.app.load(Payment, payment_id)
+            if not payment.fail_attempt(reason, gateway_payment_id):
+                return Outcome(False, None)
+            return self._save(payment)
+
+        return with_retries(attempt)
+
+    def _save(self, *aggregates: Aggregate) -> Outcome:
+        recordings = self.app.save(*aggregates)
+        return Outcome(True, recordings[-1].notification.id)

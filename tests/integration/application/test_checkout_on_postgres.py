@@ -1,0 +1,76 @@
+"""Checkout against real PostgreSQL: contention, idempotency races and atomicity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from application.catalog import Catalog, CatalogEntry
+from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.engine import CheckoutEngine
+from application.ports import SystemClock
+from domain import InsufficientStock, Order, Stock
+from infrastructure.database import DatabaseAddress
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[CheckoutEngine]:
+    engine = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def checkout(app: CheckoutEngine) -> Checkout:
+    Catalog(app).upsert([CatalogEntry("LIMITED", "Limited print", "v1", 5000, "EUR", 12)])
+    return Checkout(app, SystemClock(), timedelta(minutes=30))
+
+
+def one_unit(customer: str, key: str | None = None) -> CheckoutRequest:
+    return CheckoutRequest(customer, (CartItem("LIMITED", 1),), "stripe", key)
+
+
+def test_forty_buyers_twelve_units(app: CheckoutEngine, checkout: Checkout) -> None:
+    def attempt(n: int) -> Placed | InsufficientStock:
+        try:
+            return checkout(one_unit(f"customer-{n}"))
+        except InsufficientStock as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(attempt, range(40)))
+    placed = [r for r in results if isinstance(r, Placed)]
+    refused = [r for r in results if isinstance(r, InsufficientStock)]
+    assert (len(placed), len(refused)) == (12, 28)
+    stock = app.load(Stock, Stock.id_for("LIMITED"))
+    assert stock.available == 0
+    assert stock.reserved == 12
+    assert sorted(stock.reservations) == sorted(str(p.order.id) for p in placed)
+
+
+def test_concurrent_requests_with_one_key_make_one_order(
+    app: CheckoutEngine, checkout: Checkout
+) -> None:
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda _: checkout(one_unit("alice", "same-key")), range(10)))
+    assert len({r.order.id for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    stock = app.load(Stock, Stock.id_for("LIMITED"))
+    assert stock.reserved == 1
+
+
+def test_an_order_its_payment_and_its_reservations_commit_together(
+    app: CheckoutEngine, checkout: Checkout
+) -> None:
+    before = app.head_position()
+    placed = checkout(one_unit("bob"))
+    notifications = app.notification_log.select(start=before + 1, limit=10)
+    assert [n.originator_id for n in notifications] == [
+        placed.order.id,
+        placed.payment.id,
+        Stock.id_for("LIMITED"),
+    ]
+    assert app.load(Order, placed.order.id).request_fingerprint == one_unit("bob").fingerprint()

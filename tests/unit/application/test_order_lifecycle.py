@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import pytest
+
+from application.catalog import Catalog
+from application.checkout import CartItem, Checkout, CheckoutRequest
+from application.engine import CheckoutEngine
+from application.errors import OrderNotFound
+from application.orders import EXPIRED, OrderLifecycle
+from application.payments import PaymentOutcomes
+from domain import InvalidTransition, OrderStatus, PaymentStatus, RefundStatus, Stock
+
+
+def place(checkout: Checkout, quantity: int = 2, customer: str = "alice"):
+    return checkout(CheckoutRequest(customer, (CartItem("MUG", quantity),), "razorpay"))
+
+
+def available(app: CheckoutEngine) -> int:
+    return app.load(Stock, Stock.id_for("MUG")).available
+
+
+def test_cancel_releases_stock(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
+) -> None:
+    placed = place(checkout)
+    assert available(app) == 3
+    ended = orders.cancel(placed.order.id, "changed my mind", "alice")
+    assert ended.order.status is OrderStatus.CANCELLED
+    assert ended.position == app.head_position()
+    assert available(app) == 5
+
+
+def test_only_the_owner_can_cancel(catalog: Catalog, checkout: Checkout, orders) -> None:
+    placed = place(checkout)
+    with pytest.raises(OrderNotFound):
+        orders.cancel(placed.order.id, "not mine", "mallory")
+
+
+def test_cancel_twice_is_refused(catalog: Catalog, checkout: Checkout, orders) -> None:
+    placed = place(checkout)
+    orders.cancel(placed.order.id, "once", "alice")
+    with pytest.raises(InvalidTransition):
+        orders.cancel(placed.order.id, "twice", "alice")
+
+
+def test_expiry_waits_for_the_payment_window(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders, clock
+) -> None:
+    placed = place(checkout)
+    assert orders.expire(placed.order.id, clock.now()) is None
+    clock.advance(30 * 60)
+    ended = orders.expire(placed.order.id, clock.now())
+    assert ended is not None
+    assert ended.order.cancel_reason == EXPIRED
+    assert available(app) == 5
+
+
+def test_success_confirms_the_order_and_commits_stock(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+) -> None:
+    placed = place(checkout)
+    payments.provider_order_created(placed.payment.id, "order_abc", key_id="rzp_test_x")
+    outcome = payments.succeeded(placed.payment.id, "pay_123", "evt_1")
+    assert outcome.changed
+    order = app.load(type(placed.order), placed.order.id)
+    assert order.status is OrderStatus.PAYMENT_CONFIRMED
+    stock = app.load(Stock, Stock.id_for("MUG"))
+    assert (stock.on_hand, stock.available) == (3, 3)
+    assert not payments.succeeded(placed.payment.id, "pay_123", "evt_1").changed
+
+
+def test_a_late_failure_never_undoes_a_success(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+) -> None:
+    placed = place(checkout)
+    payments.succeeded(placed.payment.id, "pay_1")
+    assert not payments.attempt_failed(placed.payment.id, "card_declined", "pay_0").changed
+    payment = app.load(type(placed.payment), placed.payment.id)
+    assert payment.status is PaymentStatus.SUCCEEDED
+
+
+def test_a_decline_leaves_the_order_open_for_retry(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+) -> None:
+    placed = place(checkout)
+    payments.attempt_failed(placed.payment.id, "card_declined", "pay_0")
+    payment = app.load(type(placed.payment), placed.payment.id)
+    assert payment.status is PaymentStatus.FAILED
+    assert payment.failure_reason == "card_declined"
+    assert app.load(type(placed.order), placed.order.id).status is OrderStatus.PENDING_PAYMENT
+    payments.succeeded(placed.payment.id, "pay_1")
+    assert app.load(type(placed.order), placed.order.id).status is OrderStatus.PAYMENT_CONFIRMED
+
+
+def test_success_after_cancel_is_refunded_automatically(
+    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders, payments
+) -> None:
+    placed = place(checkout)
+    orders.cancel(placed.order.id, "too slow", "alice")
+    outcome = payments.succeeded(placed.payment.id, "pay_late")
+    assert outcome.refund_requested == "late-success:pay_late"
+    payment = app.load(type(placed.payment), placed.payment.id)
+    assert payment.refunds[outcome.refund_requested]["status"] == RefundStatus.PENDING
+    assert payment.refunds[outcome.refund_requested]["amount"] == placed.order.amount
+    assert app.load(type(placed.order), placed.order.id).status is OrderStatus.CANCELLED
+    assert available(app) == 5
