@@ -1,0 +1,82 @@
+"""Pure domain model of checkout-engine: aggregates, events, value objects, domain errors.
+
+No I/O happens here; the application layer loads, calls and saves these aggregates.
+"""
+
+from __future__ import annotations
+
+from domain.catalog import Product
+from domain.errors import (
+    CurrencyMismatch,
+    DomainError,
+    DuplicateCapture,
+    DuplicateReservation,
+    EmptyCart,
+    InsufficientStock,
+    InvalidAmount,
+    InvalidProduct,
+    InvalidQuantity,
+    InvalidTransition,
+    MixedCurrencies,
+    OnHandBelowReserved,
+    PaymentMismatch,
+    ProductInactive,
+    RefundConflict,
+    RefundExceedsCaptured,
+    UnknownCurrency,
+    UnknownProduct,
+    UnknownProvider,
+    UnknownRefund,
+    UnknownReservation,
+)
+from domain.identity import CHECKOUT_NAMESPACE, stable_id
+from domain.money import ISO_4217_EXPONENTS, Currency, Money
+from domain.order import Order, OrderLine, OrderStatus
+from domain.payment import Attempt, Payment, PaymentStatus, RefundEntry, RefundStatus
+from domain.pricing import MAX_LINE_QUANTITY, PricedCart, price_cart
+from domain.provider import Provider
+from domain.stock import Stock, reserve_all
+
+__all__ = [
+    "CHECKOUT_NAMESPACE",
+    "ISO_4217_EXPONENTS",
+    "MAX_LINE_QUANTITY",
+    "Attempt",
+    "Currency",
+    "CurrencyMismatch",
+    "DomainError",
+    "DuplicateCapture",
+    "DuplicateReservation",
+    "EmptyCart",
+    "InsufficientStock",
+    "InvalidAmount",
+    "InvalidProduct",
+    "InvalidQuantity",
+    "InvalidTransition",
+    "MixedCurrencies",
+    "Money",
+    "OnHandBelowReserved",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Payment",
+    "PaymentMismatch",
+    "PaymentStatus",
+    "PricedCart",
+    "Product",
+    "ProductInactive",
+    "Provider",
+    "RefundConflict",
+    "RefundEntry",
+    "RefundExceedsCaptured",
+    "RefundStatus",
+    "Stock",
+    "UnknownCurrency",
+    "UnknownProduct",
+    "UnknownProvider",
+    "UnknownRefund",
+    "UnknownReservation",
+    "price_cart",
+    "reserve_all",
+    "stable_id",
+]

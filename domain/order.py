@@ -1,0 +1,231 @@
+"""The order: what a customer bought, at which prices, and where it stands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    EmptyCart,
+    InvalidAmount,
+    InvalidQuantity,
+    InvalidTransition,
+    PaymentMismatch,
+    RefundExceedsCaptured,
+)
+from domain.money import Currency, Money
+from domain.provider import Provider
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAYMENT_CONFIRMED = "PAYMENT_CONFIRMED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One priced line; prices are copied from the catalog at checkout and never change."""
+
+    sku: str
+    quantity: int
+    unit_amount: int
+    vendor_id: str
+
+    def __post_init__(self) -> None:
+        if type(self.quantity) is not int or self.quantity < 1:
+            raise InvalidQuantity(self.quantity, self.sku)
+        if type(self.unit_amount) is not int or self.unit_amount < 0:
+            raise InvalidAmount(self.unit_amount, "a non-negative int of minor units")
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_amount
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "quantity": self.quantity,
+            "unit_amount": self.unit_amount,
+            "vendor_id": self.vendor_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OrderLine:
+        return cls(data["sku"], data["quantity"], data["unit_amount"], data["vendor_id"])
+
+
+REFUNDABLE = frozenset({OrderStatus.PAYMENT_CONFIRMED, OrderStatus.PARTIALLY_REFUNDED})
+
+
+class Order(Aggregate):
+    """Created by checkout with stock already reserved; ends paid, cancelled or refunded."""
+
+    class Created(Aggregate.Created):
+        """v2 added ``request_fingerprint`` (hash of the checkout request, for idempotency)."""
+
+        class_version = 2
+        customer_id: str
+        lines: list[dict[str, Any]]  # plain dicts so the event serialises as JSON
+        currency: str
+        payment_id: UUID
+        provider: str
+        request_fingerprint: str | None
+        expires_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Orders placed before fingerprints existed have none: they can't be replayed.
+            state["request_fingerprint"] = None
+
+    class Confirmed(Aggregate.Event):
+        class_version = 1
+        payment_id: UUID
+        gateway_payment_id: str
+        provider: str
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.status = OrderStatus.PAYMENT_CONFIRMED
+            aggregate.gateway_payment_id = self.gateway_payment_id
+            aggregate.confirmed_at = self.timestamp
+
+        @property
+        def confirmed_at(self) -> datetime:
+            return self.timestamp
+
+    class Cancelled(Aggregate.Event):
+        class_version = 1
+        reason: str
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.status = OrderStatus.CANCELLED
+            aggregate.cancel_reason = self.reason
+            aggregate.cancelled_at = self.timestamp
+
+    class Refunded(Aggregate.Event):
+        class_version = 1
+        amount: int
+        refunded_total: int
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.refunded_total = self.refunded_total
+            fully = self.refunded_total == aggregate.amount
+            aggregate.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
+
+    def __init__(
+        self,
+        customer_id: str,
+        lines: list[dict[str, Any]],
+        currency: str,
+        payment_id: UUID,
+        provider: str,
+        request_fingerprint: str | None,
+        expires_at: datetime,
+    ) -> None:
+        self.customer_id = customer_id
+        self.lines = tuple(OrderLine.from_dict(line) for line in lines)
+        self.currency = currency
+        self.payment_id = payment_id
+        self.provider = Provider(provider)
+        self.request_fingerprint = request_fingerprint
+        self.expires_at = expires_at
+        self.amount = sum(line.total for line in self.lines)
+        self.status = OrderStatus.PENDING_PAYMENT
+        self.refunded_total = 0
+        self.gateway_payment_id: str | None = None
+        self.confirmed_at: datetime | None = None
+        self.cancelled_at: datetime | None = None
+        self.cancel_reason: str | None = None
+
+    @classmethod
+    def place(
+        cls,
+        order_id: UUID,
+        customer_id: str,
+        lines: Sequence[OrderLine],
+        currency: str,
+        payment_id: UUID,
+        provider: str,
+        expires_at: datetime,
+        request_fingerprint: str | None = None,
+    ) -> Order:
+        """Validate and record a new order. Prices come from the catalog (see pricing)."""
+        if not lines:
+            raise EmptyCart()
+        if sum(line.total for line in lines) < 1:
+            # Every order goes through a provider, and providers refuse zero charges.
+            raise InvalidAmount(0, "a positive order total")
+        if expires_at.tzinfo is None:
+            # Naive datetimes compare wrongly across hosts; the reaper needs absolute time.
+            raise ValueError("expires_at must be timezone-aware")
+        return cls._create(
+            cls.Created,
+            id=order_id,
+            customer_id=customer_id,
+            lines=[line.to_dict() for line in lines],
+            currency=Currency.of(currency).code,
+            payment_id=payment_id,
+            provider=Provider.of(provider).value,
+            request_fingerprint=request_fingerprint,
+            expires_at=expires_at,
+        )
+
+    @property
+    def total(self) -> Money:
+        return Money.of(self.amount, self.currency)
+
+    @property
+    def quantities(self) -> dict[str, int]:
+        """Units per sku, the shape stock reservation wants."""
+        wanted: dict[str, int] = {}
+        for line in self.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        return wanted
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.modified_on
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.status is OrderStatus.PENDING_PAYMENT and now >= self.expires_at
+
+    def _require(self, allowed: frozenset[OrderStatus], action: str) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(f"order {self.id}", action, self.status.value)
+
+    def confirm_payment(self, payment_id: UUID, gateway_payment_id: str, provider: str) -> None:
+        if payment_id != self.payment_id:
+            raise PaymentMismatch(f"payment {payment_id} is not {self.payment_id}")
+        if provider != self.provider:
+            raise PaymentMismatch(f"provider {provider!r} is not {self.provider.value!r}")
+        self._require(frozenset({OrderStatus.PENDING_PAYMENT}), "confirm payment")
+        self.trigger_event(
+            self.Confirmed,
+            payment_id=payment_id,
+            gateway_payment_id=gateway_payment_id,
+            provider=self.provider.value,
+        )
+
+    def cancel(self, reason: str) -> None:
+        """Only unpaid orders can be cancelled; paid ones are refunded instead."""
+        self._require(frozenset({OrderStatus.PENDING_PAYMENT}), "cancel")
+        self.trigger_event(self.Cancelled, reason=reason)
+
+    def record_refund(self, amount: int) -> None:
+        """Mirror a refund the payment completed; the order never refunds more than it cost."""
+        if type(amount) is not int or amount < 1:
+            raise InvalidAmount(amount, "a positive int of minor units")
+        self._require(REFUNDABLE, "record a refund")
+        if self.refunded_total + amount > self.amount:
+            raise RefundExceedsCaptured(amount, self.amount - self.refunded_total)
+        self.trigger_event(
+            self.Refunded, amount=amount, refunded_total=self.refunded_total + amount
+        )

@@ -1,0 +1,177 @@
+"""Stock per sku: units on hand and the units held for open orders.
+
+A reservation holds units while an order waits for payment; it ends either as a sale
+(``commit``, on_hand decreases) or by ``release`` (cancelled or expired order). Keeping
+reservations per order makes both idempotency checks and audits possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    DuplicateReservation,
+    InsufficientStock,
+    InvalidQuantity,
+    OnHandBelowReserved,
+    UnknownReservation,
+)
+from domain.identity import stable_id
+
+
+def _positive(quantity: int, sku: str) -> int:
+    if type(quantity) is not int or quantity < 1:
+        raise InvalidQuantity(quantity, sku)
+    return quantity
+
+
+def _non_negative(on_hand: int, sku: str) -> int:
+    if type(on_hand) is not int or on_hand < 0:
+        raise InvalidQuantity(on_hand, sku)
+    return on_hand
+
+
+class Stock(Aggregate):
+    """Units of one sku. Invariant: 0 <= reserved <= on_hand."""
+
+    class Created(Aggregate.Created):
+        class_version = 1
+        sku: str
+        on_hand: int
+
+    class Restocked(Aggregate.Event):
+        class_version = 1
+        quantity: int
+
+        def apply(self, aggregate: Stock) -> None:
+            aggregate.on_hand += self.quantity
+
+    class OnHandSet(Aggregate.Event):
+        class_version = 1
+        on_hand: int
+
+        def apply(self, aggregate: Stock) -> None:
+            aggregate.on_hand = self.on_hand
+
+    class Reserved(Aggregate.Event):
+        class_version = 1
+        order_id: str
+        quantity: int
+
+        def apply(self, aggregate: Stock) -> None:
+            aggregate.reservations[self.order_id] = self.quantity
+
+    class Released(Aggregate.Event):
+        class_version = 1
+        order_id: str
+        reason: str
+
+        def apply(self, aggregate: Stock) -> None:
+            del aggregate.reservations[self.order_id]
+
+    class Committed(Aggregate.Event):
+        class_version = 1
+        order_id: str
+
+        def apply(self, aggregate: Stock) -> None:
+            aggregate.on_hand -= aggregate.reservations.pop(self.order_id)
+
+    def __init__(self, sku: str, on_hand: int) -> None:
+        self.sku = sku
+        self.on_hand = on_hand
+        self.reservations: dict[str, int] = {}
+
+    @staticmethod
+    def create_id(sku: str) -> UUID:
+        return stable_id("stock", sku)
+
+    @classmethod
+    def id_for(cls, sku: str) -> UUID:
+        return cls.create_id(sku)
+
+    @classmethod
+    def create(cls, sku: str, on_hand: int = 0) -> Stock:
+        return cls._create(cls.Created, sku=sku, on_hand=_non_negative(on_hand, sku))
+
+    @property
+    def reserved(self) -> int:
+        return sum(self.reservations.values())
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    def has_reservation(self, order_id: UUID | str) -> bool:
+        return str(order_id) in self.reservations
+
+    def reserved_for(self, order_id: UUID | str) -> int:
+        return self.reservations.get(str(order_id), 0)
+
+    def restock(self, quantity: int) -> None:
+        self.trigger_event(self.Restocked, quantity=_positive(quantity, self.sku))
+
+    def set_on_hand(self, on_hand: int) -> bool:
+        """Set the count (catalog load); False when unchanged, so reloads add nothing.
+
+        The count may not drop below what open orders hold: that would sell units twice.
+        """
+        _non_negative(on_hand, self.sku)
+        if on_hand == self.on_hand:
+            return False
+        if on_hand < self.reserved:
+            raise OnHandBelowReserved(self.sku, on_hand, self.reserved)
+        self.trigger_event(self.OnHandSet, on_hand=on_hand)
+        return True
+
+    def check_reservable(self, order_id: UUID | str, quantity: int) -> bool:
+        """Validate a reservation without recording it; False if stock is short.
+
+        Raises for caller errors (bad quantity, duplicate order), returns False only for
+        shortage so that :func:`reserve_all` can collect every short sku first.
+        """
+        _positive(quantity, self.sku)
+        if self.has_reservation(order_id):
+            raise DuplicateReservation(self.sku, str(order_id))
+        return quantity <= self.available
+
+    def reserve(self, order_id: UUID | str, quantity: int) -> None:
+        if not self.check_reservable(order_id, quantity):
+            raise InsufficientStock([self.sku])
+        self.trigger_event(self.Reserved, order_id=str(order_id), quantity=quantity)
+
+    def release(self, order_id: UUID | str, reason: str) -> None:
+        if not self.has_reservation(order_id):
+            raise UnknownReservation(self.sku, str(order_id), "release")
+        self.trigger_event(self.Released, order_id=str(order_id), reason=reason)
+
+    def commit(self, order_id: UUID | str) -> None:
+        """Turn the order's reservation into a sale."""
+        if not self.has_reservation(order_id):
+            raise UnknownReservation(self.sku, str(order_id), "commit")
+        self.trigger_event(self.Committed, order_id=str(order_id))
+
+
+def reserve_all(
+    stocks: Mapping[str, Stock], wanted: Mapping[str, int], order_id: UUID | str
+) -> None:
+    """Reserve every wanted sku for one order, or nothing at all.
+
+    All skus are checked before any event is recorded, and one :class:`InsufficientStock`
+    names every short sku, so the customer learns everything wrong with the cart at once
+    and a failed checkout leaves no stray reservations. A sku missing from ``stocks`` counts
+    as short (nothing on hand).
+    """
+    for sku, quantity in wanted.items():
+        _positive(quantity, sku)
+    short = [
+        sku
+        for sku, quantity in wanted.items()
+        if sku not in stocks or not stocks[sku].check_reservable(order_id, quantity)
+    ]
+    if short:
+        raise InsufficientStock(short)
+    for sku, quantity in wanted.items():
+        stocks[sku].reserve(order_id, quantity)
