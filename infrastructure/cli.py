@@ -6,6 +6,7 @@ Bad arguments and bad configuration exit 2 with a one-line reason.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -70,6 +71,36 @@ def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
     if not subject.strip():
         fail("--sub must not be empty")
     click.echo(mint_token(jwt_secret_for(settings_or_exit()), subject, roles, ttl))
+
+
+@cli.group()
+def catalog() -> None:
+    """The product catalog and its stock."""
+
+
+@catalog.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def catalog_load(file: Path) -> None:
+    """Upsert products and stock from JSON: [{sku,name,vendorId,unitAmount,currency,stock}]."""
+    from domain import DomainError
+    from infrastructure.catalog_file import CatalogFileError, read_catalog
+    from infrastructure.launcher import open_container
+
+    settings = settings_or_exit()
+    try:
+        entries = read_catalog(file)
+    except CatalogFileError as exc:
+        fail(str(exc))
+    click.echo(f"loading {len(entries)} products from {file} ...", err=True)
+    with open_container(settings, role="catalog") as container:
+        try:
+            loaded = container.catalog.upsert(entries)
+        except (DomainError, ValueError) as exc:
+            fail(f"{file}: {exc}")
+    click.echo(
+        f"catalog loaded: {loaded.created} created, {loaded.updated} updated, "
+        f"{loaded.unchanged} unchanged (log position {loaded.position})"
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import click
 import httpx
 import uvicorn
 
-from infrastructure.bootstrap import Services, build_container
-from infrastructure.embedded import resolve_services
+from infrastructure.bootstrap import Container, Services, build_container
+from infrastructure.embedded import embedded_database_url, jwt_secret_for, resolve_services
 from infrastructure.observability import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
 from infrastructure.tokens import mint_token
+
+
+@contextmanager
+def open_container(settings: Settings, role: str) -> Iterator[Container]:
+    """A container for a one-shot command; embedded PostgreSQL when DATABASE_URL is unset."""
+    configure_logging(role)
+    with ExitStack() as stack:
+        database_url = embedded_database_url(settings, stack)
+        services = Services(
+            database_url, settings.kafka_bootstrap_servers or "", jwt_secret_for(settings)
+        )
+        container = build_container(settings, services)
+        stack.callback(container.close)
+        yield container
 
 
 def run_api(settings: Settings) -> None:
