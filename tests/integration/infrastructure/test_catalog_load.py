@@ -1,0 +1,106 @@
+"""`checkout-engine catalog load FILE` against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from application.engine import CheckoutEngine
+from domain import Product, Stock
+from infrastructure.database import DatabaseAddress
+
+
+def load(database_url: str, path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "infrastructure.cli", "catalog", "load", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def write(tmp_path: Path, items: object) -> Path:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(items))
+    return path
+
+
+ITEMS = [
+    {
+        "sku": "MUG",
+        "name": "Mug",
+        "vendorId": "v1",
+        "unitAmount": 1250,
+        "currency": "usd",
+        "stock": 7,
+    },
+    {
+        "sku": "TEA",
+        "name": "Tea",
+        "vendorId": "v2",
+        "unitAmount": 500,
+        "currency": "USD",
+        "stock": 0,
+    },
+]
+
+
+def test_load_creates_then_updates(database_url: str, tmp_path: Path) -> None:
+    first = load(database_url, write(tmp_path, ITEMS))
+    assert first.returncode == 0, first.stderr
+    assert "2 created, 0 updated, 0 unchanged" in first.stdout
+    changed = [{**ITEMS[0], "unitAmount": 1300, "stock": 9}, ITEMS[1]]
+    second = load(database_url, write(tmp_path, changed))
+    assert "0 created, 1 updated, 1 unchanged" in second.stdout
+    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    try:
+        mug = app.load(Product, Product.id_for("MUG"))
+        assert (mug.unit_amount, mug.currency, mug.vendor_id) == (1300, "USD", "v1")
+        assert app.load(Stock, Stock.id_for("MUG")).on_hand == 9
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(
+    ("items", "reason"),
+    [
+        ([{**ITEMS[0], "unitAmount": 12.5}], "0/unitAmount: Input should be a valid integer"),
+        ([{**ITEMS[0], "stock": -1}], "0/stock: Input should be greater than or equal to 0"),
+        ([{**ITEMS[0], "colour": "red"}], "0/colour: Extra inputs are not permitted"),
+        ([{**ITEMS[0], "currency": "XYZ"}], "unknown ISO 4217 currency"),
+        ([ITEMS[0], ITEMS[0]], "more than once"),
+        ({"sku": "MUG"}, "top level: Input should be a valid list"),
+    ],
+)
+def test_a_bad_file_exits_2_and_loads_nothing(
+    database_url: str, tmp_path: Path, items: object, reason: str
+) -> None:
+    result = load(database_url, write(tmp_path, [ITEMS[1]]))
+    assert result.returncode == 0
+    result = load(database_url, write(tmp_path, items))
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert reason in errors[0]
+    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    try:
+        assert app.head_position() == 2  # only the first, valid load
+    finally:
+        app.close()
+
+
+def test_malformed_json_and_missing_file(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("[{")
+    assert load(database_url, path).returncode == 2
+    missing = load(database_url, tmp_path / "nope.json")
+    assert missing.returncode == 2
+    assert "No such file or directory" in missing.stderr
