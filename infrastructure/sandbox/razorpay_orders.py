@@ -1,0 +1,277 @@
+"""Razorpay orders, their payments and refunds, and the webhooks each change sends."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Literal
+
+from . import razorpay_objects as objects
+from .config import SandboxConfig
+from .ids import razorpay_event_id
+from .razorpay_objects import RazorpayApiError, not_found
+from .store import JsonObject, OrderCredentials, SandboxStore
+from .webhook_signing import razorpay_signature
+from .webhooks import WebhookDispatcher, WebhookMessage
+
+ORDER_FIELDS = (
+    "amount", "currency", "receipt", "notes", "partial_payment", "first_payment_min_amount",
+    "payment_capture", "customer_id", "method", "offer_id", "token", "bank_account",
+    "transfers", "discount",
+)  # fmt: skip
+REFUND_FIELDS = ("amount", "speed", "notes", "receipt")
+MIN_AMOUNT = 100  # the smallest order or refund: one rupee, in paise
+PaymentOutcome = Literal["success", "failure"]
+DECLINED = (
+    "Your payment didn't go through as it was declined by the bank. Try another payment "
+    "method or contact your bank."
+)
+
+
+class RazorpayOrders:
+    def __init__(
+        self, store: SandboxStore, dispatcher: WebhookDispatcher, config: SandboxConfig
+    ) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._config = config
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def create_order(self, body: JsonObject, credentials: OrderCredentials) -> JsonObject:
+        _reject_unknown(body, ORDER_FIELDS)
+        amount = _amount(body, required=True)
+        currency = body.get("currency")
+        if currency is None or currency == "":
+            raise RazorpayApiError("The currency field is required.", field="currency")
+        if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+            raise RazorpayApiError("Currency is not supported", field="currency")
+        receipt = body.get("receipt")
+        if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
+            raise RazorpayApiError(
+                "The receipt may not be greater than 40 characters.", field="receipt"
+            )
+        order = objects.order(amount, currency.upper(), receipt, _notes(body))
+        with self._store.lock:
+            state = self._store.razorpay
+            state.orders[order["id"]] = order
+            state.order_credentials[order["id"]] = credentials
+            return copy.deepcopy(order)
+
+    def fetch_order(self, order_id: str) -> JsonObject:
+        with self._store.lock:
+            return copy.deepcopy(self._order(order_id))
+
+    def list_orders(self, query: dict[str, str]) -> JsonObject:
+        """``GET /v1/orders``: newest first, by ``receipt``/``authorized``/``from``/``to``."""
+        count = _query_int(query, "count", 10)
+        skip = _query_int(query, "skip", 0)
+        if not 1 <= count <= 100:
+            raise RazorpayApiError("The count must be between 1 and 100.", field="count")
+        with self._store.lock:
+            orders = list(reversed(self._store.razorpay.orders.values()))
+            if "receipt" in query:
+                orders = [o for o in orders if o["receipt"] == query["receipt"]]
+            if "authorized" in query:
+                want = query["authorized"] in ("1", "true")
+                orders = [o for o in orders if (o["status"] == "paid") == want]
+            low, high = _query_int(query, "from", 0), _query_int(query, "to", 2**63)
+            orders = [o for o in orders if low <= o["created_at"] <= high]
+            return objects.collection(copy.deepcopy(orders[skip : skip + count]))
+
+    def order_payments(self, order_id: str) -> JsonObject:
+        with self._store.lock:
+            self._order(order_id)
+            payments = [
+                p for p in self._store.razorpay.payments.values() if p["order_id"] == order_id
+            ]
+            return objects.collection(copy.deepcopy(list(reversed(payments))))
+
+    # -- payments and refunds --------------------------------------------------------------
+
+    def fetch_payment(self, payment_id: str) -> JsonObject:
+        with self._store.lock:
+            return copy.deepcopy(self._payment(payment_id))
+
+    def payment_refunds(self, payment_id: str) -> JsonObject:
+        with self._store.lock:
+            self._payment(payment_id)
+            refunds = [
+                r for r in self._store.razorpay.refunds.values() if r["payment_id"] == payment_id
+            ]
+            return objects.collection(copy.deepcopy(list(reversed(refunds))))
+
+    def fetch_refund(self, refund_id: str) -> JsonObject:
+        with self._store.lock:
+            refund = self._store.razorpay.refunds.get(refund_id)
+            if refund is None:
+                raise not_found()
+            return copy.deepcopy(refund)
+
+    def refund_payment(self, payment_id: str, body: JsonObject) -> JsonObject:
+        _reject_unknown(body, REFUND_FIELDS)
+        requested = _amount(body, required=False, what="Refund") if "amount" in body else None
+        with self._store.lock:
+            payment = self._payment(payment_id)
+            if not payment["captured"]:
+                raise RazorpayApiError("The payment has not been captured yet", field="id")
+            remaining = payment["amount"] - payment["amount_refunded"]
+            if remaining <= 0:
+                raise RazorpayApiError("The payment has been fully refunded already")
+            amount = remaining if requested is None else requested
+            if amount > remaining:
+                raise RazorpayApiError(
+                    "The refund amount provided is greater than amount captured", field="amount"
+                )
+            receipt = body.get("receipt")
+            refund = objects.refund(payment, amount, _notes(body), _optional_str(receipt))
+            self._store.razorpay.refunds[refund["id"]] = refund
+            payment["amount_refunded"] += amount
+            full = payment["amount_refunded"] >= payment["amount"]
+            payment["refund_status"] = "full" if full else "partial"
+            if full:
+                payment["status"] = "refunded"
+            entities = {"refund": refund, "payment": payment}
+            self._emit("refund.created", entities)
+            self._emit("refund.processed", entities)
+            return copy.deepcopy(refund)
+
+    # -- checkout.js stand-in --------------------------------------------------------------
+
+    def pay(self, order_id: str, outcome: PaymentOutcome) -> JsonObject:
+        """A customer pays ``order_id`` through checkout; answers what checkout.js hands over."""
+        with self._store.lock:
+            order = self._order(order_id)
+            if order["status"] == "paid":
+                raise RazorpayApiError("Order has already been paid", field="order_id")
+            payment = objects.payment(order)
+            self._store.razorpay.payments[payment["id"]] = payment
+            order["attempts"] += 1
+            order["status"] = "attempted"
+            if outcome == "failure":
+                self._fail(payment)
+            payment["status"] = "authorized"
+            self._emit("payment.authorized", {"payment": payment})
+            fee = max(1, round(payment["amount"] * 0.02))
+            payment.update(status="captured", captured=True, fee=fee, tax=round(fee * 18 / 118))
+            self._emit("payment.captured", {"payment": payment})
+            order.update(amount_paid=order["amount"], amount_due=0, status="paid")
+            self._emit("order.paid", {"payment": payment, "order": order})
+            secret = self._store.razorpay.order_credentials[order_id].key_secret
+            message = f"{order_id}|{payment['id']}".encode()
+            return {
+                "razorpay_order_id": order_id,
+                "razorpay_payment_id": payment["id"],
+                "razorpay_signature": razorpay_signature(message, secret),
+            }
+
+    def key_id_for(self, order_id: str) -> str:
+        with self._store.lock:
+            self._order(order_id)
+            return self._store.razorpay.order_credentials[order_id].key_id
+
+    def _fail(self, payment: JsonObject) -> None:
+        error = RazorpayApiError(
+            DECLINED,
+            source="bank",
+            step="payment_authorization",
+            reason="payment_failed",
+            metadata={"payment_id": payment["id"], "order_id": payment["order_id"]},
+        )
+        payment.update(
+            status="failed",
+            error_code=error.code,
+            error_description=error.description,
+            error_source=error.source,
+            error_step=error.step,
+            error_reason=error.reason,
+        )
+        self._emit("payment.failed", {"payment": payment})
+        raise error
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit(self, event_type: str, entities: dict[str, JsonObject]) -> None:
+        snapshot = copy.deepcopy(entities)
+        body = objects.event(self._config.razorpay_account_id, event_type, snapshot)
+        event_id = razorpay_event_id()
+        self._store.razorpay.events.append({"id": event_id, "event": event_type, "body": body})
+        self._publish(event_id, event_type, body)
+
+    def _publish(self, event_id: str, event_type: str, body: JsonObject) -> None:
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        self._dispatcher.publish(WebhookMessage("razorpay", event_id, event_type, raw))
+
+    def replay(self, event_id: str) -> bool:
+        """Queue a recorded event's webhook again, with its original ``X-Razorpay-Event-Id``."""
+        with self._store.lock:
+            for recorded in self._store.razorpay.events:
+                if recorded["id"] == event_id:
+                    self._publish(event_id, recorded["event"], recorded["body"])
+                    return True
+        return False
+
+    def _order(self, order_id: str) -> JsonObject:
+        order = self._store.razorpay.orders.get(order_id)
+        if order is None:
+            raise not_found()
+        return order
+
+    def _payment(self, payment_id: str) -> JsonObject:
+        payment = self._store.razorpay.payments.get(payment_id)
+        if payment is None:
+            raise not_found()
+        return payment
+
+
+def _reject_unknown(body: JsonObject, allowed: tuple[str, ...]) -> None:
+    for name in body:
+        if name not in allowed:
+            raise RazorpayApiError(f"{name} is/are not required and should not be sent", field=name)
+
+
+def _amount(body: JsonObject, *, required: bool, what: str = "Order") -> int:
+    value: Any = body.get("amount")
+    if value is None or value == "":
+        if required:
+            raise RazorpayApiError("The amount field is required.", field="amount")
+        raise RazorpayApiError("The amount must be an integer.", field="amount")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise RazorpayApiError("The amount must be an integer.", field="amount")
+    try:
+        amount = int(value)
+    except ValueError:
+        raise RazorpayApiError("The amount must be an integer.", field="amount") from None
+    if amount < MIN_AMOUNT:
+        raise RazorpayApiError(f"{what} amount less than minimum amount allowed", field="amount")
+    return amount
+
+
+def _notes(body: JsonObject) -> dict[str, str]:
+    notes = body.get("notes")
+    if notes is None or notes == [] or notes == "":
+        return {}
+    if not isinstance(notes, dict):
+        raise RazorpayApiError("The notes must be an array.", field="notes")
+    if len(notes) > 15:
+        raise RazorpayApiError("Number of notes must not exceed 15.", field="notes")
+    for key, value in notes.items():
+        if len(str(value)) > 256:
+            raise RazorpayApiError(
+                f"notes.{key} may not be greater than 256 characters.", field="notes"
+            )
+    return {str(key): str(value) for key, value in notes.items()}
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _query_int(query: dict[str, str], name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RazorpayApiError(f"The {name} must be an integer.", field=name) from None
