@@ -54,6 +54,41 @@ def api() -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--stripe-webhook-url", help="Where to send signed Stripe webhooks.")
+@click.option("--stripe-webhook-secret", help="whsec_... secret that signs them.")
+@click.option("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
+@click.option("--razorpay-webhook-secret", help="Secret that signs them.")
+def sandbox(
+    host: str,
+    port: int,
+    stripe_webhook_url: str | None,
+    stripe_webhook_secret: str | None,
+    razorpay_webhook_url: str | None,
+    razorpay_webhook_secret: str | None,
+) -> None:
+    """The Stripe and Razorpay sandbox on its own (under /stripe and /razorpay)."""
+    from infrastructure.sandbox.config import SandboxConfig
+    from infrastructure.sandbox.server import run_sandbox
+
+    for url_option, url, secret in (
+        ("--stripe-webhook-url", stripe_webhook_url, stripe_webhook_secret),
+        ("--razorpay-webhook-url", razorpay_webhook_url, razorpay_webhook_secret),
+    ):
+        if url and not secret:
+            fail(f"{url_option} needs its webhook secret too")
+    config = SandboxConfig(
+        stripe_webhook_url=stripe_webhook_url,
+        stripe_webhook_secret=stripe_webhook_secret,
+        razorpay_webhook_url=razorpay_webhook_url,
+        razorpay_webhook_secret=razorpay_webhook_secret,
+    )
+    click.echo(f"provider sandbox on http://{host}:{port} (/stripe, /razorpay)", err=True)
+    run_sandbox(host, port, config)
+
+
+@cli.command()
 @click.option("--sub", "subject", required=True, help="Customer or service id (the `sub` claim).")
 @click.option(
     "--role",
