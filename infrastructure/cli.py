@@ -54,6 +54,14 @@ def api() -> None:
 
 
 @cli.command()
+def projector() -> None:
+    """The read-model projections alone (needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)."""
+    from infrastructure.launcher import run_projector
+
+    sys.exit(run_projector(settings_or_exit()))
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--stripe-webhook-url", help="Where to send signed Stripe webhooks.")

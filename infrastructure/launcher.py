@@ -13,6 +13,7 @@ import uvicorn
 from infrastructure.bootstrap import Container, Services, build_container
 from infrastructure.embedded import embedded_database_url, jwt_secret_for, resolve_services
 from infrastructure.observability import configure_logging
+from infrastructure.roles import NamedLoop, run_loops
 from infrastructure.settings import Settings
 from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
 from infrastructure.tokens import mint_token
@@ -46,6 +47,26 @@ def run_api(settings: Settings) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def run_projector(settings: Settings) -> int:
+    """Every projection, each on its own runner thread (one active instance per lock)."""
+    from projections import ALL_PROJECTIONS
+    from projections.runner import ProjectionRunner
+
+    configure_logging("projector")
+    container = build_container(settings, Services.from_settings(settings, jwt=False))
+    try:
+        loops = [
+            NamedLoop(
+                f"projection:{projection.name}",
+                ProjectionRunner(container.app, container.sql, projection).run_forever,
+            )
+            for projection in ALL_PROJECTIONS
+        ]
+        return run_loops(loops)
+    finally:
+        container.close()
 
 
 def _wait_ready(url: str, timeout: float) -> bool:
@@ -87,7 +108,8 @@ def run_all(settings: Settings) -> int:
                 "CHECKOUT_JWT_SECRET": services.jwt_secret,
             }
         )
-        supervisor = Supervisor([Role("api", role_command("api"))], env)
+        roles = [Role(name, role_command(name)) for name in ("api", "projector")]
+        supervisor = Supervisor(roles, env)
         supervisor.install_signal_handlers()
         stack.callback(supervisor.stop)
         supervisor.start()

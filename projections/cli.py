@@ -1,0 +1,108 @@
+"""`checkout-engine projections status|rebuild NAME` (registered by the main CLI).
+
+The main CLI puts the database URL in ``ctx.obj["database_url"]``; the work is done by
+``show_status`` and ``run_rebuild``, which take the URL, so tests call them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from infrastructure.database import DatabaseAddress
+from projections import PROJECTIONS_BY_NAME, projection_named
+from projections.rebuild import Progress, RebuildInProgress, RebuildResult, rebuild
+from projections.runner import ProjectionStatus, status
+from projections.schema import create_schema
+
+
+@contextmanager
+def connected(database_url: str) -> Iterator[tuple[CheckoutEngine, Engine]]:
+    address = DatabaseAddress.parse(database_url)
+    app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
+    engine = address.sqlalchemy_engine(pool_size=2)
+    try:
+        create_schema(engine)
+        yield app, engine
+    finally:
+        engine.dispose()
+        app.close()
+
+
+def format_status(rows: list[ProjectionStatus]) -> str:
+    header = ("name", "position", "head", "lag events", "lag seconds")
+    lines = [header] + [
+        (r.name, str(r.position), str(r.head), str(r.lag_events), f"{r.lag_seconds:.1f}")
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def show_status(database_url: str) -> list[ProjectionStatus]:
+    with connected(database_url) as (app, engine):
+        rows = status(app, engine)
+    click.echo(format_status(rows))
+    return rows
+
+
+def decile_progress(name: str) -> Progress:
+    """A stderr line each time another tenth of the log is done."""
+    shown = -1
+
+    def report(done: int, total: int) -> None:
+        nonlocal shown
+        decile = 10 if total <= 0 else min(10, done * 10 // total)
+        if decile > shown:
+            shown = decile
+            click.echo(f"rebuilding {name}: {decile * 10}% ({done}/{total})", err=True)
+
+    return report
+
+
+def run_rebuild(database_url: str, name: str) -> RebuildResult:
+    projection = projection_named(name)
+    with connected(database_url) as (app, engine):
+        result = rebuild(app, engine, projection, decile_progress(name))
+    click.echo(
+        f"rebuilt {name}: {result.events} events in {result.seconds:.2f} s "
+        f"({result.events_per_s:.0f} events/s)",
+        err=True,
+    )
+    return result
+
+
+def _database_url() -> str:
+    obj = click.get_current_context().obj
+    url = obj.get("database_url") if isinstance(obj, dict) else None
+    if not url:
+        raise click.UsageError("no database URL configured (DATABASE_URL)")
+    return str(url)
+
+
+@click.group("projections")
+def projections() -> None:
+    """Read models: where they stand, and rebuilding them from the log."""
+
+
+@projections.command("status")
+def status_command() -> None:
+    """Position, head and lag of every projection."""
+    show_status(_database_url())
+
+
+@projections.command("rebuild")
+@click.argument("name", type=click.Choice(sorted(PROJECTIONS_BY_NAME)))
+def rebuild_command(name: str) -> None:
+    """Replay the whole log into NAME's tables while the API keeps serving the old ones."""
+    try:
+        run_rebuild(_database_url(), name)
+    except RebuildInProgress as exc:
+        raise click.ClickException(str(exc)) from None

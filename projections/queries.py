@@ -1,0 +1,170 @@
+"""The read side the API uses: CONTRACT-shaped documents straight from the views."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, RowMapping
+
+from domain import OrderStatus
+from projections.schema import order_view, payment_status_view
+
+Document = dict[str, Any]
+# Aliases, because inside OrderQueries the name `list` is the listing method.
+Documents = list[Document]
+OrderIds = list[UUID]
+
+
+class InvalidCursor(ValueError):
+    def __init__(self) -> None:
+        super().__init__("cursor is not one this API handed out")
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order document and, apart from it, its owner for the ownership check."""
+
+    customer_id: str
+    body: Document
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    customer_id: str | None  # None only until the order's own event is projected
+    body: Document
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _as_uuid(value: UUID | str) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def encode_cursor(created_at: datetime, order_id: UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(order_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, order_id = json.loads(raw)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise InvalidCursor()
+        return moment, UUID(order_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+
+
+def order_document(row: RowMapping) -> Document:
+    return {
+        "orderId": str(row["order_id"]),
+        "status": row["status"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "lines": row["lines"],
+        "createdAt": rfc3339(row["created_at"]),
+        "updatedAt": rfc3339(row["updated_at"]),
+        "payment": {
+            "paymentId": str(row["payment_id"]),
+            "provider": row["provider"],
+            "status": row["payment_status"],
+        },
+    }
+
+
+class OrderQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, order_id: UUID | str) -> OrderRecord | None:
+        key = _as_uuid(order_id)
+        if key is None:
+            return None
+        query = sa.select(order_view).where(order_view.c.order_id == key)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else OrderRecord(row["customer_id"], order_document(row))
+
+    def list(
+        self, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[Documents, str | None]:
+        """Newest first, keyset-paginated: (items, cursor of the next page or None).
+
+        Items are order documents plus ``customerId`` (the listing is for admins).
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        c = order_view.c
+        query = sa.select(order_view).order_by(c.created_at.desc(), c.order_id.desc())
+        if status is not None:
+            query = query.where(c.status == status)
+        if cursor is not None:
+            query = query.where(sa.tuple_(c.created_at, c.order_id) < decode_cursor(cursor))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit + 1)).mappings().all()
+        page = rows[:limit]
+        items = [order_document(row) | {"customerId": row["customer_id"]} for row in page]
+        more = len(rows) > limit
+        return items, encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
+
+    def expired_orders(self, now: datetime, limit: int = 100) -> OrderIds:
+        """Unpaid orders past their expiry, oldest expiry first (the reaper's work list)."""
+        c = order_view.c
+        query = (
+            sa.select(c.order_id)
+            .where(c.status == OrderStatus.PENDING_PAYMENT.value, c.expires_at <= now)
+            .order_by(c.expires_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+
+def payment_document(row: RowMapping) -> Document:
+    return {
+        "orderId": str(row["order_id"]),
+        "paymentId": str(row["payment_id"]),
+        "status": row["status"],
+        "provider": row["provider"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "gatewayOrderId": row["gateway_order_id"],
+        "gatewayPaymentId": row["gateway_payment_id"],
+        "metadata": {"stripeClientSecret": row["client_secret"]},
+        "razorpayKeyId": row["razorpay_key_id"],
+        "refundedAmount": row["refunded_amount"],
+        "failureReason": row["failure_reason"],
+        "updatedAt": rfc3339(row["updated_at"]),
+    }
+
+
+class PaymentQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, order_id: UUID | str) -> PaymentRecord | None:
+        key = _as_uuid(order_id)
+        if key is None:
+            return None
+        query = sa.select(payment_status_view).where(payment_status_view.c.order_id == key)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else PaymentRecord(row["customer_id"], payment_document(row))

@@ -1,0 +1,155 @@
+"""Rebuild a projection from the first event while the API keeps reading the old tables.
+
+1. Create shadow tables (``<table>__rebuild``) and fill them from the log in large batches,
+   one transaction each, without touching the live tables.
+2. In ONE final transaction: lock the live tables (ACCESS EXCLUSIVE) and the tracking row,
+   catch the shadow up to the head, drop the live tables, rename shadow to live (indexes
+   and constraints too) and set the tracking position.
+
+Readers wait only for that last transaction. A runner that is live meanwhile commits into
+the old tables until the lock; its next batch fails the position compare-and-set (or finds
+its table gone), rolls back and resumes from the position the rebuild set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from projections.projection import Projection
+from projections.schema import create_schema
+from projections.tracking import ensure_tracking_row, read_position, set_position
+
+if TYPE_CHECKING:
+    from application.engine import CheckoutEngine
+
+Progress = Callable[[int, int], None]
+
+REBUILD_BATCH = 2000
+
+
+class RebuildInProgress(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"projection {name!r} is already being rebuilt")
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int  # notifications read from the log, handled or not
+    seconds: float
+    events_per_s: float
+
+
+def rebuild(
+    app: CheckoutEngine,
+    engine: Engine,
+    projection: Projection,
+    progress: Progress | None = None,
+    batch_size: int = REBUILD_BATCH,
+) -> RebuildResult:
+    """Replay the whole log into fresh tables and swap them in; progress(done, total)
+    reports notification ids (done reaches total at the end)."""
+    create_schema(engine)
+    report = progress or (lambda done, total: None)
+    started = time.perf_counter()
+    with _exclusive_rebuild(engine, projection.name):
+        shadow = projection.shadow()
+        _create_shadow(engine, shadow)
+        target = app.head_position()
+        filler = _Filler(app, shadow, batch_size)
+        while filler.position < target:
+            with engine.begin() as conn:
+                if not filler.fill(conn, stop=target):
+                    break
+            report(filler.position, target)
+        with engine.begin() as conn:
+            _swap(conn, projection, shadow, filler)
+        report(filler.position, max(target, filler.position))
+    seconds = time.perf_counter() - started
+    return RebuildResult(filler.events, seconds, filler.events / seconds if seconds else 0.0)
+
+
+class _Filler:
+    """Reads the log from where it stopped and applies it to the shadow tables."""
+
+    def __init__(self, app: CheckoutEngine, shadow: Projection, batch_size: int) -> None:
+        self.app = app
+        self.shadow = shadow
+        self.batch_size = batch_size
+        self.position = 0
+        self.events = 0
+
+    def fill(self, conn: Connection, stop: int | None = None) -> bool:
+        """Apply the next batch on ``conn``; False when there was nothing to read."""
+        notifications = self.app.recorder.select_notifications(
+            start=self.position, limit=self.batch_size, stop=stop, inclusive_of_start=False
+        )
+        if not notifications:
+            return False
+        to_event = self.app.mapper.to_domain_event
+        wanted = self.shadow.wants
+        events = [to_event(n) for n in notifications if wanted(n.topic)]
+        self.shadow.apply_batch(conn, events)
+        self.position = notifications[-1].id
+        self.events += len(notifications)
+        return True
+
+
+@contextmanager
+def _exclusive_rebuild(engine: Engine, name: str) -> Iterator[None]:
+    """Two rebuilds of one projection would drop each other's shadow tables."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        key = sa.func.hashtext(f"rebuild:{name}")
+        if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one():
+            raise RebuildInProgress(name)
+        yield
+    finally:
+        conn.invalidate()  # ends the session, and with it the lock
+        conn.close()
+
+
+def _create_shadow(engine: Engine, shadow: Projection) -> None:
+    with engine.begin() as conn:
+        for table in shadow.tables:
+            table.drop(conn, checkfirst=True)  # left over from an interrupted rebuild
+            table.create(conn)
+
+
+def _swap(conn: Connection, live: Projection, shadow: Projection, filler: _Filler) -> None:
+    quote = conn.dialect.identifier_preparer.format_table
+    # Tables before the tracking row: the order a runner's batch takes them in.
+    for table in live.tables:
+        conn.execute(sa.text(f"LOCK TABLE {quote(table)} IN ACCESS EXCLUSIVE MODE"))
+    ensure_tracking_row(conn, live.name)
+    read_position(conn, live.name, for_update=True)
+    while filler.fill(conn):
+        pass
+    for old, new in zip(live.tables, shadow.tables, strict=True):
+        conn.execute(sa.text(f"DROP TABLE {quote(old)}"))
+        conn.execute(sa.text(f"ALTER TABLE {quote(new)} RENAME TO {quote(old)}"))
+        _rename_indexes(conn, old.name, new.name)
+    set_position(conn, live.name, filler.position)
+
+
+def _rename_indexes(conn: Connection, table: str, shadow_name: str) -> None:
+    """Index and constraint names embed the table name (schema.NAMING_CONVENTION)."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = conn.execute(
+        sa.text(
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = :table"
+        ),
+        {"table": table},
+    ).scalars()
+    for name in list(names):
+        if shadow_name in name:
+            renamed = name.replace(shadow_name, table)
+            # Renaming a constraint's index renames the constraint too.
+            conn.execute(sa.text(f"ALTER INDEX {quote(name)} RENAME TO {quote(renamed)}"))

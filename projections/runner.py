@@ -1,0 +1,259 @@
+"""Runs a projection: follows the notification log, exactly once, one active instance.
+
+Exactly once: each batch of notifications is applied and the tracking position advanced
+in ONE transaction, with a compare-and-set on the position (``tracking.advance``). A crash
+loses the whole batch or nothing; a restart resumes from the committed position.
+
+Single active: the runner holds a PostgreSQL session advisory lock on a dedicated
+connection; standbys retry every second and take over when the holder's session ends.
+
+Wake-up: that same connection LISTENs on the events table's channel (the recorder NOTIFYs
+in each inserting transaction). Sharing it means a dead session drops the lock and the
+wake-up together, and the runner notices while it waits. ``recorder.subscribe()`` would
+add a second connection and two threads and hands out one notification at a time, which
+defeats per-batch transactions; reading pages with ``select_notifications`` after each
+wake-up is the same gap-free read (adr/0003) with batching. A slow poll covers lost
+notifications.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+import structlog
+from eventsourcing import persistence as es_errors
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from sqlalchemy.engine import Connection, Engine
+
+from application.engine import CheckoutEngine
+from projections import ALL_PROJECTIONS
+from projections.projection import Projection
+from projections.rebuild import RebuildResult, rebuild
+from projections.schema import create_schema
+from projections.tracking import (
+    PositionMoved,
+    advance,
+    ensure_tracking_row,
+    position,
+    read_position,
+    wait_for_position,
+)
+
+__all__ = [
+    "ProjectionRunner",
+    "ProjectionStatus",
+    "RebuildResult",
+    "position",
+    "rebuild",
+    "status",
+    "wait_for_position",
+]
+
+log = structlog.get_logger(__name__)
+
+# Failures that a retry from the stored position can cure: the tables were swapped by a
+# rebuild, a connection dropped, a serialisation or lock timeout.
+RETRYABLE = (PositionMoved, sa.exc.DBAPIError)
+# The database or our session went away; the lock, if we held it, went with the session.
+CONNECTION_LOST = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es_errors.OperationalError,
+    es_errors.InterfaceError,
+)
+
+
+def channel_of(app: CheckoutEngine) -> str:
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise TypeError("projections follow a PostgreSQL notification log")
+    return recorder.channel_name
+
+
+class ProjectionRunner:
+    """Keeps one projection's tables up to date with the application's notification log."""
+
+    def __init__(
+        self,
+        app: CheckoutEngine,
+        engine: Engine,
+        projection: Projection,
+        *,
+        batch_size: int = 500,
+        standby_retry: float = 1.0,
+        safety_poll: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.projection = projection
+        self.batch_size = batch_size
+        self.standby_retry = standby_retry
+        self.safety_poll = safety_poll
+        self.channel = channel_of(app)
+        self.active = threading.Event()  # set while this instance holds the lock
+        self.position = 0  # last committed position, as this runner knows it
+        self.retries = 0  # batches rolled back and redone from the stored position
+        self._failing = 0  # consecutive failed batches
+
+    @property
+    def lock_key(self) -> str:
+        return f"projection:{self.projection.name}"
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Stand by, lead, and follow the log until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                self._stand_by_then_lead(stop)
+            except CONNECTION_LOST as exc:
+                log.warning(
+                    "projection connection lost", projection=self.projection.name, error=str(exc)
+                )
+                stop.wait(self.standby_retry)
+
+    def _stand_by_then_lead(self, stop: threading.Event) -> None:
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            while not self._try_lock(conn):
+                if stop.wait(self.standby_retry):
+                    return
+            conn.execute(sa.text(f'LISTEN "{self.channel}"'))
+            create_schema(self.engine)
+            self.active.set()
+            log.info("projection active", projection=self.projection.name)
+            self._lead(conn, stop)
+        finally:
+            self.active.clear()
+            # Closing the session (not returning it to the pool) releases the lock
+            # and the LISTEN, so no pooled connection carries them.
+            conn.invalidate()
+            conn.close()
+
+    def _try_lock(self, conn: Connection) -> bool:
+        key = sa.func.hashtext(self.lock_key)
+        return bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one())
+
+    def _lead(self, conn: Connection, stop: threading.Event) -> None:
+        listener = conn.connection.driver_connection
+        assert isinstance(listener, psycopg.Connection)
+        self.position = self._stored_position()
+        while not stop.is_set():
+            notifications = self.app.recorder.select_notifications(
+                start=self.position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if notifications:
+                self._process_or_retry(notifications, stop)
+            else:
+                self._wait_for_events(listener, stop)
+
+    def _stored_position(self) -> int:
+        with self.engine.begin() as conn:
+            ensure_tracking_row(conn, self.projection.name)
+            return read_position(conn, self.projection.name)
+
+    def _process_or_retry(
+        self, notifications: Sequence[Notification], stop: threading.Event
+    ) -> None:
+        try:
+            self.position = self.process(notifications, self.position)
+            self._failing = 0
+        except RETRYABLE as exc:
+            self.retries += 1
+            self._failing += 1
+            log.info(
+                "projection batch rolled back", projection=self.projection.name, error=str(exc)
+            )
+            # A swap by a rebuild is cured at once; a failure that repeats (database
+            # down, a bad migration) backs off up to a second between attempts.
+            if self._failing > 1:
+                stop.wait(min(1.0, 0.05 * 2**self._failing))
+            self.position = self._stored_position()
+
+    def catch_up(self) -> int:
+        """Process everything committed so far in the calling thread; returns the position.
+
+        For tests, benchmarks and one-off tools: it takes no lock, and relies on the
+        position compare-and-set alone, which keeps it exactly-once next to a live runner.
+        """
+        self.position = self._stored_position()
+        while True:
+            notifications = self.app.recorder.select_notifications(
+                start=self.position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return self.position
+            try:
+                self.position = self.process(notifications, self.position)
+            except PositionMoved:
+                self.position = self._stored_position()
+
+    def process(self, notifications: Sequence[Notification], expected: int) -> int:
+        """Apply one batch and advance the position from ``expected``, atomically."""
+        mapper = self.app.mapper
+        events = [
+            mapper.to_domain_event(n) for n in notifications if self.projection.wants(n.topic)
+        ]
+        last = notifications[-1].id
+        with self.engine.begin() as conn:
+            self.projection.apply_batch(conn, events)
+            advance(conn, self.projection.name, expected, last)
+        return last
+
+    def _wait_for_events(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
+        """Return on a NOTIFY, on ``stop`` (checked every 0.2 s) or after the safety poll."""
+        deadline = time.monotonic() + self.safety_poll
+        while not stop.is_set() and time.monotonic() < deadline:
+            if any(True for _ in listener.notifies(timeout=0.2, stop_after=1)):
+                # Several commits may have notified: one read serves them all.
+                for _ in listener.notifies(timeout=0):
+                    pass
+                return
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+
+
+def status(
+    app: CheckoutEngine, engine: Engine, projections: Sequence[Projection] = ALL_PROJECTIONS
+) -> list[ProjectionStatus]:
+    """Where each projection stands against the head of the log."""
+    head = app.head_position()
+    report = []
+    for projection in projections:
+        at = position(engine, projection.name)
+        report.append(
+            ProjectionStatus(
+                name=projection.name,
+                position=at,
+                head=head,
+                lag_events=max(0, head - at),
+                lag_seconds=_lag_seconds(app, at),
+            )
+        )
+    return report
+
+
+def _lag_seconds(app: CheckoutEngine, at: int) -> float:
+    """Age of the oldest event not processed yet (0 when caught up)."""
+    oldest = app.recorder.select_notifications(start=at, limit=1, inclusive_of_start=False)
+    if not oldest:
+        return 0.0
+    timestamp = getattr(app.mapper.to_domain_event(oldest[0]), "timestamp", None)
+    if not isinstance(timestamp, datetime):
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - timestamp).total_seconds())

@@ -1,0 +1,132 @@
+"""The read-model tables and their tracking table (SQLAlchemy Core).
+
+Tables are built by factories that take the table name, so a rebuild can create a shadow
+copy (``<table>__rebuild``) whose indexes and constraints carry the shadow's name and do not
+collide with the live ones; the swap renames them back (see ``projections.rebuild``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.engine import Engine
+
+# Names derived from the table name, so a shadow table's constraints are distinct.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SHADOW_SUFFIX = "__rebuild"
+
+# Any constant works; it only has to differ from other advisory locks in this database.
+_SCHEMA_LOCK = "projections:schema"
+
+TableFactory = Callable[[sa.MetaData, str], sa.Table]
+
+
+def new_metadata() -> sa.MetaData:
+    return sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _timestamp(name: str, nullable: bool = False) -> sa.Column[object]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Table:
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("order_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("customer_id", sa.Text, nullable=False, index=True),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("lines", JSONB, nullable=False),
+        sa.Column("payment_id", UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("provider", sa.Text, nullable=False),
+        sa.Column("payment_status", sa.Text),
+        sa.Column("cancel_reason", sa.Text),
+        sa.Column("refunded_amount", sa.BigInteger, nullable=False),
+        _timestamp("created_at"),
+        _timestamp("updated_at"),
+        _timestamp("expires_at"),
+        # The payment's refund ledger, kept here so payment_status can follow refunds
+        # without reading another view (each view is rebuilt on its own).
+        sa.Column("payment_refunds_pending", JSONB, nullable=False),
+        sa.Column("payment_refunded_amount", sa.BigInteger, nullable=False),
+    )
+    c = table.c
+    sa.Index(f"ix_{name}_listing", c.status, c.created_at, c.order_id)
+    # The unfiltered admin listing walks this one instead of sorting the whole table.
+    sa.Index(f"ix_{name}_recent", c.created_at, c.order_id)
+    sa.Index(
+        f"ix_{name}_expiry",
+        c.expires_at,
+        postgresql_where=c.status == "PENDING_PAYMENT",
+    )
+    return table
+
+
+def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status_view") -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("order_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("payment_id", UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("customer_id", sa.Text),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("provider", sa.Text, nullable=False),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("gateway_order_id", sa.Text),
+        sa.Column("gateway_payment_id", sa.Text),
+        sa.Column("client_secret", sa.Text),
+        sa.Column("razorpay_key_id", sa.Text),
+        sa.Column("refunded_amount", sa.BigInteger, nullable=False),
+        sa.Column("failure_reason", sa.Text),
+        _timestamp("updated_at"),
+        # refund id -> amount for refunds requested but not completed or failed yet.
+        sa.Column("refunds_pending", JSONB, nullable=False),
+    )
+
+
+def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tracking") -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("position", sa.BigInteger, nullable=False),
+        _timestamp("updated_at"),
+    )
+
+
+metadata = new_metadata()
+order_view = order_view_table(metadata)
+payment_status_view = payment_status_view_table(metadata)
+projection_tracking = projection_tracking_table(metadata)
+
+TABLE_FACTORIES: dict[str, TableFactory] = {
+    order_view.name: order_view_table,
+    payment_status_view.name: payment_status_view_table,
+}
+
+
+def shadow_of(table: sa.Table, shadow_metadata: sa.MetaData) -> sa.Table:
+    """The rebuild copy of a live view table, with the same columns and indexes."""
+    return TABLE_FACTORIES[table.name](shadow_metadata, table.name + SHADOW_SUFFIX)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the missing tables; safe when several processes start at once.
+
+    ``CREATE TABLE IF NOT EXISTS`` alone is not: two sessions can both see the table
+    missing and one fails on the catalog's unique index. The transaction-level advisory
+    lock serialises the check-and-create and is released at commit.
+    """
+    with engine.begin() as conn:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
+        metadata.create_all(conn, checkfirst=True)

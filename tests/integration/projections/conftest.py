@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from infrastructure.database import DatabaseAddress
+from projections.projection import Projection
+from projections.runner import ProjectionRunner
+from projections.schema import create_schema
+from tests.integration.projections.shop import Shop
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[CheckoutEngine]:
+    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine()
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def shop(app: CheckoutEngine) -> Shop:
+    return Shop(app)
+
+
+@dataclass
+class Running:
+    """A runner in a thread; `errors` collects what ended its thread abnormally."""
+
+    runner: ProjectionRunner
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    def start(self) -> Running:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.runner.run_forever(self.stop_event)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        assert self.thread is not None
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive(), "runner did not stop"
+
+    @property
+    def finished(self) -> bool:
+        return self.thread is not None and not self.thread.is_alive()
+
+
+StartRunner = Callable[..., Running]
+
+
+@pytest.fixture
+def start_runner(app: CheckoutEngine, engine: Engine) -> Iterator[StartRunner]:
+    started: list[Running] = []
+
+    def start(projection: Projection, **options: Any) -> Running:
+        running = Running(ProjectionRunner(app, engine, projection, **options)).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

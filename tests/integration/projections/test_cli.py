@@ -1,0 +1,52 @@
+"""`projections status` and `projections rebuild NAME` against a real database."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from projections.cli import projections, run_rebuild, show_status
+from projections.queries import OrderQueries
+from tests.integration.projections.shop import Shop
+
+
+def test_status_prints_one_line_per_projection(shop: Shop, database_url: str) -> None:
+    shop.place()
+    result = CliRunner().invoke(projections, ["status"], obj={"database_url": database_url})
+
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["name", "position", "head", "lag", "events", "lag", "seconds"]
+    assert [row.split()[0] for row in rows] == ["orders", "payments"]
+    assert all(row.split()[1] == "0" for row in rows)
+
+
+def test_rebuild_shows_progress_and_its_rate(
+    shop: Shop, app: CheckoutEngine, engine: Engine, database_url: str
+) -> None:
+    order, _ = shop.place()
+    result = CliRunner().invoke(
+        projections, ["rebuild", "orders"], obj={"database_url": database_url}
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("rebuilding orders: ")
+    assert "100%" in lines[-2]
+    assert lines[-1].startswith(f"rebuilt orders: {app.head_position()} events in ")
+    assert lines[-1].endswith("events/s)")
+    assert OrderQueries(engine).get(order.id) is not None
+
+
+def test_bad_arguments_exit_2(database_url: str) -> None:
+    result = CliRunner().invoke(
+        projections, ["rebuild", "carts"], obj={"database_url": database_url}
+    )
+    assert result.exit_code == 2
+
+
+def test_the_functions_take_the_url(shop: Shop, database_url: str) -> None:
+    shop.place()
+    assert run_rebuild(database_url, "payments").events > 0
+    assert [row.lag_events for row in show_status(database_url)][1] == 0

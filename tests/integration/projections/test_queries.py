@@ -1,0 +1,106 @@
+"""The admin listing's keyset pagination and the reaper's expiry query."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from projections import ALL_PROJECTIONS
+from projections.queries import InvalidCursor, OrderQueries
+from projections.runner import ProjectionRunner
+from projections.schema import order_view
+from tests.integration.projections.shop import Shop, expired_by
+
+SAME_MOMENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def project(app: CheckoutEngine, engine: Engine) -> None:
+    for projection in ALL_PROJECTIONS:
+        ProjectionRunner(app, engine, projection).catch_up()
+
+
+def add_rows_created_at_the_same_moment(engine: Engine, count: int) -> list[UUID]:
+    """Ties on created_at: only the order id breaks them."""
+    ids = [uuid4() for _ in range(count)]
+    rows = [
+        {
+            "order_id": order_id, "customer_id": "tied", "status": "CANCELLED", "amount": 1,
+            "currency": "USD", "lines": [], "payment_id": uuid4(), "provider": "stripe",
+            "payment_status": "processing", "refunded_amount": 0, "created_at": SAME_MOMENT,
+            "updated_at": SAME_MOMENT, "expires_at": SAME_MOMENT,
+            "payment_refunds_pending": {}, "payment_refunded_amount": 0,
+        }
+        for order_id in ids
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.insert(order_view), rows)
+    return ids
+
+
+def walk(queries: OrderQueries, status: str | None, limit: int) -> list[dict[str, Any]]:
+    items, cursor = queries.list(status, limit, None)
+    pages = 1
+    while cursor is not None:
+        page, cursor = queries.list(status, limit, cursor)
+        assert page, "a cursor is only handed out when another page exists"
+        items += page
+        pages += 1
+    assert pages == max(1, -(-len(items) // limit))
+    return items
+
+
+def test_keyset_pages_cover_every_order_once_newest_first(
+    shop: Shop, app: CheckoutEngine, engine: Engine
+) -> None:
+    placed = [shop.place(customer_id=f"customer-{n}")[0] for n in range(11)]
+    for order in placed[::3]:
+        shop.cancel(order)
+    project(app, engine)
+    tied = add_rows_created_at_the_same_moment(engine, 5)
+    queries = OrderQueries(engine)
+
+    for limit in (1, 4, 16, 100):
+        items = walk(queries, None, limit)
+        ids = [item["orderId"] for item in items]
+        assert sorted(ids) == sorted(str(i) for i in [o.id for o in placed] + tied)
+        keys = [(item["createdAt"], item["orderId"]) for item in items]
+        assert keys == sorted(keys, reverse=True)
+
+    cancelled = walk(queries, "CANCELLED", 2)
+    assert {item["orderId"] for item in cancelled} == {
+        str(i) for i in [o.id for o in placed[::3]] + tied
+    }
+    assert all(item["status"] == "CANCELLED" for item in cancelled)
+    assert {item["customerId"] for item in cancelled} >= {"tied", "customer-0"}
+    assert walk(queries, "REFUNDED", 3) == []
+
+
+@pytest.mark.parametrize("cursor", ["", "%%%", "bm90IGpzb24", "WyJ4IiwgInkiXQ"])
+def test_a_forged_cursor_is_rejected(engine: Engine, cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        OrderQueries(engine).list(None, 10, cursor)
+
+
+def test_expired_orders_are_the_unpaid_ones_past_their_expiry(
+    shop: Shop, app: CheckoutEngine, engine: Engine
+) -> None:
+    overdue, _ = shop.place(expires_at=expired_by(timedelta(minutes=5)))
+    older, _ = shop.place(expires_at=expired_by(timedelta(hours=1)))
+    cancelled, _ = shop.place(expires_at=expired_by(timedelta(hours=2)))
+    shop.cancel(cancelled)
+    paid, payment = shop.place(expires_at=expired_by(timedelta(hours=3)))
+    shop.open_provider_order(payment)
+    shop.pay(paid, payment)
+    shop.place()  # not due until 2030
+    project(app, engine)
+
+    now = datetime.now(UTC)
+    assert OrderQueries(engine).expired_orders(now, limit=10) == [older.id, overdue.id]
+    assert OrderQueries(engine).expired_orders(now, limit=1) == [older.id]
+    assert OrderQueries(engine).expired_orders(now - timedelta(days=1), limit=10) == []

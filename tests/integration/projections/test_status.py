@@ -1,0 +1,62 @@
+"""Lag reporting, and waiting for a position (read-your-writes)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from projections import ALL_PROJECTIONS
+from projections.cli import format_status
+from projections.order_view import OrderView
+from projections.runner import ProjectionRunner, status, wait_for_position
+from tests.integration.projections.conftest import StartRunner
+from tests.integration.projections.shop import Shop
+
+
+def test_status_reports_the_lag_until_caught_up(
+    shop: Shop, app: CheckoutEngine, engine: Engine
+) -> None:
+    shop.place()
+    head = app.head_position()
+
+    behind = status(app, engine)
+    assert [s.name for s in behind] == [p.name for p in ALL_PROJECTIONS]
+    assert all(s.position == 0 and s.head == head and s.lag_events == head for s in behind)
+    assert all(s.lag_seconds > 0 for s in behind)
+
+    for projection in ALL_PROJECTIONS:
+        ProjectionRunner(app, engine, projection).catch_up()
+    caught_up = status(app, engine)
+    assert all(s.position == head and s.lag_events == 0 for s in caught_up)
+    assert all(s.lag_seconds == 0 for s in caught_up)
+    table = format_status(caught_up)
+    assert table.splitlines()[0].split() == ["name", "position", "head", "lag", "events", "lag",
+                                             "seconds"]  # fmt: skip
+    assert f"orders    {head}" in table
+
+
+def test_wait_for_position_returns_once_the_runner_is_there(
+    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+) -> None:
+    shop.place()
+    head = app.head_position()
+    assert not wait_for_position(engine, ["orders"], head, timeout=0.05)
+
+    start_runner(OrderView())
+    assert wait_for_position(engine, ["orders"], head, timeout=10)
+    assert wait_for_position(engine, ["orders"], 0, timeout=0)
+
+
+def test_wait_for_position_times_out(shop: Shop, app: CheckoutEngine, engine: Engine) -> None:
+    shop.place()
+    for projection in ALL_PROJECTIONS:
+        ProjectionRunner(app, engine, projection).catch_up()
+    head = app.head_position()
+
+    assert wait_for_position(engine, ["orders", "payments"], head, timeout=0.5)
+    started = time.monotonic()
+    assert not wait_for_position(engine, ["orders", "payments"], head + 1, timeout=0.2)
+    assert 0.2 <= time.monotonic() - started < 2
+    assert not wait_for_position(engine, ["no-such-projection"], 1, timeout=0.01)
