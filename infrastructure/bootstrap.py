@@ -17,6 +17,7 @@ from application.payments import PaymentOutcomes
 from application.ports import Clock, SystemClock
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
+from projections.queries import OrderQueries, PaymentQueries, ProductQueries
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,18 @@ class Container:
     @cached_property
     def catalog(self) -> Catalog:
         return Catalog(self.app)
+
+    @cached_property
+    def product_queries(self) -> ProductQueries:
+        return ProductQueries(self.sql)
+
+    @cached_property
+    def order_queries(self) -> OrderQueries:
+        return OrderQueries(self.sql)
+
+    @cached_property
+    def payment_queries(self) -> PaymentQueries:
+        return PaymentQueries(self.sql)
 
     def close(self) -> None:
         for closer in reversed(self._closers):

@@ -6,12 +6,14 @@ Bad arguments and bad configuration exit 2 with a one-line reason.
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from infrastructure.settings import ConfigurationError, Settings, load_settings
+from projections.cli import projections as projections_group
 
 EXIT_USAGE = 2
 
@@ -29,8 +31,18 @@ def settings_or_exit() -> Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """checkout-engine: event-sourced checkout and payments with a transactional outbox."""
+    ctx.ensure_object(dict)
+    if ctx.invoked_subcommand == "projections" and "--help" not in sys.argv:
+        from infrastructure.embedded import embedded_database_url
+
+        stack = ctx.with_resource(ExitStack())
+        ctx.obj["database_url"] = embedded_database_url(settings_or_exit(), stack)
+
+
+cli.add_command(projections_group)
 
 
 @cli.command()

@@ -5,11 +5,12 @@ Nothing here connects at import time; the projection objects only name their tab
 
 from __future__ import annotations
 
+from projections.catalog_view import CatalogView
 from projections.order_view import OrderView
 from projections.payment_status_view import PaymentStatusView
 from projections.projection import Projection
 
-ALL_PROJECTIONS: tuple[Projection, ...] = (OrderView(), PaymentStatusView())
+ALL_PROJECTIONS: tuple[Projection, ...] = (OrderView(), PaymentStatusView(), CatalogView())
 
 PROJECTIONS_BY_NAME: dict[str, Projection] = {p.name: p for p in ALL_PROJECTIONS}
 
@@ -29,6 +30,7 @@ def projection_named(name: str) -> Projection:
 __all__ = [
     "ALL_PROJECTIONS",
     "PROJECTIONS_BY_NAME",
+    "CatalogView",
     "OrderView",
     "PaymentStatusView",
     "Projection",

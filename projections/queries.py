@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
 from domain import OrderStatus
-from projections.schema import order_view, payment_status_view
+from projections.schema import order_view, payment_status_view, product_view
 
 Document = dict[str, Any]
 # Aliases, because inside OrderQueries the name `list` is the listing method.
@@ -168,3 +168,30 @@ class PaymentQueries:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else PaymentRecord(row["customer_id"], payment_document(row))
+
+
+class ProductQueries:
+    """The public catalog: active products with the units still available."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list_active(self) -> Documents:
+        c = product_view.c
+        query = (
+            sa.select(product_view).where(c.active.is_(True), c.name.is_not(None)).order_by(c.sku)
+        )
+        with self.engine.connect() as conn:
+            return [_product_document(row) for row in conn.execute(query).mappings()]
+
+
+def _product_document(row: RowMapping) -> Document:
+    reserved = sum(row["reservations"].values())
+    return {
+        "sku": row["sku"],
+        "name": row["name"],
+        "vendorId": row["vendor_id"],
+        "unitAmount": row["unit_amount"],
+        "currency": row["currency"],
+        "available": max(0, row["on_hand"] - reserved),
+    }

@@ -94,6 +94,27 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
     )
 
 
+def product_view_table(metadata: sa.MetaData, name: str = "product_view") -> sa.Table:
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("sku", sa.Text, primary_key=True),
+        sa.Column("product_id", UUID(as_uuid=True), unique=True),
+        sa.Column("stock_id", UUID(as_uuid=True), unique=True),
+        sa.Column("name", sa.Text),
+        sa.Column("vendor_id", sa.Text),
+        sa.Column("unit_amount", sa.BigInteger),
+        sa.Column("currency", sa.String(3)),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("on_hand", sa.BigInteger, nullable=False),
+        # order id -> units held; a Released/Committed event names only the order.
+        sa.Column("reservations", JSONB, nullable=False),
+        _timestamp("updated_at", nullable=True),
+    )
+    sa.Index(f"ix_{name}_active", table.c.active, table.c.sku)
+    return table
+
+
 def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tracking") -> sa.Table:
     return sa.Table(
         name,
@@ -107,11 +128,13 @@ def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tra
 metadata = new_metadata()
 order_view = order_view_table(metadata)
 payment_status_view = payment_status_view_table(metadata)
+product_view = product_view_table(metadata)
 projection_tracking = projection_tracking_table(metadata)
 
 TABLE_FACTORIES: dict[str, TableFactory] = {
     order_view.name: order_view_table,
     payment_status_view.name: payment_status_view_table,
+    product_view.name: product_view_table,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self.delete_on_stop else "stop"
-        self._server = get_server(self.data_dir, cleanup_mode=mode)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            self._server = get_server(self.data_dir, cleanup_mode=mode)
         url: str = self._server.get_uri()
         log.info("embedded postgres ready at %s", url)
         return url

@@ -1,0 +1,65 @@
+"""The catalog view behind GET /products: prices and units still available."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from application.catalog import Catalog, CatalogEntry
+from application.checkout import CartItem, Checkout, CheckoutRequest
+from application.engine import CheckoutEngine
+from application.orders import OrderLifecycle
+from application.payments import PaymentOutcomes
+from application.ports import SystemClock
+from projections import CatalogView
+from projections.queries import ProductQueries
+from projections.rebuild import rebuild
+from projections.runner import ProjectionRunner
+
+
+def listing(app: CheckoutEngine, engine: Engine) -> dict[str, dict[str, object]]:
+    ProjectionRunner(app, engine, CatalogView()).catch_up()
+    return {p["sku"]: p for p in ProductQueries(engine).list_active()}
+
+
+def test_available_follows_reservations_sales_and_releases(
+    app: CheckoutEngine, engine: Engine
+) -> None:
+    catalog = Catalog(app)
+    catalog.upsert(
+        [
+            CatalogEntry("MUG", "Mug", "v1", 1250, "USD", 10),
+            CatalogEntry("OLD", "Retired", "v2", 100, "USD", 3, active=False),
+        ]
+    )
+    assert listing(app, engine) == {
+        "MUG": {
+            "sku": "MUG",
+            "name": "Mug",
+            "vendorId": "v1",
+            "unitAmount": 1250,
+            "currency": "USD",
+            "available": 10,
+        }
+    }
+    checkout = Checkout(app, SystemClock(), timedelta(minutes=30))
+    paid = checkout(CheckoutRequest("a", (CartItem("MUG", 3),), "stripe"))
+    cancelled = checkout(CheckoutRequest("b", (CartItem("MUG", 2),), "stripe"))
+    assert listing(app, engine)["MUG"]["available"] == 5
+    PaymentOutcomes(app).succeeded(paid.payment.id, "pi_1")
+    OrderLifecycle(app).cancel(cancelled.order.id, "changed mind")
+    assert listing(app, engine)["MUG"]["available"] == 7
+    catalog.upsert([CatalogEntry("MUG", "Big mug", "v1", 1500, "USD", 20)])
+    mug = listing(app, engine)["MUG"]
+    assert (mug["name"], mug["unitAmount"], mug["available"]) == ("Big mug", 1500, 20)
+
+
+def test_rebuild_gives_the_same_catalog(app: CheckoutEngine, engine: Engine) -> None:
+    Catalog(app).upsert(
+        [CatalogEntry(f"SKU-{n}", f"Item {n}", "v", 100 + n, "EUR", n) for n in range(30)]
+    )
+    before = listing(app, engine)
+    result = rebuild(app, engine, CatalogView())
+    assert result.events == app.head_position()
+    assert {p["sku"]: p for p in ProductQueries(engine).list_active()} == before
