@@ -12,6 +12,7 @@ import uvicorn
 
 from infrastructure.bootstrap import Container, Services, build_container
 from infrastructure.embedded import embedded_database_url, jwt_secret_for, resolve_services
+from infrastructure.embedded.providers import sandbox_wiring
 from infrastructure.observability import configure_logging
 from infrastructure.roles import NamedLoop, run_loops
 from infrastructure.settings import Settings
@@ -31,6 +32,10 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
         container = build_container(settings, services)
         stack.callback(container.close)
         yield container
+
+
+# The roles `run` supervises, besides the provider sandbox when no keys are set.
+ENGINE_ROLES = ("api", "projector")
 
 
 def run_api(settings: Settings) -> None:
@@ -81,7 +86,7 @@ def _wait_ready(url: str, timeout: float) -> bool:
     return False
 
 
-def _banner(settings: Settings, services: Services, base: str) -> str:
+def _banner(services: Services, base: str, sandbox: str | None) -> str:
     customer = mint_token(services.jwt_secret, "customer-demo", (), 24 * 3600)
     admin = mint_token(services.jwt_secret, "admin-demo", ("admin",), 24 * 3600)
     lines = [
@@ -90,6 +95,7 @@ def _banner(settings: Settings, services: Services, base: str) -> str:
         f"  readiness     {base}/readyz   metrics: {base}/metrics",
         f"  database      {services.database_url}",
         f"  broker        {services.bootstrap_servers}",
+        f"  providers     {sandbox + ' (built-in sandbox)' if sandbox else 'configured keys'}",
         f"  customer JWT  {customer}",
         f"  admin JWT     {admin}",
         "Ctrl-C stops everything.",
@@ -101,23 +107,25 @@ def run_all(settings: Settings) -> int:
     configure_logging("supervisor")
     with ExitStack() as stack:
         services = resolve_services(settings, stack)
-        env = child_environment(
-            {
-                "DATABASE_URL": services.database_url,
-                "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
-                "CHECKOUT_JWT_SECRET": services.jwt_secret,
-            }
-        )
-        roles = [Role(name, role_command(name)) for name in ("api", "projector")]
-        supervisor = Supervisor(roles, env)
+        base = f"http://{settings.host}:{settings.port}"
+        overrides = {
+            "DATABASE_URL": services.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
+            "CHECKOUT_JWT_SECRET": services.jwt_secret,
+        }
+        roles = [Role(name, role_command(name)) for name in ENGINE_ROLES]
+        sandbox = sandbox_wiring(settings, base)
+        if sandbox is not None:
+            overrides.update(sandbox.environment)
+            roles.insert(0, Role("sandbox", role_command("sandbox", *sandbox.arguments)))
+        supervisor = Supervisor(roles, child_environment(overrides))
         supervisor.install_signal_handlers()
         stack.callback(supervisor.stop)
         supervisor.start()
-        base = f"http://{settings.host}:{settings.port}"
         if not _wait_ready(f"{base}/readyz", timeout=60):
             click.echo("checkout-engine: error: the API did not become ready in 60s", err=True)
             return 1
-        click.echo(_banner(settings, services, base))
+        click.echo(_banner(services, base, sandbox.base_url if sandbox else None))
         try:
             supervisor.watch()
         except RoleFailed as exc:

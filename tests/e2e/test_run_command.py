@@ -38,9 +38,11 @@ def test_run_becomes_ready_and_stops_without_leftovers(
         **os.environ,
         "CHECKOUT_DATA_DIR": str(data_dir),
         "PORT": str(port),
+        "SANDBOX_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "STRIPE_SECRET_KEY", "RAZORPAY_KEY_ID"):
+        env.pop(name, None)
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "infrastructure.cli", "run"],
@@ -65,6 +67,7 @@ def test_run_becomes_ready_and_stops_without_leftovers(
     assert "admin JWT     ey" in stdout
     assert "broker        127.0.0.1:" in stdout
     assert "database      postgresql://" in stdout
+    assert "(built-in sandbox)" in stdout
     survivors = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == []
     assert _port_is_free(port)
