@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import psycopg
+import sqlalchemy as sa
 import structlog
+from eventsourcing.persistence import PersistenceError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -13,10 +16,25 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api import health
+from api import health, openapi
+from api.domain_problems import problem_for
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from api.operations import Operation
 from api.problems import Problem
+from api.rate_limits import WriteRateLimits
+from api.routes import admin, catalog, checkout, orders
+from application.errors import ApplicationError
+from domain import DomainError
 from infrastructure.bootstrap import Container
+
+OPERATIONS: list[Operation] = [
+    *checkout.OPERATIONS,
+    *orders.OPERATIONS,
+    *catalog.OPERATIONS,
+    *admin.OPERATIONS,
+    *health.OPERATIONS,
+    *openapi.OPERATIONS,
+]
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +42,11 @@ log = structlog.get_logger(__name__)
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return exc.response(instance=request.url.path)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError | ApplicationError)
+    return problem_for(exc).response(instance=request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -38,10 +61,43 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem.response(instance=request.url.path)
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    # The database is down or a lock wait timed out: worth retrying, not a bug.
+    log.warning("database unavailable", path=request.url.path, error=str(exc))
+    problem = Problem(
+        503,
+        "Service Unavailable",
+        "The database is unavailable right now; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+    return problem.response(instance=request.url.path)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     problem = Problem(500, "Internal Server Error", "An unexpected error occurred.")
     return problem.response(instance=request.url.path)
+
+
+def _middleware(cors_origins: tuple[str, ...]) -> list[Middleware]:
+    middleware = [Middleware(MetricsMiddleware)]
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Log-Position",
+                ],
+                expose_headers=["X-Log-Position", "Retry-After", "Idempotent-Replayed"],
+            )
+        )
+    middleware.append(Middleware(BodyLimitMiddleware))
+    return middleware
 
 
 def create_app(container: Container) -> Starlette:
@@ -52,27 +108,25 @@ def create_app(container: Container) -> Starlette:
         finally:
             container.close()
 
-    middleware = [Middleware(MetricsMiddleware)]
-    if container.settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(container.settings.cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                expose_headers=["X-Log-Position", "Retry-After"],
-            )
-        )
-    middleware.append(Middleware(BodyLimitMiddleware))
+    middleware = _middleware(container.settings.cors_origins)
     app = Starlette(
-        routes=[*health.routes],
+        routes=[operation.route for operation in OPERATIONS],
         middleware=middleware,
         exception_handlers={
             Problem: _problem,
+            DomainError: _domain_error,
+            ApplicationError: _domain_error,
             HTTPException: _http_error,
+            PersistenceError: _unavailable,
+            sa.exc.OperationalError: _unavailable,
+            psycopg.OperationalError: _unavailable,
             Exception: _unexpected,
         },
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.rate_limits = WriteRateLimits(
+        container.settings.rate_limit_per_customer, container.settings.rate_limit_per_ip
+    )
+    app.state.openapi = openapi.build_document(OPERATIONS)
     return app

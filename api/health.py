@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.operations import Access, Operation
 from infrastructure.bootstrap import Container
 from infrastructure.readiness import check_broker, check_database
 
@@ -36,8 +37,35 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/healthz",
+        healthz,
+        operation_id="healthz",
+        summary="Liveness: the process answers.",
+        access=Access.PUBLIC,
+        tags=("operations",),
+    ),
+    Operation(
+        "GET",
+        "/readyz",
+        readyz,
+        operation_id="readyz",
+        summary="Readiness: the database and the broker are reachable (503 if not).",
+        access=Access.PUBLIC,
+        tags=("operations",),
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        metrics,
+        operation_id="metrics",
+        summary="Prometheus metrics.",
+        access=Access.PUBLIC,
+        media_type="text/plain",
+        tags=("operations",),
+    ),
 ]
+
+routes: list[Route] = [operation.route for operation in OPERATIONS]

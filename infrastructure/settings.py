@@ -95,6 +95,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://shop.example")
         return origins
 
+    @field_validator("checkout_jwt_secret")
+    @classmethod
+    def _check_jwt_secret(cls, value: str | None) -> str | None:
+        # RFC 7518 3.2: an HS256 key must be at least 256 bits.
+        if value and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes (RFC 7518: HS256 needs a 256-bit key)")
+        return value or None
+
     @field_validator("stripe_secret_key")
     @classmethod
     def _check_stripe_key(cls, value: str | None) -> str | None:

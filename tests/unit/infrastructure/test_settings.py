@@ -69,6 +69,7 @@ def test_every_contract_variable_is_a_setting() -> None:
         ("STRIPE_SECRET_KEY", "pk_test_123"),
         ("RAZORPAY_KEY_ID", "key_123"),
         ("KAFKA_TOPIC_ORDER_CONFIRMED", ""),
+        ("CHECKOUT_JWT_SECRET", "too-short"),
     ],
 )
 def test_an_invalid_value_names_its_variable(

@@ -1,0 +1,88 @@
+"""Bearer-token authentication and role checks (CONTRACT.md, Auth).
+
+Tokens are HS256 JWTs. Only HS256 is accepted, so `alg: none` and algorithm-confusion
+tokens fail like any other bad token: 401 with `WWW-Authenticate: Bearer`. A valid token
+without the needed role is 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+from starlette.requests import Request
+
+from api.problems import Problem
+from infrastructure.tokens import ALGORITHM
+
+ADMIN = "admin"
+SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    def may_read(self, owner: str | None) -> bool:
+        """Owners and admins read an order; to anyone else it does not exist."""
+        return self.is_admin or (owner is not None and owner == self.subject)
+
+
+def _unauthorized(detail: str, *, invalid: bool = True) -> Problem:
+    challenge = 'Bearer error="invalid_token"' if invalid else "Bearer"
+    return Problem(
+        401,
+        "Unauthorized",
+        detail,
+        kind="unauthorized",
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+def _bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise _unauthorized("A bearer token is required.", invalid=False)
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def _roles(claims: dict[str, object]) -> frozenset[str]:
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise _unauthorized("The roles claim must be a list of strings.")
+    return frozenset(roles)
+
+
+def principal_from(authorization: str | None, secret: str) -> Principal:
+    """Verify the Authorization header value; raise a 401 problem for any bad token."""
+    token = _bearer_token(authorization)
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("The token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise _unauthorized("The token is malformed or its signature is invalid.") from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise _unauthorized("The token's sub claim must name the customer.")
+    return Principal(subject, _roles(claims))
+
+
+def authenticate(request: Request) -> Principal:
+    secret: str = request.app.state.container.services.jwt_secret
+    return principal_from(request.headers.get("authorization"), secret)
+
+
+def require_role(principal: Principal, role: str) -> Principal:
+    if role not in principal.roles:
+        raise Problem(403, "Forbidden", f"This needs the {role!r} role.", kind="forbidden")
+    return principal

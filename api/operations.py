@@ -1,0 +1,86 @@
+"""Operations: one declaration per route, read both by the router and by /openapi.json.
+
+Each route module lists its `OPERATIONS` next to its endpoints. `create_app` mounts their
+routes and `api.openapi` describes them, so an endpoint cannot exist undocumented and the
+document names the very models that validate the requests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.schemas import IDEMPOTENCY_KEY, LOG_POSITION
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+class Access(StrEnum):
+    PUBLIC = "public"
+    CUSTOMER = "customer"  # any valid bearer token
+    ADMIN = "admin"  # a bearer token with the admin role
+
+
+@dataclass(frozen=True)
+class Header:
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
+IDEMPOTENCY_KEY_HEADER = Header(
+    "Idempotency-Key",
+    "Replays the first response for a repeat of the same request; 409 with another body.",
+    IDEMPOTENCY_KEY.json_schema(),
+)
+LOG_POSITION_HEADER = Header(
+    "X-Log-Position",
+    "Event-log position of a write. Sent back on a read, the read waits (at most 5 s) "
+    "until the views include that write, or answers 503.",
+    LOG_POSITION.json_schema(),
+)
+REPLAYED_HEADER = Header(
+    "Idempotent-Replayed",
+    "`true` when the response replays an earlier request with the same Idempotency-Key.",
+    {"type": "string", "enum": ["true"]},
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A route and its contract. Path parameters (`{orderId}`) are UUIDs: others are 404."""
+
+    method: str
+    path: str
+    endpoint: Endpoint
+    operation_id: str
+    summary: str
+    access: Access
+    status: int = 200
+    response: type[BaseModel] | None = None
+    request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    problems: tuple[int, ...] = ()
+    request_headers: tuple[Header, ...] = ()
+    response_headers: tuple[Header, ...] = ()
+    media_type: str = "application/json"
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_PARAM.findall(self.path)
+
+    @property
+    def route(self) -> Route:
+        starlette_path = _PATH_PARAM.sub(r"{\1:uuid}", self.path)
+        return Route(starlette_path, self.endpoint, methods=[self.method], name=self.operation_id)

@@ -1,0 +1,64 @@
+"""Rate limits on customer-facing writes: per customer (`sub`) and per client IP.
+
+Moving windows (the `limits` library) so a burst at a window edge cannot double the rate.
+Storage is in memory, so every counter is per API process: with N API processes behind a
+load balancer a client gets up to N times the configured rate. A shared storage (Redis)
+would make the limits global; it is not needed at the current scale.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
+
+from api.auth import Principal, authenticate
+from api.problems import Problem
+
+OFF = "off"
+
+
+def _parse(limit: str) -> RateLimitItem | None:
+    return None if limit.strip().lower() == OFF else parse(limit)
+
+
+class WriteRateLimits:
+    def __init__(self, per_customer: str, per_ip: str) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._per_customer = _parse(per_customer)
+        self._per_ip = _parse(per_ip)
+
+    def check_ip(self, address: str) -> None:
+        self._hit(self._per_ip, "ip", address)
+
+    def check_customer(self, subject: str) -> None:
+        self._hit(self._per_customer, "customer", subject)
+
+    def _hit(self, item: RateLimitItem | None, scope: str, identity: str) -> None:
+        if item is None or self._limiter.hit(item, scope, identity):
+            return
+        stats = self._limiter.get_window_stats(item, scope, identity)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"Rate limit of {item} per {scope} exceeded; retry in {retry_after} s.",
+            kind="rate-limited",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def authenticate_write(request: Request) -> Principal:
+    """Authenticate a customer-facing write and count it against both limits.
+
+    The IP limit is checked before the token, so floods of bad tokens are limited too.
+    """
+    limits: WriteRateLimits = request.app.state.rate_limits
+    limits.check_ip(request.client.host if request.client else "unknown")
+    principal = authenticate(request)
+    limits.check_customer(principal.subject)
+    return principal

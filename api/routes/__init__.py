@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; each lists its `OPERATIONS` for router and OpenAPI."""

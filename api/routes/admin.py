@@ -1,0 +1,51 @@
+"""Operator views: the order listing."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import ADMIN, authenticate, require_role
+from api.consistency import await_views
+from api.operations import LOG_POSITION_HEADER, Access, Operation
+from api.representations import json_response
+from api.schemas import AdminOrder, AdminOrdersQuery, OrderPage
+from api.validation import invalid_request, validate_query
+from infrastructure.bootstrap import Container
+from projections import OrderView
+from projections.queries import InvalidCursor
+
+
+async def list_orders(request: Request) -> Response:
+    require_role(authenticate(request), ADMIN)
+    query = validate_query(AdminOrdersQuery, request.query_params)
+    await await_views(request, [OrderView.name], query.min_position)
+    container: Container = request.app.state.container
+    try:
+        items, next_cursor = await run_in_threadpool(
+            container.order_queries.list, query.status, query.limit, query.cursor
+        )
+    except InvalidCursor as exc:
+        raise invalid_request(str(exc), [{"field": "cursor", "message": str(exc)}]) from None
+    page = OrderPage(
+        items=[AdminOrder.model_validate(item) for item in items], next_cursor=next_cursor
+    )
+    return json_response(page)
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/admin/orders",
+        list_orders,
+        operation_id="listOrders",
+        summary="Orders, newest first, optionally by status; follow nextCursor for more.",
+        access=Access.ADMIN,
+        query=AdminOrdersQuery,
+        response=OrderPage,
+        problems=(400, 401, 403, 503),
+        request_headers=(LOG_POSITION_HEADER,),
+        tags=("admin",),
+    )
+]

@@ -1,0 +1,112 @@
+"""A customer's order: read it, poll its payment, cancel it while unpaid."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import authenticate
+from api.consistency import await_views, position_headers
+from api.operations import LOG_POSITION_HEADER, Access, Operation
+from api.problems import not_found
+from api.rate_limits import authenticate_write
+from api.representations import json_response, order_from_aggregates
+from api.schemas import OrderOut, PaymentOut, ReadQuery
+from api.validation import validate_query
+from application.orders import Ended
+from domain import Payment
+from infrastructure.bootstrap import Container
+from projections import OrderView, PaymentStatusView
+
+CUSTOMER_CANCELLED = "cancelled by customer"
+
+
+def _order_id(request: Request) -> UUID:
+    order_id: UUID = request.path_params["orderId"]
+    return order_id
+
+
+async def get_order(request: Request) -> Response:
+    principal = authenticate(request)
+    query = validate_query(ReadQuery, request.query_params)
+    await await_views(request, [OrderView.name], query.min_position)
+    container: Container = request.app.state.container
+    record = await run_in_threadpool(container.order_queries.get, _order_id(request))
+    if record is None or not principal.may_read(record.customer_id):
+        raise not_found("No such order.")
+    return json_response(OrderOut.model_validate(record.body))
+
+
+async def get_payment(request: Request) -> Response:
+    principal = authenticate(request)
+    query = validate_query(ReadQuery, request.query_params)
+    await await_views(request, [PaymentStatusView.name], query.min_position)
+    container: Container = request.app.state.container
+    record = await run_in_threadpool(container.payment_queries.get, _order_id(request))
+    if record is None or not principal.may_read(record.customer_id):
+        raise not_found("No such order.")
+    return json_response(PaymentOut.model_validate(record.body))
+
+
+def _cancel(container: Container, order_id: UUID, customer_id: str) -> tuple[Ended, Payment]:
+    ended = container.orders.cancel(order_id, CUSTOMER_CANCELLED, customer_id)
+    # The command's own result, not a view: the response must not lag behind the write.
+    payment = container.app.load(Payment, ended.order.payment_id)
+    return ended, payment
+
+
+async def cancel_order(request: Request) -> Response:
+    principal = authenticate_write(request)
+    container: Container = request.app.state.container
+    ended, payment = await run_in_threadpool(
+        _cancel, container, _order_id(request), principal.subject
+    )
+    body = order_from_aggregates(ended.order, payment)
+    return json_response(body, headers=position_headers(ended.position))
+
+
+_READ_PROBLEMS = (400, 401, 404, 503)
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/orders/{orderId}",
+        get_order,
+        operation_id="getOrder",
+        summary="The order (owner or admin).",
+        access=Access.CUSTOMER,
+        query=ReadQuery,
+        response=OrderOut,
+        problems=_READ_PROBLEMS,
+        request_headers=(LOG_POSITION_HEADER,),
+        tags=("orders",),
+    ),
+    Operation(
+        "GET",
+        "/orders/{orderId}/payments",
+        get_payment,
+        operation_id="getOrderPayment",
+        summary="The order's payment status, for frontends to poll (owner or admin).",
+        access=Access.CUSTOMER,
+        query=ReadQuery,
+        response=PaymentOut,
+        problems=_READ_PROBLEMS,
+        request_headers=(LOG_POSITION_HEADER,),
+        tags=("orders",),
+    ),
+    Operation(
+        "POST",
+        "/orders/{orderId}/cancel",
+        cancel_order,
+        operation_id="cancelOrder",
+        summary="Cancel an unpaid order and release its stock (owner only).",
+        access=Access.CUSTOMER,
+        response=OrderOut,
+        problems=(401, 404, 409, 429, 503),
+        response_headers=(LOG_POSITION_HEADER,),
+        tags=("orders",),
+    ),
+]

@@ -1,0 +1,242 @@
+"""Request and response bodies of the HTTP API, as pydantic models.
+
+The same models validate requests, render responses and generate /openapi.json, so the
+documented contract cannot drift from the enforced one. JSON is camelCase; Python is
+snake_case. Request models are strict (a quantity must be a JSON integer, never "2", 2.5
+or true) and refuse unknown fields. Business rules (empty cart, quantity range, unknown
+sku) are deliberately not schema rules: the domain answers those with 422.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    RootModel,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from domain import OrderStatus, PaymentStatus, Provider
+
+OrderStatusName = Literal[
+    "PENDING_PAYMENT", "PAYMENT_CONFIRMED", "CANCELLED", "PARTIALLY_REFUNDED", "REFUNDED"
+]
+ProviderName = Literal["stripe", "razorpay"]
+
+# Visible ASCII only: keys travel in headers and end up in logs.
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+]
+IDEMPOTENCY_KEY = TypeAdapter(IdempotencyKey)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# UTC with a Z, whether the value comes from an aggregate or from a view.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+LogPosition = Annotated[int, Field(ge=0)]
+LOG_POSITION = TypeAdapter(LogPosition)
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, validate_by_name=False
+    )
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        serialize_by_alias=True,
+        # Nullable fields are always present in responses: document them as required.
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class QueryModel(BaseModel):
+    """Query strings are text: numbers are converted, unknown parameters are ignored."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, validate_by_name=False)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class CartItemIn(RequestModel):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    quantity: int
+
+
+class CheckoutBody(RequestModel):
+    """POST /checkout. An empty `items` list is valid JSON here and a 422 from the domain."""
+
+    items: list[CartItemIn]
+    provider: ProviderName
+
+
+class ProductIn(RequestModel):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: str
+    vendor_id: str
+    unit_amount: int
+    currency: str
+    stock: int
+    active: bool = True
+
+
+def _one_or_many(value: object) -> str:
+    return "many" if isinstance(value, list) else "one"
+
+
+class ProductUpload(RootModel[list[ProductIn] | ProductIn]):
+    """POST /admin/products: one product, or a list of them (the catalog file format)."""
+
+    model_config = ConfigDict(strict=True)
+    root: Annotated[
+        Annotated[list[ProductIn], Tag("many")] | Annotated[ProductIn, Tag("one")],
+        Discriminator(_one_or_many),
+    ]
+
+    def entries(self) -> list[ProductIn]:
+        return self.root if isinstance(self.root, list) else [self.root]
+
+
+class ReadQuery(QueryModel):
+    min_position: LogPosition | None = None
+
+
+class AdminOrdersQuery(QueryModel):
+    status: OrderStatusName | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    min_position: LogPosition | None = None
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+class LineOut(ResponseModel):
+    sku: str
+    quantity: int
+    unit_amount: int
+    vendor_id: str
+
+
+class CheckoutPayment(ResponseModel):
+    payment_id: UUID
+    provider: Provider
+    status: Literal["processing"]
+
+
+class CheckoutCreated(ResponseModel):
+    order_id: UUID
+    status: Literal["PENDING_PAYMENT"]
+    amount: int
+    currency: str
+    lines: list[LineOut]
+    payment: CheckoutPayment
+
+
+class OrderPayment(ResponseModel):
+    payment_id: UUID
+    provider: Provider
+    status: PaymentStatus
+
+
+class OrderOut(ResponseModel):
+    order_id: UUID
+    status: OrderStatus
+    amount: int
+    currency: str
+    lines: list[LineOut]
+    created_at: Timestamp
+    updated_at: Timestamp
+    payment: OrderPayment
+
+
+class AdminOrder(OrderOut):
+    customer_id: str
+
+
+class OrderPage(ResponseModel):
+    items: list[AdminOrder]
+    next_cursor: str | None
+
+
+class PaymentMetadata(ResponseModel):
+    stripe_client_secret: str | None = None
+
+
+class PaymentOut(ResponseModel):
+    order_id: UUID
+    payment_id: UUID
+    status: PaymentStatus
+    provider: Provider
+    amount: int
+    currency: str
+    gateway_order_id: str | None = None
+    gateway_payment_id: str | None = None
+    metadata: PaymentMetadata = PaymentMetadata()
+    razorpay_key_id: str | None = None
+    refunded_amount: int
+    failure_reason: str | None = None
+    updated_at: Timestamp | None = None
+
+
+class ProductOut(ResponseModel):
+    sku: str
+    name: str
+    vendor_id: str
+    unit_amount: int
+    currency: str
+    available: int
+
+
+class ProductList(ResponseModel):
+    items: list[ProductOut]
+
+
+class CatalogUpserted(ResponseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
+class FieldError(ResponseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    field: str
+    message: str
+    sku: str | None = None
+
+
+class ProblemDetails(ResponseModel):
+    """RFC 9457 problem details; every error response has this shape."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = []

@@ -1,0 +1,282 @@
+"""The outbox relay: committed Order events from the notification log to Kafka (adr/0003).
+
+One pass: read the head id, read the relayed events after the saved position up to
+that head, produce their messages, wait for every acknowledgement, then save the new
+position. Ids up to a committed head are final (the recorder's table lock makes them
+visible in commit order), so nothing is skipped; nothing is saved before the broker
+has it, so nothing is lost; a crash between the two re-sends the batch with the same
+ce_ids. Only the process holding the lease relays; the others wait as standbys.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from domain import Order
+from infrastructure.database import DatabaseAddress, schema_lock
+from infrastructure.relay import metrics
+from infrastructure.relay.lease import Lease, LeaseLost, ensure_position_table
+from infrastructure.relay.messages import (
+    RELAYED_EVENT_TOPICS,
+    OutboxMessage,
+    RelayTopics,
+    is_relayed,
+    to_message,
+)
+from infrastructure.relay.publisher import KafkaPublisher, ensure_topics
+
+log = structlog.get_logger(__name__)
+
+
+class RelayStep(StrEnum):
+    """Points of a pass where a test can inject a crash (`on_step`)."""
+
+    BEFORE_PRODUCE = "before_produce"
+    BEFORE_SAVE = "before_save"  # every record acknowledged, position not yet saved
+
+
+@dataclass(frozen=True)
+class RelayOptions:
+    name: str = metrics.DEFAULT_RELAY_NAME
+    batch_size: int = 500
+    safety_poll: float = 5.0  # re-read without a NOTIFY, in case one was missed
+    standby_retry: float = 1.0  # how often a standby tries to take the lease
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+    replication: int = 1
+    admin_timeout: float = 10.0
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self._initial, self._cap, self._attempt = initial, cap, 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self._cap, self._initial * 2**self._attempt)
+        self._attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+def _address(database: DatabaseAddress | Engine) -> DatabaseAddress:
+    if isinstance(database, DatabaseAddress):
+        return database
+    return DatabaseAddress.parse(database.url.render_as_string(hide_password=False))
+
+
+def one_per_order(
+    notifications: Sequence[Notification], end: int
+) -> tuple[list[Notification], int]:
+    """Cut the batch before an order's second event, and the end position with it.
+
+    A batch can fail after some of its records were acknowledged; retrying it must not
+    put an order's later record before its earlier one, so an order's next record is
+    only produced once the previous one is acknowledged.
+    """
+    seen: set[UUID | str] = set()
+    for index, notification in enumerate(notifications):
+        if notification.originator_id in seen:
+            return list(notifications[:index]), notification.id - 1
+        seen.add(notification.originator_id)
+    return list(notifications), end
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: CheckoutEngine,
+        database: DatabaseAddress | Engine,
+        producer_config: Mapping[str, Any],
+        topics: RelayTopics | None = None,
+        partitions: int = 3,
+        *,
+        options: RelayOptions | None = None,
+        on_step: Callable[[RelayStep], None] | None = None,
+    ) -> None:
+        recorder = app.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise TypeError("the outbox relay needs the PostgreSQL event store")
+        self._app = app
+        self._channel = recorder.channel_name
+        self._address = _address(database)
+        self._producer_config = dict(producer_config)
+        self.topics = topics or RelayTopics()
+        self._partitions = partitions
+        self._options = options or RelayOptions()
+        self._on_step = on_step or (lambda _step: None)
+        self._publisher = KafkaPublisher(producer_config)
+        self._backoff = Backoff(self._options.backoff_initial, self._options.backoff_max)
+        self._acked: set[str] = set()  # delivered since the last saved position
+        self._topics_ready = False
+        self.is_active = False
+        self.position = 0
+        self.passes = 0
+        self.lease_attempts = 0
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Relay while holding the lease, stand by otherwise, until `stop` is set."""
+        ensure_position_table(self._address)
+        try:
+            while not stop.is_set():
+                lease = self._await_lease(stop)
+                if lease is None:
+                    break
+                with lease:
+                    self._lead(lease, stop)
+        finally:
+            self._publisher.close()
+            metrics.ACTIVE.set(0)
+            log.info("relay stopped", relay=self._options.name)
+
+    def _await_lease(self, stop: threading.Event) -> Lease | None:
+        while not stop.is_set():
+            self.lease_attempts += 1
+            try:
+                lease = Lease.try_acquire(self._address, self._options.name, self._channel)
+            except Exception as exc:  # database unreachable: stay standby and retry
+                log.warning("relay lease unavailable", error=str(exc))
+                lease = None
+            if lease is not None:
+                return lease
+            stop.wait(self._options.standby_retry)
+        return None
+
+    def _lead(self, lease: Lease, stop: threading.Event) -> None:
+        self.is_active = True
+        metrics.ACTIVE.set(1)
+        log.info("relay active", relay=self._options.name)
+        try:
+            self.position = lease.position()
+            while not stop.is_set():
+                more = self._pass_or_back_off(lease, stop)
+                if not more:
+                    lease.wait_for_commit(self._options.safety_poll, stop)
+        except LeaseLost as exc:
+            log.warning("relay lease lost, standing by", error=str(exc))
+        finally:
+            self.is_active = False
+            metrics.ACTIVE.set(0)
+
+    def _pass_or_back_off(self, lease: Lease, stop: threading.Event) -> bool:
+        """One pass; True when more is waiting. Failures wait, then the caller retries."""
+        try:
+            more = self._pass(lease)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            metrics.FAILURES.labels(type(exc).__name__).inc()
+            self._topics_ready = False  # a restarted broker may have lost them
+            delay = self._backoff.next_delay()
+            log.warning("relay pass failed", error=str(exc), retry_in=round(delay, 2))
+            self._report_backlog()
+            stop.wait(delay)
+            return True
+        self._backoff.reset()
+        self.passes += 1
+        return more
+
+    def _pass(self, lease: Lease) -> bool:
+        head = self._app.head_position()
+        if head <= self.position:
+            self._report_backlog(head)
+            return False
+        batch = self._app.recorder.select_notifications(
+            start=self.position,
+            limit=self._options.batch_size,
+            stop=head,
+            topics=RELAYED_EVENT_TOPICS,
+            inclusive_of_start=False,
+        )
+        # A short page means every id up to head was examined, relayed events or not.
+        end = batch[-1].id if len(batch) == self._options.batch_size else head
+        notifications, end = one_per_order(batch, end)
+        messages = [m for m in map(self._message, notifications) if m is not None]
+        self._publish([m for m in messages if m.ce_id not in self._acked], lease)
+        lease.save(end)
+        self._acked.clear()
+        self.position = end
+        self._report_backlog(head)
+        return end < head
+
+    def _message(self, notification: Notification) -> OutboxMessage | None:
+        event = self._app.mapper.to_domain_event(notification)
+        if not isinstance(event, DomainEvent) or not is_relayed(event):
+            return None
+        order = self._app.load(Order, event.originator_id, version=event.originator_version)
+        return to_message(event, order, self.topics)
+
+    def _publish(self, messages: Sequence[OutboxMessage], lease: Lease) -> None:
+        if not messages:
+            return
+        lease.check()  # never publish for a lease that is already gone
+        if not self._topics_ready:
+            self._ensure_topics()
+        self._on_step(RelayStep.BEFORE_PRODUCE)
+        self._publisher.publish(messages, self._delivered)
+        self._on_step(RelayStep.BEFORE_SAVE)
+
+    def _delivered(self, message: OutboxMessage) -> None:
+        self._acked.add(message.ce_id)
+        metrics.PUBLISHED.labels(message.topic).inc()
+        metrics.PUBLISH_LATENCY.observe(max(time.time() - message.event_time.timestamp(), 0.0))
+
+    def _ensure_topics(self) -> None:
+        ensure_topics(
+            self._producer_config,
+            self.topics.names,
+            self._partitions,
+            self._options.replication,
+            self._options.admin_timeout,
+        )
+        self._topics_ready = True
+
+    def _report_backlog(self, head: int | None = None) -> None:
+        try:
+            events, seconds = metrics.backlog_at(self._app, self.position, head)
+        except Exception as exc:  # metrics must never stop the relay
+            log.warning("relay backlog unavailable", error=str(exc))
+            return
+        metrics.BACKLOG_EVENTS.set(events)
+        metrics.BACKLOG_SECONDS.set(seconds)
+
+
+def run_relay(
+    database_url: str,
+    bootstrap_servers: str,
+    topic_confirmed: str,
+    stop_event: threading.Event,
+    partitions: int = 3,
+) -> None:
+    """The relay role: build its own application, relay until `stop_event` is set."""
+    address = DatabaseAddress.parse(database_url)
+    with schema_lock(address):
+        app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
+    try:
+        relay = OutboxRelay(
+            app,
+            address,
+            {"bootstrap.servers": bootstrap_servers},
+            RelayTopics(confirmed=topic_confirmed),
+            partitions,
+        )
+        relay.run_forever(stop_event)
+    finally:
+        app.close()

@@ -1,0 +1,145 @@
+"""Admin routes: the order listing and catalog upserts; and the public catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import RunningApi
+
+PRODUCT = {
+    "sku": "SKU-NEW",
+    "name": "Milk jug",
+    "vendorId": "vendor-d",
+    "unitAmount": 1500,
+    "currency": "usd",
+    "stock": 3,
+}
+
+
+def _place(api: RunningApi, count: int) -> tuple[list[str], str]:
+    """Place `count` orders; return their ids (oldest first) and the last log position."""
+    ids, position = [], "0"
+    for n in range(count):
+        placed = api.checkout(f"cust-{n}", [{"sku": "SKU-1", "quantity": 1}])
+        ids.append(placed.json()["orderId"])
+        position = placed.headers["X-Log-Position"]
+    return ids, position
+
+
+def test_admin_listing_pages_newest_first(api: RunningApi) -> None:
+    ids, position = _place(api, 5)
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 2, "minPosition": position}
+        if cursor:
+            params["cursor"] = cursor
+        response = api.client.get("/admin/orders", params=params, headers=api.admin())
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["items"]) <= 2
+        seen += [item["orderId"] for item in page["items"]]
+        pages += 1
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    assert pages == 3
+    first = api.client.get("/admin/orders", params={"limit": 1}, headers=api.admin()).json()
+    assert first["items"][0]["customerId"] == "cust-4"
+
+
+def test_admin_listing_filters_by_status(api: RunningApi) -> None:
+    ids, _ = _place(api, 3)
+    cancelled = api.client.post(f"/orders/{ids[1]}/cancel", headers=api.auth("cust-1"))
+    response = api.client.get(
+        "/admin/orders",
+        params={"status": "CANCELLED"},
+        headers=api.admin() | {"X-Log-Position": cancelled.headers["X-Log-Position"]},
+    )
+    assert [item["orderId"] for item in response.json()["items"]] == [ids[1]]
+    assert response.json()["items"][0]["status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "SHIPPED"}, "status"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"cursor": "definitely-not-a-cursor"}, "cursor"),
+    ],
+)
+def test_bad_listing_parameters_are_400(
+    api: RunningApi, params: dict[str, str | int], field: str
+) -> None:
+    response = api.client.get("/admin/orders", params=params, headers=api.admin())
+    assert response.status_code == 400
+    assert field in [error["field"] for error in response.json()["errors"]]
+
+
+def test_admin_upserts_one_product_or_a_list(api: RunningApi) -> None:
+    one = api.client.post("/admin/products", json=PRODUCT, headers=api.admin())
+    assert one.status_code == 200, one.text
+    assert one.json() == {"created": 1, "updated": 0, "unchanged": 0}
+    assert int(one.headers["X-Log-Position"]) == api.head()
+
+    many = api.client.post(
+        "/admin/products",
+        json=[PRODUCT | {"stock": 7}, PRODUCT | {"sku": "SKU-NEW-2", "active": False}],
+        headers=api.admin(),
+    )
+
+    assert many.json() == {"created": 1, "updated": 1, "unchanged": 0}
+    assert api.stock("SKU-NEW").available == 7
+    placed = api.checkout("cust-jug", [{"sku": "SKU-NEW", "quantity": 7}])
+    assert placed.json()["lines"][0]["unitAmount"] == 1500
+    assert placed.json()["currency"] == "USD"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (PRODUCT | {"unitAmount": "15.00"}, 400),
+        (PRODUCT | {"color": "blue"}, 400),
+        ([PRODUCT, {"sku": "SKU-X"}], 400),
+        (PRODUCT | {"currency": "XYZ"}, 422),
+        (PRODUCT | {"stock": -1}, 422),
+        ([PRODUCT, PRODUCT], 422),
+    ],
+)
+def test_invalid_uploads_write_nothing(api: RunningApi, body: object, status: int) -> None:
+    before = api.head()
+    response = api.client.post("/admin/products", json=body, headers=api.admin())
+    assert response.status_code == status, response.text
+    assert api.head() == before
+
+
+def test_upload_errors_name_the_field(api: RunningApi) -> None:
+    response = api.client.post(
+        "/admin/products", json=[PRODUCT, PRODUCT | {"stock": "3"}], headers=api.admin()
+    )
+    assert [error["field"] for error in response.json()["errors"]] == ["1.stock"]
+
+
+def test_the_public_catalog_lists_active_products_with_availability(api: RunningApi) -> None:
+    upload = api.client.post("/admin/products", json=PRODUCT, headers=api.admin())
+    placed = api.checkout("cust-cat", [{"sku": "SKU-2", "quantity": 2}])
+
+    response = api.client.get("/products", params={"minPosition": placed.headers["X-Log-Position"]})
+
+    assert upload.status_code == 200
+    assert response.status_code == 200
+    items = {item["sku"]: item for item in response.json()["items"]}
+    assert sorted(items) == ["SKU-1", "SKU-2", "SKU-EUR", "SKU-NEW"]
+    assert items["SKU-1"] == {
+        "sku": "SKU-1",
+        "name": "Espresso cup",
+        "vendorId": "vendor-a",
+        "unitAmount": 1250,
+        "currency": "USD",
+        "available": 100,
+    }
+    assert items["SKU-2"]["available"] == 3

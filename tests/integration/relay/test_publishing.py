@@ -1,0 +1,187 @@
+"""What reaches Kafka for each kind of order outcome (CONTRACT.md, Kafka)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from domain import Order
+from infrastructure.relay import RelayBacklogCollector, RelayTopics, backlog, cloud_event_id
+from tests.integration.relay.conftest import MakeRelay
+from tests.integration.relay.harness import FAST, RelayThread, wait_caught_up, wait_for_passes
+from tests.integration.relay.records import assert_schema_valid, read_topic
+from tests.integration.relay.shop import Shop
+
+
+def expected_lines() -> list[dict[str, object]]:
+    return [
+        {"sku": "MUG-1", "quantity": 2, "unitAmount": 1250, "vendorId": "vendor-mugs"},
+        {"sku": "TEE-1", "quantity": 1, "unitAmount": 1999, "vendorId": "vendor-tees"},
+    ]
+
+
+def rfc3339(moment: datetime | None) -> str:
+    assert moment is not None
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def test_a_paid_order_is_published_once_exactly_as_the_contract_says(
+    app: CheckoutEngine,
+    sql: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    with RelayThread(make_relay()) as relay:
+        placed = shop.place("alice")
+        gateway_payment_id = shop.pay(placed)
+        wait_caught_up(app, sql)
+        wait_for_passes(relay)  # steady state: the relay keeps reading, and sends nothing twice
+        records = read_topic(bootstrap_servers, topics.confirmed)
+
+    order = app.load(Order, placed.order.id)
+    assert len(records) == 1
+    record = records[0]
+    order_id = str(order.id)
+    confirmed_at = rfc3339(order.confirmed_at)
+    assert record.key == order_id.encode()
+    assert json.loads(record.value) == {
+        "orderId": order_id,
+        "customerId": "alice",
+        "status": "PAYMENT_CONFIRMED",
+        "amount": 2 * 1250 + 1999,
+        "currency": "EUR",
+        "lines": expected_lines(),
+        "payment": {
+            "paymentId": str(placed.payment.id),
+            "provider": "stripe",
+            "gatewayPaymentId": gateway_payment_id,
+        },
+        "confirmedAt": confirmed_at,
+    }
+    assert record.headers == {
+        "ce_specversion": b"1.0",
+        "ce_id": cloud_event_id(order.id, 2).encode(),
+        "ce_type": b"checkout.order.confirmed.v1",
+        "ce_source": b"checkout-engine",
+        "ce_time": confirmed_at.encode(),
+        "ce_subject": order_id.encode(),
+        "content-type": b"application/json",
+    }
+    assert datetime.fromisoformat(record.ce_time) == order.confirmed_at
+    assert_schema_valid(record)
+    assert read_topic(bootstrap_servers, topics.cancelled) == []
+    assert read_topic(bootstrap_servers, topics.refunded) == []
+
+
+def test_a_cancelled_order_is_published_on_its_own_topic_and_a_declined_payment_not_at_all(
+    app: CheckoutEngine,
+    sql: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    with RelayThread(make_relay()):
+        cancelled = shop.place("bob")
+        shop.cancel(cancelled, "changed my mind")
+        declined = shop.place("carol")
+        shop.decline(declined)
+        wait_caught_up(app, sql)
+
+    assert read_topic(bootstrap_servers, topics.confirmed) == []
+    assert read_topic(bootstrap_servers, topics.refunded) == []
+    [record] = read_topic(bootstrap_servers, topics.cancelled)
+    order = app.load(Order, cancelled.order.id)
+    assert record.key == str(order.id).encode()
+    assert record.body == {
+        "orderId": str(order.id),
+        "customerId": "bob",
+        "status": "CANCELLED",
+        "reason": "changed my mind",
+        "amount": 4499,
+        "currency": "EUR",
+        "lines": expected_lines(),
+        "cancelledAt": rfc3339(order.cancelled_at),
+    }
+    assert record.headers["ce_type"] == b"checkout.order.cancelled.v1"
+    assert record.headers["ce_id"] == cloud_event_id(order.id, 2).encode()
+    assert_schema_valid(record)
+
+
+def test_an_orders_records_follow_its_events_in_order(
+    app: CheckoutEngine,
+    sql: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    # All of it committed before the relay starts, so its events share one read: the
+    # relay must still send an order's refund only after its confirmation was acked.
+    order = shop.paid_order()
+    other = shop.paid_order()
+    shop.refund(order.id, 1000)
+    shop.refund(other.id, other.amount)
+    shop.refund(order.id, order.amount - 1000)
+
+    with RelayThread(make_relay(dataclasses.replace(FAST, batch_size=3))):
+        wait_caught_up(app, sql)
+
+    confirmed = {r.key: r for r in read_topic(bootstrap_servers, topics.confirmed)}
+    refunds = read_topic(bootstrap_servers, topics.refunded)
+    mine = [r for r in refunds if r.key == str(order.id).encode()]  # in offset order
+    assert len({r.partition for r in mine}) == 1
+    amounts = [(r.body["refundedAmount"], r.body["refundedTotal"], r.body["status"]) for r in mine]
+    assert amounts == [
+        (1000, 1000, "PARTIALLY_REFUNDED"),
+        (order.amount - 1000, order.amount, "REFUNDED"),
+    ]
+    first = confirmed[str(order.id).encode()]
+    assert first.ce_time < mine[0].ce_time < mine[1].ce_time
+    assert first.timestamp_ms <= mine[0].timestamp_ms <= mine[1].timestamp_ms
+    assert len(confirmed) == 2
+    assert len(refunds) == 3
+    for record in [*confirmed.values(), *refunds]:
+        assert_schema_valid(record)
+
+
+def test_the_position_passes_events_that_publish_nothing(
+    app: CheckoutEngine,
+    sql: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    collector = RelayBacklogCollector(app, sql)
+    for _ in range(6):
+        shop.place()  # order, payment and stock events: none is published
+    assert backlog(app, sql) == (app.head_position(), 0.0)
+    paid = shop.paid_order()
+    events, seconds = backlog(app, sql)
+    assert events == app.head_position()
+    assert seconds > 0
+    samples = {m.name: m.samples[0].value for m in collector.collect()}
+    assert samples["checkout_outbox_backlog_events"] == events
+
+    # Pages of two: most pages of the filtered read come back empty or short.
+    with RelayThread(make_relay(dataclasses.replace(FAST, batch_size=2))):
+        assert wait_caught_up(app, sql) == app.head_position()
+        for _ in range(4):
+            shop.place()
+        wait_caught_up(app, sql)
+
+    assert backlog(app, sql) == (0, 0.0)
+    registry = CollectorRegistry()
+    registry.register(collector)  # as the API's /metrics does
+    assert registry.get_sample_value("checkout_outbox_backlog_events") == 0
+    assert registry.get_sample_value("checkout_outbox_backlog_seconds") == 0
+    [record] = read_topic(bootstrap_servers, topics.confirmed)
+    assert record.key == str(paid.id).encode()

@@ -1,0 +1,104 @@
+"""Bearer tokens: which are accepted, and how each bad one is refused."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from api.auth import Principal, principal_from, require_role
+from api.problems import Problem
+from infrastructure.tokens import mint_token
+
+SECRET = "unit-secret-that-is-long-enough-for-hs256-0123456789"
+OTHER_SECRET = "another-secret-long-enough-for-hs256-0123456789"
+
+
+def _header(claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256") -> str:
+    return f"Bearer {jwt.encode(claims, key, algorithm=algorithm)}"
+
+
+def _refusal(authorization: str | None) -> Problem:
+    with pytest.raises(Problem) as caught:
+        principal_from(authorization, SECRET)
+    return caught.value
+
+
+def test_a_minted_token_names_the_customer_and_roles() -> None:
+    token = mint_token(SECRET, "cust-1", ["admin"])
+    principal = principal_from(f"Bearer {token}", SECRET)
+    assert principal == Principal("cust-1", frozenset({"admin"}))
+    assert principal.is_admin
+
+
+def test_the_scheme_is_case_insensitive_and_roles_are_optional() -> None:
+    header = _header({"sub": "c", "exp": int(time.time()) + 60})
+    principal = principal_from(header.replace("Bearer", "bearer"), SECRET)
+    assert principal.roles == frozenset()
+
+
+def _in(seconds: int) -> int:
+    return int(time.time()) + seconds
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer",
+        "Bearer    ",
+        "Token abc",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-jwt",
+        "Bearer a.b.c",
+        _header({"sub": "c", "exp": _in(-5)}),
+        _header(
+            {"sub": "c", "exp": _in(60)}, key="another-secret-long-enough-for-hs256-0123456789"
+        ),
+        "Bearer " + jwt.encode({"sub": "c", "exp": _in(60)}, None, algorithm="none"),
+        _header({"sub": "c", "exp": _in(60)}, key=SECRET * 2, algorithm="HS512"),
+        _header({"exp": _in(60)}),
+        _header({"sub": "c"}),
+        _header({"sub": "", "exp": _in(60)}),
+        _header({"sub": "c", "exp": _in(60), "roles": "admin"}),
+        _header({"sub": "c", "exp": _in(60), "roles": [1]}),
+    ],
+)
+def test_bad_tokens_are_401_with_an_invalid_token_challenge(authorization: str) -> None:
+    problem = _refusal(authorization)
+    assert problem.status == 401
+    assert problem.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_missing_header_is_401_with_a_plain_challenge() -> None:
+    problem = _refusal(None)
+    assert problem.status == 401
+    assert problem.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_expired_token_says_so() -> None:
+    assert "expired" in _refusal(_header({"sub": "c", "exp": _in(-5)})).detail
+
+
+def test_a_missing_role_is_403() -> None:
+    customer = Principal("cust-1", frozenset({"service"}))
+    with pytest.raises(Problem) as caught:
+        require_role(customer, "admin")
+    assert caught.value.status == 403
+    admin = Principal("ops", frozenset({"admin"}))
+    assert require_role(admin, "admin") is admin
+
+
+@pytest.mark.parametrize(
+    ("principal", "owner", "allowed"),
+    [
+        (Principal("a", frozenset()), "a", True),
+        (Principal("a", frozenset()), "b", False),
+        (Principal("a", frozenset()), None, False),
+        (Principal("ops", frozenset({"admin"})), "b", True),
+        (Principal("ops", frozenset({"admin"})), None, True),
+    ],
+)
+def test_owners_and_admins_may_read(principal: Principal, owner: str | None, allowed: bool) -> None:
+    assert principal.may_read(owner) is allowed
