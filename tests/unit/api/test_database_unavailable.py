@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 import asyncio
+import uuid
 
 import httpx
 
