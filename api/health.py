@@ -34,7 +34,11 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # The process's own metrics, then the ones read from the database at scrape time
+    # (the outbox backlog), which any API process can report for the whole engine.
+    container: Container = request.app.state.container
+    body = generate_latest() + await run_in_threadpool(generate_latest, container.metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 OPERATIONS = [

@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from application.catalog import Catalog
@@ -82,6 +83,15 @@ class Container:
     @cached_property
     def catalog(self) -> Catalog:
         return Catalog(self.app)
+
+    @cached_property
+    def metrics(self) -> CollectorRegistry:
+        """Metrics computed from the database when scraped (not this process's counters)."""
+        from infrastructure.relay import RelayBacklogCollector
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(RelayBacklogCollector(self.app, self.sql))
+        return registry
 
     @cached_property
     def product_queries(self) -> ProductQueries:

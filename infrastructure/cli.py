@@ -74,6 +74,14 @@ def projector() -> None:
 
 
 @cli.command()
+def relay() -> None:
+    """The outbox relay alone: committed events to Kafka (needs DATABASE_URL, KAFKA_...)."""
+    from infrastructure.launcher import run_relay_role
+
+    sys.exit(run_relay_role(settings_or_exit()))
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--stripe-webhook-url", help="Where to send signed Stripe webhooks.")

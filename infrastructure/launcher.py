@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,7 +36,7 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
 
 
 # The roles `run` supervises, besides the provider sandbox when no keys are set.
-ENGINE_ROLES = ("api", "projector")
+ENGINE_ROLES = ("api", "projector", "relay")
 
 
 def run_api(settings: Settings) -> None:
@@ -72,6 +73,25 @@ def run_projector(settings: Settings) -> int:
         return run_loops(loops)
     finally:
         container.close()
+
+
+def run_relay_role(settings: Settings) -> int:
+    """The outbox relay: one active per database (advisory lock), the others stand by."""
+    from infrastructure.relay import run_relay
+
+    configure_logging("relay")
+    services = Services.from_settings(settings, jwt=False)
+
+    def relay(stop: threading.Event) -> None:
+        run_relay(
+            services.database_url,
+            services.bootstrap_servers,
+            settings.kafka_topic_order_confirmed,
+            stop,
+            partitions=settings.kafka_topic_partitions,
+        )
+
+    return run_loops([NamedLoop("relay", relay)])
 
 
 def _wait_ready(url: str, timeout: float) -> bool:

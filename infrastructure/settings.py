@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     kafka_topic_order_confirmed: str = Field(
         default="orders.confirmed", alias="KAFKA_TOPIC_ORDER_CONFIRMED", min_length=1
     )
+    kafka_topic_partitions: int = Field(default=3, alias="KAFKA_TOPIC_PARTITIONS", ge=1, le=1000)
     payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
