@@ -25,13 +25,15 @@ class EmbeddedPostgres:
     _server: Any = None
 
     def start(self) -> str:
-        from pgserver import get_server  # type: ignore[attr-defined]
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self.delete_on_stop else "stop"
+        # pgserver narrates every step at INFO; its failures still show as errors.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from pgserver import get_server  # type: ignore[attr-defined]
+
             self._server = get_server(self.data_dir, cleanup_mode=mode)
         url: str = self._server.get_uri()
         log.info("embedded postgres ready at %s", url)
