@@ -16,6 +16,8 @@ from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 from application.ports import Clock, SystemClock
+from application.providers import CheckoutSessions, PaymentGateway
+from application.refunds import Refunds
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries
@@ -85,12 +87,32 @@ class Container:
         return Catalog(self.app)
 
     @cached_property
+    def refunds(self) -> Refunds:
+        return Refunds(self.app)
+
+    @cached_property
+    def gateways(self) -> dict[str, PaymentGateway]:
+        """Payment providers with credentials in the settings (possibly none)."""
+        from infrastructure.payments.gateways import gateways_from_settings
+
+        return gateways_from_settings(self.settings)
+
+    @cached_property
+    def checkout_sessions(self) -> CheckoutSessions | None:
+        """Stripe's hosted Checkout; None when Stripe is not configured."""
+        from infrastructure.payments.gateways import checkout_sessions_from_settings
+
+        return checkout_sessions_from_settings(self.settings)
+
+    @cached_property
     def metrics(self) -> CollectorRegistry:
         """Metrics computed from the database when scraped (not this process's counters)."""
         from infrastructure.relay import RelayBacklogCollector
+        from infrastructure.worker.metrics import ProviderTasksCollector
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(RelayBacklogCollector(self.app, self.sql))
+        registry.register(ProviderTasksCollector(self.sql))
         return registry
 
     @cached_property

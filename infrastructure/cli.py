@@ -82,6 +82,14 @@ def relay() -> None:
 
 
 @cli.command()
+def worker() -> None:
+    """Provider calls and the expiry reaper alone (needs DATABASE_URL, KAFKA_...)."""
+    from infrastructure.launcher import run_worker
+
+    sys.exit(run_worker(settings_or_exit()))
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--stripe-webhook-url", help="Where to send signed Stripe webhooks.")

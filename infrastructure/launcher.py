@@ -36,7 +36,7 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
 
 
 # The roles `run` supervises, besides the provider sandbox when no keys are set.
-ENGINE_ROLES = ("api", "projector", "relay")
+ENGINE_ROLES = ("api", "projector", "relay", "worker")
 
 
 def run_api(settings: Settings) -> None:
@@ -92,6 +92,19 @@ def run_relay_role(settings: Settings) -> int:
         )
 
     return run_loops([NamedLoop("relay", relay)])
+
+
+def run_worker(settings: Settings) -> int:
+    """Provider calls and the expiry reaper; starts fine with no provider configured."""
+    from infrastructure.worker.assembly import worker_loops
+
+    configure_logging("worker")
+    container = build_container(settings, Services.from_settings(settings, jwt=False))
+    try:
+        loops = worker_loops(container.app, container.sql, container.gateways, container.clock)
+        return run_loops(loops)
+    finally:
+        container.close()
 
 
 def _wait_ready(url: str, timeout: float) -> bool:

@@ -1,0 +1,133 @@
+"""What the worker does with a provider, one use case per kind of call.
+
+Each use case loads the payment, decides whether the call is still needed, calls the
+gateway (outside any transaction) and records the provider's answer. Each is safe to run
+again after a crash at any point: the gateways find the objects an earlier attempt made,
+and recording an answer already recorded changes nothing.
+
+Provider errors propagate, typed: the caller retries a TransientProviderError later. A
+PermanentProviderError has already been recorded against the payment (creation failed,
+refund failed) when it propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from application.contention import with_retries
+from application.engine import CheckoutEngine
+from application.payments import PaymentOutcomes
+from application.providers import (
+    PaymentGateway,
+    PermanentProviderError,
+    ProviderNotConfigured,
+    ProviderOrder,
+    ProviderOrderRequest,
+    ProviderRefundRequest,
+    ProviderRefundStatus,
+)
+from application.refunds import Refunds
+from domain import InvalidTransition, Order, OrderStatus, Payment, PaymentStatus, RefundStatus
+
+
+class ProviderCalls:
+    def __init__(self, app: CheckoutEngine, gateways: Mapping[str, PaymentGateway]) -> None:
+        self.app = app
+        self.gateways = gateways
+        self.payments = PaymentOutcomes(app)
+        self.refunds = Refunds(app)
+
+    def gateway(self, provider: str) -> PaymentGateway:
+        try:
+            return self.gateways[provider]
+        except KeyError:
+            raise ProviderNotConfigured(provider) from None
+
+    def open_order(self, payment_id: UUID) -> str:
+        """Create the provider order/intent the customer pays, and record it."""
+        payment = self.app.load(Payment, payment_id)
+        if payment.status is not PaymentStatus.PROCESSING:
+            return f"nothing to do: payment is {payment.status.value}"
+        order = self.app.load(Order, payment.order_id)
+        if order.status is not OrderStatus.PENDING_PAYMENT:
+            return f"nothing to do: order is {order.status.value}"
+        gateway = self.gateway(payment.provider.value)
+        request = ProviderOrderRequest(
+            payment.id, order.id, payment.amount, payment.currency, order.customer_id
+        )
+        try:
+            created = gateway.create_order(request)
+        except PermanentProviderError as exc:
+            self.creation_failed(payment_id, exc.reason)
+            raise
+        return self._record(payment_id, order.id, gateway, created)
+
+    def _record(
+        self, payment_id: UUID, order_id: UUID, gateway: PaymentGateway, created: ProviderOrder
+    ) -> str:
+        try:
+            self.payments.provider_order_created(
+                payment_id,
+                created.gateway_order_id,
+                created.gateway_payment_id,
+                created.client_secret,
+                created.key_id,
+            )
+        except InvalidTransition as exc:  # a provider notice moved the payment on first
+            return f"created {created.gateway_order_id}, not recorded: {exc}"
+        if self.app.load(Order, order_id).status is not OrderStatus.PENDING_PAYMENT:
+            # Cancelled while we called: its cancel task may have found nothing to cancel.
+            gateway.cancel(created.gateway_order_id)
+            return f"created {created.gateway_order_id}, cancelled: the order ended meanwhile"
+        return f"created {created.gateway_order_id}"
+
+    def creation_failed(self, payment_id: UUID, reason: str) -> None:
+        def attempt() -> None:
+            payment = self.app.load(Payment, payment_id)
+            if payment.status is PaymentStatus.PROCESSING:
+                payment.fail_creation(reason)
+                self.app.save(payment)
+
+        with_retries(attempt)
+
+    def cancel_order(self, payment_id: UUID) -> str:
+        """Make the cancelled order's provider object unpayable."""
+        payment = self.app.load(Payment, payment_id)
+        if payment.gateway_order_id is None:
+            # Not created yet: open_order sees the cancelled order and creates nothing
+            # (or cancels what it has just created).
+            return "nothing to cancel: no provider object"
+        if payment.is_captured:
+            # Paid after all; PaymentOutcomes refunds money that arrives too late.
+            return f"not cancelled: payment is {payment.status.value}"
+        self.gateway(payment.provider.value).cancel(payment.gateway_order_id)
+        return f"cancelled {payment.gateway_order_id}"
+
+    def refund(self, payment_id: UUID, refund_id: str) -> str:
+        """Ask the provider for a requested refund; record a final answer if it gives one."""
+        payment = self.app.load(Payment, payment_id)
+        entry = payment.refunds.get(refund_id)
+        if entry is None or entry["status"] != RefundStatus.PENDING:
+            return "nothing to do: refund is " + (entry["status"] if entry else "unknown")
+        gateway = self.gateway(payment.provider.value)
+        try:
+            if payment.gateway_payment_id is None:
+                raise PermanentProviderError("the payment has no captured charge to refund")
+            answer = gateway.refund(
+                ProviderRefundRequest(
+                    payment_id,
+                    refund_id,
+                    payment.gateway_payment_id,
+                    entry["amount"],
+                    payment.currency,
+                )
+            )
+        except PermanentProviderError as exc:
+            self.refunds.failed(payment_id, refund_id, exc.reason)
+            raise
+        if answer.status is ProviderRefundStatus.SUCCEEDED:
+            self.refunds.succeeded(payment_id, refund_id, answer.gateway_refund_id)
+        elif answer.status is ProviderRefundStatus.FAILED:
+            self.refunds.failed(payment_id, refund_id, "the provider declined the refund")
+        return f"refund {answer.gateway_refund_id} {answer.status.value}"

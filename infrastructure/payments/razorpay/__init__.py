@@ -1,0 +1,1 @@
+"""Razorpay adapter: orders and refunds (see client.py)."""

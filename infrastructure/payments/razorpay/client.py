@@ -1,0 +1,151 @@
+"""Razorpay through razorpay-python: the only module of the engine that imports ``razorpay``.
+
+Razorpay takes no idempotency keys, so a repeated call is made safe by looking first:
+an order carries the payment id as its ``receipt`` and is found by it before one is
+created; a refund carries the refund id in its ``notes`` (and receipt) and is found among
+the payment's refunds. Two executors never make the same call at once (the worker's
+lease outlasts the HTTP timeout), so look-up-then-create cannot race with itself.
+
+The SDK cannot tell a 429 from a 400 (both say BAD_REQUEST_ERROR) and prints to stdout on
+connection errors, so the HTTP session it is given classifies those answers first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import razorpay
+import requests
+from razorpay.errors import BadRequestError, GatewayError, ServerError
+
+from application.providers import (
+    PermanentProviderError,
+    ProviderOrder,
+    ProviderOrderRequest,
+    ProviderRefund,
+    ProviderRefundRequest,
+    ProviderRefundStatus,
+    TransientProviderError,
+)
+from domain import Provider
+from infrastructure.payments.minor_units import RAZORPAY_UNITS
+
+DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
+RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt
+REFUND_STATUSES = {
+    "processed": ProviderRefundStatus.SUCCEEDED,
+    "failed": ProviderRefundStatus.FAILED,
+}  # pending: the refund.processed / refund.failed webhook says how it ends
+Entity = dict[str, Any]
+
+
+class ClassifyingSession(requests.Session):
+    """A timeout on every call; no answer, 429 and 5xx become TransientProviderError."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            raise TransientProviderError(f"razorpay unreachable: {exc}") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientProviderError(f"razorpay answered {status}: {_description(response)}")
+        return response
+
+
+def razorpay_client(
+    key_id: str, key_secret: str, api_base: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Any:
+    options = {"base_url": api_base} if api_base else {}
+    return razorpay.Client(
+        session=ClassifyingSession(timeout), auth=(key_id, key_secret), **options
+    )
+
+
+class RazorpayGateway:
+    provider = Provider.RAZORPAY.value
+
+    def __init__(self, client: Any, key_id: str) -> None:
+        self._client = client
+        self._key_id = key_id
+
+    def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
+        receipt = str(request.payment_id)
+        amount = RAZORPAY_UNITS.to_provider(request.amount, request.currency)
+        notes = {"orderId": str(request.order_id), "paymentId": receipt}
+        with _translated():
+            order = self._order_with_receipt(receipt)
+            if order is None:
+                order = self._client.order.create(
+                    {
+                        "amount": amount,
+                        "currency": request.currency.upper(),
+                        "receipt": receipt,
+                        "notes": notes,
+                    }
+                )
+        return ProviderOrder(gateway_order_id=str(order["id"]), key_id=self._key_id)
+
+    def _order_with_receipt(self, receipt: str) -> Entity | None:
+        found = self._client.order.all({"receipt": receipt, "count": 100})
+        orders = [o for o in found.get("items", []) if o.get("receipt") == receipt]
+        return min(orders, key=lambda o: o.get("created_at", 0)) if orders else None
+
+    def cancel(self, gateway_order_id: str) -> None:
+        """Nothing to do: Razorpay has no API to cancel an order.
+
+        An unpaid order stays ``created``/``attempted`` until Razorpay lets it lapse. If a
+        customer still pays it after the engine cancelled, the capture arrives as a late
+        success, which PaymentOutcomes records and refunds automatically.
+        """
+
+    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        refund_id, paid = request.refund_id, request.gateway_payment_id
+        data: Entity = {
+            "amount": RAZORPAY_UNITS.to_provider(request.amount, request.currency),
+            "notes": {"refundId": refund_id, "paymentId": str(request.payment_id)},
+        }
+        if len(refund_id) <= RECEIPT_LIMIT:
+            data["receipt"] = refund_id
+        with _translated():
+            refund = self._refund_with_id(paid, refund_id)
+            if refund is None:
+                refund = self._client.payment.refund(paid, data)
+        status = REFUND_STATUSES.get(str(refund.get("status")), ProviderRefundStatus.PENDING)
+        return ProviderRefund(str(refund["id"]), status)
+
+    def _refund_with_id(self, gateway_payment_id: str, refund_id: str) -> Entity | None:
+        found = self._client.payment.fetch_multiple_refund(gateway_payment_id, {"count": 100})
+        for refund in found.get("items", []):
+            notes = refund.get("notes")
+            tagged = isinstance(notes, dict) and notes.get("refundId") == refund_id
+            if tagged or refund.get("receipt") == refund_id:
+                return dict(refund)
+        return None
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (BadRequestError, GatewayError, ServerError) as exc:
+        # 429 and 5xx never get here (ClassifyingSession): what is left is a 4xx.
+        raise PermanentProviderError(str(exc) or type(exc).__name__) from None
+    except requests.RequestException as exc:  # e.g. an answer that is not JSON
+        raise TransientProviderError(f"razorpay answer unreadable: {exc}") from None
+
+
+def _description(response: requests.Response) -> str:
+    try:
+        return str(response.json()["error"]["description"])
+    except (ValueError, KeyError, TypeError):
+        return response.reason or "no description"

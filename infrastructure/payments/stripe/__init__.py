@@ -1,0 +1,1 @@
+"""Stripe adapter: PaymentIntents, refunds and Checkout Sessions (see client.py)."""

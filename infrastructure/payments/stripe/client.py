@@ -1,0 +1,168 @@
+"""Stripe through stripe-python: the only module of the engine that imports ``stripe``.
+
+A payment is one PaymentIntent, created with the payment id as idempotency key: a worker
+that crashed between Stripe's answer and recording it gets the same intent back when it
+calls again (Stripe keeps keys for 24 hours, far longer than the worker's retries take to
+succeed or fail for good). Refunds use the refund id the same way.
+
+The SDK's own retries are off (``max_network_retries=0``): the worker's schedule decides
+when to call again, so a call is never repeated behind its back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+import stripe
+
+from application.providers import (
+    CheckoutSession,
+    CheckoutSessionRequest,
+    PermanentProviderError,
+    ProviderError,
+    ProviderOrder,
+    ProviderOrderRequest,
+    ProviderRefund,
+    ProviderRefundRequest,
+    ProviderRefundStatus,
+    TransientProviderError,
+)
+from domain import Provider
+from infrastructure.payments.minor_units import STRIPE_UNITS
+
+DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
+REFUND_STATUSES = {
+    "succeeded": ProviderRefundStatus.SUCCEEDED,
+    "failed": ProviderRefundStatus.FAILED,
+    "canceled": ProviderRefundStatus.FAILED,
+}  # pending, requires_action: the webhook says how it ends
+
+
+def stripe_client(
+    api_key: str, api_base: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base} if api_base else None,
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
+
+
+class StripeGateway:
+    provider = Provider.STRIPE.value
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
+        params: stripe.params.PaymentIntentCreateParams = {
+            "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
+            "currency": request.currency.lower(),
+            "allowed_payment_method_types": ["card"],  # what stripe.confirmCardPayment takes
+            "metadata": _metadata(request.order_id, request.payment_id, request.customer_id),
+        }
+        with _translated():
+            intent = self._client.v1.payment_intents.create(
+                params, {"idempotency_key": str(request.payment_id)}
+            )
+        return ProviderOrder(
+            gateway_order_id=intent.id,
+            gateway_payment_id=intent.id,
+            client_secret=intent.client_secret,
+        )
+
+    def cancel(self, gateway_order_id: str) -> None:
+        """Cancel the PaymentIntent; one already cancelled counts as done."""
+        with _translated():
+            try:
+                self._client.v1.payment_intents.cancel(
+                    gateway_order_id, {"cancellation_reason": "abandoned"}
+                )
+            except stripe.InvalidRequestError as exc:
+                if exc.code != "payment_intent_unexpected_state":
+                    raise
+                status = self._client.v1.payment_intents.retrieve(gateway_order_id).status
+                if status != "canceled":
+                    raise PermanentProviderError(
+                        f"payment intent {gateway_order_id} is {status}: it cannot be cancelled"
+                    ) from None
+
+    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        params: stripe.params.RefundCreateParams = {
+            "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
+            "metadata": {"refundId": request.refund_id, "paymentId": str(request.payment_id)},
+        }
+        # A payment is known by its PaymentIntent; a charge id works too (older records).
+        if request.gateway_payment_id.startswith("ch_"):
+            params["charge"] = request.gateway_payment_id
+        else:
+            params["payment_intent"] = request.gateway_payment_id
+        with _translated():
+            refund = self._client.v1.refunds.create(params, {"idempotency_key": request.refund_id})
+        status = REFUND_STATUSES.get(refund.status or "", ProviderRefundStatus.PENDING)
+        return ProviderRefund(refund.id, status)
+
+
+class StripeCheckoutSessions:
+    """Hosted Checkout pages; Stripe creates their PaymentIntent when the customer pays."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    def create(self, request: CheckoutSessionRequest) -> CheckoutSession:
+        currency = request.currency.lower()
+        metadata = _metadata(request.order_id, request.payment_id, request.customer_id)
+        line_items: list[stripe.params.checkout.SessionCreateParamsLineItem] = [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": STRIPE_UNITS.to_provider(line.unit_amount, request.currency),
+                    "product_data": {"name": line.name},
+                },
+                "quantity": line.quantity,
+            }
+            for line in request.lines
+        ]
+        params: stripe.params.checkout.SessionCreateParams = {
+            "mode": "payment",
+            "line_items": line_items,
+            "client_reference_id": str(request.order_id),
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+        }
+        with _translated():
+            session = self._client.v1.checkout.sessions.create(params)
+        if session.url is None:
+            raise PermanentProviderError(f"checkout session {session.id} has no payment page")
+        return CheckoutSession(session.url, session.id)
+
+
+def _metadata(order_id: UUID, payment_id: UUID, customer_id: str | None) -> dict[str, str]:
+    metadata = {"orderId": str(order_id), "paymentId": str(payment_id)}
+    if customer_id is not None:
+        metadata["customerId"] = customer_id
+    return metadata
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise translate(exc) from None
+
+
+def translate(exc: stripe.StripeError) -> ProviderError:
+    """Connection trouble, 409 (a concurrent request with the same key), 429, 5xx: transient."""
+    status = exc.http_status
+    message = exc.user_message or str(exc) or type(exc).__name__
+    if isinstance(exc, stripe.APIConnectionError) or status is None:
+        return TransientProviderError(f"stripe unreachable: {message}")
+    if status in (409, 429) or status >= 500:
+        return TransientProviderError(f"stripe answered {status}: {message}")
+    return PermanentProviderError(message)

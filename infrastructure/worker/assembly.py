@@ -1,0 +1,63 @@
+"""The worker role as loops: the tasks projection, executors, the reaper, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+import structlog
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from application.orders import OrderLifecycle
+from application.ports import Clock
+from application.provider_calls import ProviderCalls
+from application.providers import PaymentGateway
+from infrastructure.roles import NamedLoop
+from infrastructure.worker.doorbell import Doorbell, listen_for_tasks
+from infrastructure.worker.executor import Executor, ExecutorSettings
+from infrastructure.worker.reaper import ExpiryReaper
+from infrastructure.worker.task_projection import ProviderTasks
+from infrastructure.worker.tasks import TaskQueue, create_task_table
+from projections.queries import OrderQueries
+from projections.runner import ProjectionRunner
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    executors: int = 4
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    reaper_interval_seconds: float = 5.0
+
+
+def worker_loops(
+    app: CheckoutEngine,
+    engine: Engine,
+    gateways: Mapping[str, PaymentGateway],
+    clock: Clock,
+    options: WorkerOptions | None = None,
+) -> list[NamedLoop]:
+    """Every loop of one worker process; creates the task table if it is missing."""
+    options = options or WorkerOptions()
+    if not gateways:
+        log.warning("no payment provider configured: provider tasks will wait for one")
+    create_task_table(engine)
+    queue = TaskQueue(engine)
+    calls = ProviderCalls(app, gateways)
+    doorbell = Doorbell()
+    runner = ProjectionRunner(app, engine, ProviderTasks())
+    reaper = ExpiryReaper(
+        OrderQueries(engine), OrderLifecycle(app), clock, options.reaper_interval_seconds
+    )
+    loops = [
+        NamedLoop("projection:provider_tasks", runner.run_forever),
+        NamedLoop("worker:doorbell", partial(listen_for_tasks, engine, doorbell)),
+        NamedLoop("worker:reaper", reaper.run_forever),
+    ]
+    for number in range(1, options.executors + 1):
+        executor = Executor(queue, calls, options.executor, doorbell)
+        loops.append(NamedLoop(f"worker:executor-{number}", executor.run_forever))
+    return loops

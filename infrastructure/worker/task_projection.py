@@ -1,0 +1,85 @@
+"""Provider tasks from the notification log: which provider call each event asks for.
+
+- ``Payment.Initiated``: create the provider order/intent;
+- ``Order.Cancelled``: cancel it (the executor checks that one exists);
+- ``Payment.RefundRequested``: refund.
+
+Run by the projections' ``ProjectionRunner``, so rows and the tracking position commit
+together (exactly once) and a LISTEN wakes it. The insert also NOTIFYs ``provider_tasks``,
+delivered at that commit, to wake idle executors at once.
+
+It is a work queue rather than a view, so it is never rebuilt: a replay from the first
+event would add nothing (the unique call key) but would be pointless work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import sqlalchemy as sa
+from eventsourcing.utils import get_topic
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from domain import Order, Payment
+from infrastructure.worker.tasks import TaskKind, provider_tasks
+from projections.projection import DomainEvent, Handler, Projection
+
+TASKS_CHANNEL = "provider_tasks"
+
+TaskRow = dict[str, Any]
+TaskFor = Callable[[Any], TaskRow]
+
+
+def _create_order(event: Payment.Initiated) -> TaskRow:
+    return {
+        "kind": TaskKind.CREATE_ORDER.value,
+        "payment_id": event.originator_id,
+        "order_id": event.order_id,
+        "amount": event.amount,
+    }
+
+
+def _cancel(event: Order.Cancelled) -> TaskRow:
+    return {
+        "kind": TaskKind.CANCEL.value,
+        "payment_id": Payment.id_for(event.originator_id),
+        "order_id": event.originator_id,
+    }
+
+
+def _refund(event: Payment.RefundRequested) -> TaskRow:
+    return {
+        "kind": TaskKind.REFUND.value,
+        "payment_id": event.originator_id,
+        "refund_id": event.refund_id,
+        "amount": event.amount,
+    }
+
+
+_BLANK: TaskRow = {"order_id": None, "refund_id": None, "amount": None}
+
+
+class ProviderTasks(Projection):
+    name: ClassVar[str] = "provider_tasks"
+    handlers: ClassVar[Mapping[type[Any], Handler]] = {}  # rows are not views: see tasks
+    tasks: ClassVar[Mapping[type[Any], TaskFor]] = {
+        Payment.Initiated: _create_order,
+        Order.Cancelled: _cancel,
+        Payment.RefundRequested: _refund,
+    }
+
+    def __init__(self, table: sa.Table = provider_tasks) -> None:
+        super().__init__(table)
+        self.topics = frozenset(get_topic(cls) for cls in self.tasks)
+
+    def shadow(self) -> Self:
+        raise TypeError("provider_tasks is a work queue, not a view: it is never rebuilt")
+
+    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+        rows = [_BLANK | self.tasks[type(e)](e) for e in domain_events if type(e) in self.tasks]
+        if not rows:
+            return
+        conn.execute(insert(self.table).on_conflict_do_nothing(), rows)
+        conn.execute(sa.select(sa.func.pg_notify(TASKS_CHANNEL, "")))
