@@ -15,11 +15,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount, Router
 
 from api import health, openapi
 from api.domain_problems import problem_for
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.operations import Operation
+from api.pages.routes import routes as pages
 from api.problems import Problem
 from api.rate_limits import WriteRateLimits
 from api.routes import admin, catalog, checkout, orders
@@ -110,7 +112,8 @@ def create_app(container: Container) -> Starlette:
 
     middleware = _middleware(container.settings.cors_origins)
     app = Starlette(
-        routes=[operation.route for operation in OPERATIONS],
+        # The demo pages are HTML, not API operations: mounted last, outside OpenAPI.
+        routes=[*(operation.route for operation in OPERATIONS), Mount("", app=Router(pages))],
         middleware=middleware,
         exception_handlers={
             Problem: _problem,

@@ -124,6 +124,8 @@ def _banner(services: Services, base: str, sandbox: str | None) -> str:
     admin = mint_token(services.jwt_secret, "admin-demo", ("admin",), 24 * 3600)
     lines = [
         "checkout-engine is running",
+        f"  storefront    {base}/storefront#token={customer}",
+        f"  admin         {base}/admin#token={admin}",
         f"  API           {base}   (OpenAPI: {base}/openapi.json)",
         f"  readiness     {base}/readyz   metrics: {base}/metrics",
         f"  database      {services.database_url}",
