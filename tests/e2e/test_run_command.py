@@ -31,7 +31,7 @@ def _port_is_free(port: int) -> bool:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_run_becomes_ready_and_stops_without_leftovers(
-    data_dir: Path, stop_signal: signal.Signals
+    data_dir: Path, stop_signal: signal.Signals, request: pytest.FixtureRequest
 ) -> None:
     port = free_port()
     env = {
@@ -43,6 +43,9 @@ def test_run_becomes_ready_and_stops_without_leftovers(
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "STRIPE_SECRET_KEY", "RAZORPAY_KEY_ID"):
         env.pop(name, None)
+    if "DATABASE_URL" in os.environ:
+        # A configured server: run against a database of this test's own, not its default.
+        env["DATABASE_URL"] = request.getfixturevalue("database_url")
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "infrastructure.cli", "run"],
