@@ -24,7 +24,7 @@ from api.operations import Operation
 from api.pages.routes import routes as pages
 from api.problems import Problem
 from api.rate_limits import WriteRateLimits
-from api.routes import admin, catalog, checkout, orders
+from api.routes import admin, catalog, checkout, orders, payments, refunds, webhooks
 from application.errors import ApplicationError
 from domain import DomainError
 from infrastructure.bootstrap import Container
@@ -32,8 +32,11 @@ from infrastructure.bootstrap import Container
 OPERATIONS: list[Operation] = [
     *checkout.OPERATIONS,
     *orders.OPERATIONS,
+    *payments.OPERATIONS,
     *catalog.OPERATIONS,
     *admin.OPERATIONS,
+    *refunds.OPERATIONS,
+    *webhooks.OPERATIONS,
     *health.OPERATIONS,
     *openapi.OPERATIONS,
 ]

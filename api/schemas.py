@@ -131,6 +131,36 @@ class AdminOrdersQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+class RazorpayPaymentProof(BaseModel):
+    """POST /orders/{orderId}/payments/verify: checkout.js's handler argument, as it is.
+
+    The one request body in snake_case, because checkout.js names these fields.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    razorpay_order_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    razorpay_payment_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    razorpay_signature: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+RedirectUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class CheckoutSessionBody(RequestModel):
+    """Where Stripe sends the customer back; an origin of CORS_ORIGINS or the API's own."""
+
+    success_url: RedirectUrl | None = None
+    cancel_url: RedirectUrl | None = None
+
+
+class RefundBody(RequestModel):
+    """POST /admin/orders/{orderId}/refunds; without `amount`, all that is still refundable."""
+
+    amount: Annotated[int, Field(ge=1)] | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+
+
 # --- responses --------------------------------------------------------------------------
 
 
@@ -200,6 +230,31 @@ class PaymentOut(ResponseModel):
     refunded_amount: int
     failure_reason: str | None = None
     updated_at: Timestamp | None = None
+
+
+class PaymentVerified(ResponseModel):
+    verified: Literal[True]
+    status: PaymentStatus
+
+
+class CheckoutSessionOut(ResponseModel):
+    checkout_url: str
+    session_id: str
+
+
+class RefundAccepted(ResponseModel):
+    refund_id: str
+    order_id: UUID
+    amount: int
+    status: Literal["pending"]
+
+
+class WebhookReceipt(ResponseModel):
+    """Any 2xx tells the provider to stop redelivering; the rest is for people reading logs."""
+
+    received: Literal[True]
+    duplicate: bool
+    status: Literal["received", "processed", "ignored", "failed"]
 
 
 class ProductOut(ResponseModel):

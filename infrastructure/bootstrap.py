@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
@@ -21,6 +21,9 @@ from application.refunds import Refunds
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries
+
+if TYPE_CHECKING:  # the SDKs load when webhooks are first needed, not at import
+    from infrastructure.webhooks.reception import WebhookReception
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,23 @@ class Container:
         return checkout_sessions_from_settings(self.settings)
 
     @cached_property
+    def webhooks(self) -> WebhookReception:
+        """Verifies, records (creating the inbox table if missing) and applies webhooks."""
+        from infrastructure.webhooks.reception import webhook_reception
+
+        return webhook_reception(self.app, self.sql, self.settings)
+
+    @cached_property
     def metrics(self) -> CollectorRegistry:
         """Metrics computed from the database when scraped (not this process's counters)."""
         from infrastructure.relay import RelayBacklogCollector
+        from infrastructure.webhooks.metrics import WebhookInboxCollector
         from infrastructure.worker.metrics import ProviderTasksCollector
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(RelayBacklogCollector(self.app, self.sql))
         registry.register(ProviderTasksCollector(self.sql))
+        registry.register(WebhookInboxCollector(self.sql))
         return registry
 
     @cached_property

@@ -1,4 +1,5 @@
-"""The worker role as loops: the tasks projection, executors, the reaper, metrics."""
+"""The worker role as loops: the tasks projection, executors, the reaper, the webhook
+inbox sweeper."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from application.ports import Clock
 from application.provider_calls import ProviderCalls
 from application.providers import PaymentGateway
 from infrastructure.roles import NamedLoop
+from infrastructure.webhooks.applier import RetryPolicy, webhook_applier
+from infrastructure.webhooks.inbox import WebhookInbox, create_inbox_table
+from infrastructure.webhooks.sweeper import InboxSweeper
 from infrastructure.worker.doorbell import Doorbell, listen_for_tasks
 from infrastructure.worker.executor import Executor, ExecutorSettings
 from infrastructure.worker.reaper import ExpiryReaper
@@ -31,6 +35,8 @@ class WorkerOptions:
     executors: int = 4
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     reaper_interval_seconds: float = 5.0
+    inbox_interval_seconds: float = 1.0
+    inbox_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def worker_loops(
@@ -40,11 +46,18 @@ def worker_loops(
     clock: Clock,
     options: WorkerOptions | None = None,
 ) -> list[NamedLoop]:
-    """Every loop of one worker process; creates the task table if it is missing."""
+    """Every loop of one worker process; creates the task and inbox tables if missing."""
     options = options or WorkerOptions()
     if not gateways:
         log.warning("no payment provider configured: provider tasks will wait for one")
     create_task_table(engine)
+    create_inbox_table(engine)
+    inbox = WebhookInbox(engine)
+    sweeper = InboxSweeper(
+        inbox,
+        webhook_applier(app, engine, inbox, options.inbox_retry),
+        options.inbox_interval_seconds,
+    )
     queue = TaskQueue(engine)
     calls = ProviderCalls(app, gateways)
     doorbell = Doorbell()
@@ -56,6 +69,7 @@ def worker_loops(
         NamedLoop("projection:provider_tasks", runner.run_forever),
         NamedLoop("worker:doorbell", partial(listen_for_tasks, engine, doorbell)),
         NamedLoop("worker:reaper", reaper.run_forever),
+        NamedLoop("worker:webhook-inbox", sweeper.run_forever),
     ]
     for number in range(1, options.executors + 1):
         executor = Executor(queue, calls, options.executor, doorbell)

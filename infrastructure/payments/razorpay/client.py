@@ -12,6 +12,8 @@ connection errors, so the HTTP session it is given classifies those answers firs
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +33,7 @@ from application.providers import (
 )
 from domain import Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
+from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt
@@ -149,3 +152,32 @@ def _description(response: requests.Response) -> str:
         return str(response.json()["error"]["description"])
     except (ValueError, KeyError, TypeError):
         return response.reason or "no description"
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str) -> None:
+    """Raise InvalidSignature unless ``signature`` is the hex HMAC-SHA256 of these bytes.
+
+    Razorpay signs the raw body with the webhook secret (not the key secret). Its
+    webhooks carry no timestamp: a replay is caught by the event id instead.
+    """
+    if not signature:
+        raise InvalidSignature(RejectReason.MISSING, "no X-Razorpay-Signature header")
+    if not _signed(payload, signature, secret):
+        raise InvalidSignature(RejectReason.INVALID, "the signature does not match the body")
+
+
+def payment_signature_matches(
+    gateway_order_id: str, razorpay_payment_id: str, signature: str, key_secret: str
+) -> bool:
+    """checkout.js's ``razorpay_signature``: HMAC-SHA256 of ``"<order_id>|<payment_id>"``.
+
+    ``gateway_order_id`` must be the order id the engine stored, never the client's.
+    """
+    message = f"{gateway_order_id}|{razorpay_payment_id}".encode()
+    return _signed(message, signature, key_secret)
+
+
+def _signed(message: bytes, signature: str, secret: str) -> bool:
+    expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    # Bytes, so a non-ASCII signature compares unequal instead of raising.
+    return hmac.compare_digest(expected.encode(), signature.encode())

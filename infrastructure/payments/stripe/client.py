@@ -31,8 +31,10 @@ from application.providers import (
 )
 from domain import Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
+from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
+WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own default: older signatures are replays
 REFUND_STATUSES = {
     "succeeded": ProviderRefundStatus.SUCCEEDED,
     "failed": ProviderRefundStatus.FAILED,
@@ -166,3 +168,33 @@ def translate(exc: stripe.StripeError) -> ProviderError:
     if status in (409, 429) or status >= 500:
         return TransientProviderError(f"stripe answered {status}: {message}")
     return PermanentProviderError(message)
+
+
+def verify_webhook(
+    payload: bytes,
+    signature_header: str | None,
+    secret: str,
+    tolerance: int = WEBHOOK_TOLERANCE_SECONDS,
+) -> None:
+    """Raise InvalidSignature unless Stripe signed exactly these bytes, recently enough.
+
+    ``Stripe-Signature`` is ``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<payload>">``;
+    the SDK compares in constant time and refuses a ``t`` older than ``tolerance``.
+    """
+    if not signature_header:
+        raise InvalidSignature(RejectReason.MISSING, "no Stripe-Signature header")
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance)
+    except UnicodeDecodeError:
+        raise InvalidSignature(RejectReason.MALFORMED, "the body is not UTF-8") from None
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidSignature(_refusal(payload, signature_header, secret), str(exc)) from None
+
+
+def _refusal(payload: bytes, signature_header: str, secret: str) -> RejectReason:
+    """Stale if the signature is right but old; invalid otherwise."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret)
+    except stripe.SignatureVerificationError:
+        return RejectReason.INVALID
+    return RejectReason.STALE

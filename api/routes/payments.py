@@ -1,0 +1,242 @@
+"""The customer paying: Razorpay's client-side proof, and Stripe's hosted Checkout page.
+
+Neither confirms an order: only a provider's webhook does (adr/0008). Verify tells the
+frontend that the proof checkout.js handed it is genuine, so it can show "processing"
+rather than an error while the webhook is on its way.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.operations import Access, Operation
+from api.pages.routes import order_page_path
+from api.problems import Problem
+from api.rate_limits import authenticate_write
+from api.representations import json_response
+from api.schemas import (
+    CheckoutSessionBody,
+    CheckoutSessionOut,
+    PaymentVerified,
+    RazorpayPaymentProof,
+)
+from api.validation import invalid_request, parse_body, validate_json
+from application.providers import (
+    CheckoutSession,
+    CheckoutSessionLine,
+    CheckoutSessionRequest,
+    PermanentProviderError,
+    TransientProviderError,
+)
+from domain import Order, OrderStatus, Payment, PaymentStatus, Product, Provider
+from infrastructure.bootstrap import Container
+from infrastructure.payments.razorpay.client import payment_signature_matches
+
+log = structlog.get_logger(__name__)
+
+
+def _order_id(request: Request) -> UUID:
+    order_id: UUID = request.path_params["orderId"]
+    return order_id
+
+
+def _not_configured(provider: str) -> Problem:
+    return Problem(
+        503,
+        "Provider Not Configured",
+        f"{provider} is not configured on this server.",
+        kind="provider-not-configured",
+        headers={"Retry-After": "60"},
+    )
+
+
+def _wrong_provider(order: Order, expected: Provider) -> Problem:
+    return Problem(
+        422,
+        "Wrong Provider",
+        f"This order is paid with {order.provider.value}, not {expected.value}.",
+        kind="wrong-provider",
+    )
+
+
+# --- POST /orders/{orderId}/payments/verify ------------------------------------------------
+
+
+def _bad_proof(field: str, message: str) -> Problem:
+    return Problem(
+        400,
+        "Invalid Payment Signature",
+        "The payment proof does not verify against this order's Razorpay order.",
+        kind="invalid-payment-signature",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+def _verify(
+    container: Container, order_id: UUID, customer_id: str, proof: RazorpayPaymentProof
+) -> PaymentStatus:
+    order = container.orders.get(order_id, customer_id)
+    if order.provider is not Provider.RAZORPAY:
+        raise _wrong_provider(order, Provider.RAZORPAY)
+    key_secret = container.settings.razorpay_key_secret
+    if not key_secret:
+        raise _not_configured("Razorpay")
+    payment = container.app.load(Payment, order.payment_id)
+    # Only the order id the engine stored counts: a proof for another order is refused.
+    stored = payment.gateway_order_id or ""
+    if not hmac.compare_digest(stored.encode(), proof.razorpay_order_id.encode()):
+        raise _bad_proof("razorpay_order_id", "is not this order's Razorpay order")
+    if not payment_signature_matches(
+        stored, proof.razorpay_payment_id, proof.razorpay_signature, key_secret
+    ):
+        raise _bad_proof("razorpay_signature", "does not match the order and payment ids")
+    return payment.status
+
+
+async def verify_payment(request: Request) -> Response:
+    principal = authenticate_write(request)
+    proof = await parse_body(request, RazorpayPaymentProof)
+    container: Container = request.app.state.container
+    order_id = _order_id(request)
+    try:
+        status = await run_in_threadpool(_verify, container, order_id, principal.subject, proof)
+    except Problem as problem:
+        log.info("payment proof refused", order=str(order_id), detail=problem.detail)
+        raise
+    return json_response(PaymentVerified(verified=True, status=status))
+
+
+# --- POST /orders/{orderId}/payments/checkout-session --------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnUrls:
+    success: str
+    cancel: str
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _return_urls(request: Request, body: CheckoutSessionBody, order_id: UUID) -> ReturnUrls:
+    """The body's URLs when they stay on an allowed origin (no open redirects)."""
+    own = _origin(str(request.base_url))
+    cors_origins = request.app.state.container.settings.cors_origins
+    allowed = {own} | {origin.rstrip("/").lower() for origin in cors_origins}
+
+    def pick(value: str | None, outcome: str, field: str) -> str:
+        if value is None:
+            # The demo storefront's order page, which polls the payment until it settles.
+            return f"{own}{order_page_path(order_id)}?checkout={outcome}"
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or _origin(value) not in allowed:
+            raise invalid_request(
+                "Return URLs must stay on this API's origin or one of CORS_ORIGINS.",
+                [{"field": field, "message": f"origin {_origin(value)} is not allowed"}],
+            )
+        return value
+
+    return ReturnUrls(
+        pick(body.success_url, "success", "successUrl"),
+        pick(body.cancel_url, "cancel", "cancelUrl"),
+    )
+
+
+def _product_name(container: Container, sku: str) -> str:
+    try:
+        product = container.app.load(Product, Product.id_for(sku))
+    except AggregateNotFoundError:
+        return sku
+    return f"{product.name} ({sku})"
+
+
+def _open_session(
+    container: Container, order_id: UUID, customer_id: str, urls: ReturnUrls
+) -> CheckoutSession:
+    order = container.orders.get(order_id, customer_id)
+    if order.provider is not Provider.STRIPE:
+        raise _wrong_provider(order, Provider.STRIPE)
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        raise Problem(
+            409,
+            "Conflict",
+            f"The order is {order.status.value}: only an unpaid order can be paid.",
+            kind="invalid-transition",
+        )
+    sessions = container.checkout_sessions
+    if sessions is None:
+        raise _not_configured("Stripe")
+    lines = tuple(
+        CheckoutSessionLine(_product_name(container, line.sku), line.quantity, line.unit_amount)
+        for line in order.lines
+    )
+    session_request = CheckoutSessionRequest(
+        payment_id=order.payment_id,
+        order_id=order.id,
+        currency=order.currency,
+        lines=lines,
+        success_url=urls.success,
+        cancel_url=urls.cancel,
+        customer_id=order.customer_id,
+    )
+    try:
+        return sessions.create(session_request)
+    except TransientProviderError as exc:
+        raise Problem(
+            503, "Provider Unavailable", exc.reason, headers={"Retry-After": "2"}
+        ) from None
+    except PermanentProviderError as exc:
+        log.error("checkout session refused", order=str(order_id), error=exc.reason)
+        raise Problem(502, "Provider Refused", exc.reason, kind="provider-refused") from None
+
+
+async def create_checkout_session(request: Request) -> Response:
+    principal = authenticate_write(request)
+    raw = await request.body()
+    body = validate_json(CheckoutSessionBody, raw) if raw.strip() else CheckoutSessionBody()
+    order_id = _order_id(request)
+    urls = _return_urls(request, body, order_id)
+    container: Container = request.app.state.container
+    session = await run_in_threadpool(_open_session, container, order_id, principal.subject, urls)
+    out = CheckoutSessionOut(checkout_url=session.url, session_id=session.session_id)
+    return json_response(out, status=201)
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/orders/{orderId}/payments/verify",
+        verify_payment,
+        operation_id="verifyRazorpayPayment",
+        summary="Check the proof checkout.js hands over (owner; Razorpay). Webhooks confirm.",
+        access=Access.CUSTOMER,
+        request=RazorpayPaymentProof,
+        response=PaymentVerified,
+        problems=(400, 401, 404, 413, 422, 429, 503),
+        tags=("payments",),
+    ),
+    Operation(
+        "POST",
+        "/orders/{orderId}/payments/checkout-session",
+        create_checkout_session,
+        operation_id="createCheckoutSession",
+        summary="Open a Stripe hosted Checkout page for an unpaid order (owner; Stripe).",
+        access=Access.CUSTOMER,
+        status=201,
+        request=CheckoutSessionBody,
+        response=CheckoutSessionOut,
+        problems=(400, 401, 404, 409, 413, 422, 429, 502, 503),
+        tags=("payments",),
+    ),
+]

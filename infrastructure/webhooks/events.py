@@ -1,0 +1,149 @@
+"""What a webhook handler is given, what it may call, and what it answers.
+
+Handlers translate one provider event into one use case call. They trust nothing in the
+payload beyond what the signature proved (it came from the provider): ids are parsed
+defensively, and an event that names no payment of the engine is ignored, on record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.engine import CheckoutEngine
+from application.payments import Outcome, PaymentOutcomes
+from application.refunds import Refunds
+from infrastructure.webhooks.inbox import InboxStatus
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    provider: str
+    event_id: str
+    event_type: str
+    payload: JsonObject
+
+
+@dataclass(frozen=True)
+class Applied:
+    status: InboxStatus  # PROCESSED or IGNORED
+    outcome: str
+
+
+def processed(outcome: str) -> Applied:
+    return Applied(InboxStatus.PROCESSED, outcome)
+
+
+def ignored(why: str) -> Applied:
+    return Applied(InboxStatus.IGNORED, why)
+
+
+class PaymentDirectory(Protocol):
+    """Finds the engine's payment behind a provider order id (the payment status view)."""
+
+    def payment_for_gateway_order(self, gateway_order_id: str) -> UUID | None: ...
+
+
+@dataclass(frozen=True)
+class WebhookEffects:
+    """The use cases handlers call, and read access to the aggregates they decide on."""
+
+    app: CheckoutEngine
+    payments: PaymentOutcomes
+    refunds: Refunds
+    directory: PaymentDirectory
+
+
+Handler = Callable[[ProviderEvent, WebhookEffects], Applied]
+DispatchTable = Mapping[str, Handler]
+
+
+class PaymentNotYetKnown(Exception):
+    """The event names a provider object the engine cannot match to a payment (yet)."""
+
+
+def ignore(why: str) -> Handler:
+    """A table entry for event types the engine deliberately does not act on."""
+
+    def handler(event: ProviderEvent, effects: WebhookEffects) -> Applied:
+        return ignored(why)
+
+    return handler
+
+
+def unhandled(event: ProviderEvent, effects: WebhookEffects) -> Applied:
+    return ignored(f"no handler for {event.event_type}")
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """Metadata and notes as a mapping (Razorpay renders empty notes as ``[]``)."""
+    return value if isinstance(value, dict) else {}
+
+
+def engine_id(value: object) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def failure_reason(code: object, detail: object, message: object) -> str:
+    """``card_declined (generic_decline): Your card was declined.``, from what is present."""
+    head = text(code) or "declined"
+    if text(detail) and detail != code:
+        head += f" ({detail})"
+    return f"{head}: {message}" if text(message) else head
+
+
+def success_applied(outcome: Outcome, gateway_payment_id: str) -> Applied:
+    if outcome.refund_requested is not None:
+        return processed(
+            f"late success of {gateway_payment_id}: the order had ended, "
+            f"refund {outcome.refund_requested} requested"
+        )
+    if outcome.changed:
+        return processed(f"payment succeeded with {gateway_payment_id}")
+    return processed(f"success of {gateway_payment_id} already recorded")
+
+
+def failure_applied(outcome: Outcome, reason: str) -> Applied:
+    if outcome.changed:
+        return processed(f"attempt failed: {reason}")
+    return processed(f"failure not recorded: the payment is already captured ({reason})")
+
+
+def settle_refund(
+    effects: WebhookEffects,
+    payment_id: UUID | None,
+    refund_id: str | None,
+    gateway_refund_id: str,
+    status: str,
+    reason: str | None = None,
+) -> Applied:
+    """Record a provider's final word on a refund the engine asked for.
+
+    ``status`` is the provider-neutral ``succeeded``, ``failed`` or anything else (still
+    pending: the provider will send another event).
+    """
+    if payment_id is None or refund_id is None:
+        return ignored(f"refund {gateway_refund_id} names no engine refund")
+    if status == "succeeded":
+        outcome = effects.refunds.succeeded(payment_id, refund_id, gateway_refund_id)
+        done = "completed" if outcome.changed else "already recorded as completed"
+        return processed(f"refund {refund_id} {done}")
+    if status == "failed":
+        why = reason or "the provider reported the refund failed"
+        outcome = effects.refunds.failed(payment_id, refund_id, why)
+        done = "failed" if outcome.changed else "already recorded as failed"
+        return processed(f"refund {refund_id} {done}: {why}")
+    return ignored(f"refund {refund_id} is {status}: its outcome comes later")

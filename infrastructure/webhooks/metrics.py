@@ -1,0 +1,62 @@
+"""Webhook metrics: refusals and outcomes (this process), the inbox (the database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+import sqlalchemy as sa
+import structlog
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from infrastructure.webhooks.inbox import WebhookInbox
+
+WEBHOOKS_REJECTED = Counter(
+    "checkout_webhooks_rejected_total",
+    "Webhook requests refused before anything was recorded, by provider and reason",
+    ["provider", "reason"],
+)
+WEBHOOKS_RECEIVED = Counter(
+    "checkout_webhooks_received_total",
+    "Verified webhook deliveries: new events and duplicates",
+    ["provider", "delivery"],
+)
+WEBHOOKS_APPLIED = Counter(
+    "checkout_webhooks_applied_total",
+    "Attempts to apply inbox events, by provider and resulting status",
+    ["provider", "status"],
+)
+
+log = structlog.get_logger(__name__)
+
+
+class WebhookInboxCollector(Collector):
+    """``checkout_webhook_inbox{provider,status}``: rows of the inbox, read at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._inbox = WebhookInbox(engine)
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "checkout_webhook_inbox",
+            "Webhook inbox rows by provider and status (received, processed, ignored, failed)",
+            labels=["provider", "status"],
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]  # without values: registering must not touch the database
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            census = self._inbox.census()
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+            log.warning("webhook inbox metrics unavailable", error=str(exc))
+            return []
+        family = self._family()
+        for (provider, status), count in sorted(census.items()):
+            family.add_metric([provider, status.value], count)
+        return [family]

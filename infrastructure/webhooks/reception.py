@@ -1,0 +1,149 @@
+"""What the webhook endpoints do: verify the raw bytes, record the event, apply it at once.
+
+Nothing is recorded for a request that fails verification (a counter and a log line
+only), so forged requests cannot fill the inbox. A verified event is committed to the
+inbox before anything else happens to it: from then on the engine owns it, and the
+provider is answered 2xx even if applying it fails, because the sweeper will try again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from domain import Provider
+from infrastructure.payments.razorpay import client as razorpay_payments
+from infrastructure.payments.stripe import client as stripe_payments
+from infrastructure.settings import Settings
+from infrastructure.webhooks.applier import WebhookApplier, webhook_applier
+from infrastructure.webhooks.envelopes import RazorpayEventEnvelope, StripeEventEnvelope
+from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, create_inbox_table
+from infrastructure.webhooks.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
+from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
+
+log = structlog.get_logger(__name__)
+
+STRIPE_SIGNATURE = "Stripe-Signature"
+RAZORPAY_SIGNATURE = "X-Razorpay-Signature"
+RAZORPAY_EVENT_ID = "X-Razorpay-Event-Id"
+
+Headers = Mapping[str, str]  # case-insensitive, like Starlette's
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    duplicate: bool
+    status: InboxStatus
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How one provider's deliveries are checked and named."""
+
+    provider: str
+    verify: Callable[[bytes, Headers], None]
+    identify: Callable[[bytes, Headers], tuple[str, str]]  # (event id, event type)
+    kept_headers: tuple[str, ...]
+
+
+def _envelope(model: type[M], body: bytes) -> M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise InvalidSignature(
+            RejectReason.MALFORMED, f"signed, but not a provider event: {where}: {first['msg']}"
+        ) from None
+
+
+def _unconfigured(variable: str) -> InvalidSignature:
+    return InvalidSignature(RejectReason.NOT_CONFIGURED, f"{variable} is not set")
+
+
+def stripe_intake(secret: str | None, tolerance: int) -> Intake:
+    def verify(body: bytes, headers: Headers) -> None:
+        if not secret:
+            raise _unconfigured("STRIPE_WEBHOOK_SECRET")
+        stripe_payments.verify_webhook(body, headers.get(STRIPE_SIGNATURE), secret, tolerance)
+
+    def identify(body: bytes, headers: Headers) -> tuple[str, str]:
+        event = _envelope(StripeEventEnvelope, body)
+        return event.id, event.type
+
+    return Intake(Provider.STRIPE.value, verify, identify, (STRIPE_SIGNATURE, "User-Agent"))
+
+
+def razorpay_intake(secret: str | None) -> Intake:
+    def verify(body: bytes, headers: Headers) -> None:
+        if not secret:
+            raise _unconfigured("RAZORPAY_WEBHOOK_SECRET")
+        razorpay_payments.verify_webhook(body, headers.get(RAZORPAY_SIGNATURE), secret)
+
+    def identify(body: bytes, headers: Headers) -> tuple[str, str]:
+        event = _envelope(RazorpayEventEnvelope, body)
+        # Razorpay always sends the id; without one, the body itself names the event
+        # (a redelivery is byte-identical), so duplicates are still caught.
+        event_id = headers.get(RAZORPAY_EVENT_ID) or "sha256:" + hashlib.sha256(body).hexdigest()
+        return event_id, event.event
+
+    kept = (RAZORPAY_SIGNATURE, RAZORPAY_EVENT_ID, "User-Agent")
+    return Intake(Provider.RAZORPAY.value, verify, identify, kept)
+
+
+class WebhookReception:
+    def __init__(
+        self, inbox: WebhookInbox, applier: WebhookApplier, intakes: Mapping[str, Intake]
+    ) -> None:
+        self.inbox = inbox
+        self.applier = applier
+        self.intakes = dict(intakes)
+
+    def receive(self, provider: str, body: bytes, headers: Headers) -> Receipt:
+        """Verify, record and apply one delivery; raises InvalidSignature, recording nothing."""
+        intake = self.intakes[provider]
+        try:
+            intake.verify(body, headers)
+            event_id, event_type = intake.identify(body, headers)
+        except InvalidSignature as exc:
+            WEBHOOKS_REJECTED.labels(provider, exc.reason.value).inc()
+            log.warning(
+                "webhook rejected", provider=provider, reason=exc.reason.value, detail=exc.detail
+            )
+            raise
+        kept = {name: headers[name] for name in intake.kept_headers if name in headers}
+        accepted = self.inbox.accept(provider, event_id, event_type, body, kept)
+        if accepted.duplicate:
+            WEBHOOKS_RECEIVED.labels(provider, "duplicate").inc()
+            log.info("webhook duplicate", provider=provider, event_id=event_id)
+            return Receipt(event_id, True, accepted.entry.status)
+        WEBHOOKS_RECEIVED.labels(provider, "new").inc()
+        try:
+            status = self.applier.apply(accepted.entry)
+        except Exception:
+            # Recording the outcome failed (the database went away): the row is still
+            # leased as received, and the sweeper applies it once the lease runs out.
+            log.exception("webhook recorded, not applied", provider=provider, event_id=event_id)
+            status = InboxStatus.RECEIVED
+        return Receipt(event_id, False, status)
+
+
+def webhook_reception(app: CheckoutEngine, engine: Engine, settings: Settings) -> WebhookReception:
+    """The API's reception; creates the inbox table if this database has none yet."""
+    create_inbox_table(engine)
+    inbox = WebhookInbox(engine)
+    intakes = [
+        stripe_intake(settings.stripe_webhook_secret, stripe_payments.WEBHOOK_TOLERANCE_SECONDS),
+        razorpay_intake(settings.razorpay_webhook_secret),
+    ]
+    applier = webhook_applier(app, engine, inbox)
+    return WebhookReception(inbox, applier, {intake.provider: intake for intake in intakes})
