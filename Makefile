@@ -25,8 +25,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# A temp dir of our own: a shared /tmp/pytest-of-$USER can be pruned by other runs.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	rm -rf .pytest-tmp
+	$(BIN)/python -m pytest --basetemp=.pytest-tmp $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

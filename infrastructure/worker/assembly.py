@@ -26,6 +26,7 @@ from infrastructure.worker.task_projection import ProviderTasks
 from infrastructure.worker.tasks import TaskQueue, create_task_table
 from projections.queries import OrderQueries
 from projections.runner import ProjectionRunner
+from projections.schema import create_schema
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,7 @@ def worker_loops(
         log.warning("no payment provider configured: provider tasks will wait for one")
     create_task_table(engine)
     create_inbox_table(engine)
+    create_schema(engine)  # the reaper reads order_view, which the projector fills
     inbox = WebhookInbox(engine)
     sweeper = InboxSweeper(
         inbox,
