@@ -1,0 +1,42 @@
+"""`python -m bench [--quick]` (`make bench`, `make bench QUICK=1`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the real stack; writes bench/results/latest.json.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short run for local iteration (< 3 minutes)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="concurrent clients in every phase (8)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to write latest.json and the dated copy (default: bench/results)",
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    from bench.runner import main as run
+
+    return run(args.quick, args.concurrency, args.keep, args.results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""What the same PostgreSQL server does without the engine, at the same concurrency.
+
+- `postgres`: plain psycopg, one single-row INSERT per transaction (autocommit), into a
+  scratch table; each client thread has its own connection.
+- `eventsourcing`: the eventsourcing library alone, with the engine's persistence settings
+  (the same table lock per insert), saving a new one-event aggregate per transaction.
+
+Both run in their own process (like the load generator), closed loop, warm-up excluded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import psutil
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from bench.stats import cpu_share, rate, summarise_ms
+from infrastructure.database import DatabaseAddress
+
+POSTGRES = "postgres"
+EVENTSOURCING = "eventsourcing"
+SCRATCH_TABLE = "bench_baseline_inserts"
+
+
+class Ping(Aggregate):
+    """The smallest aggregate: created with one attribute, one event."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class BaselineApplication(Application[Any]):
+    name = "benchbaseline"  # its own events table: benchbaseline_events
+
+
+def _postgres_client(conninfo: str) -> Any:
+    conn = psycopg.connect(conninfo, autocommit=True)
+    statement = f"INSERT INTO {SCRATCH_TABLE} (client, payload) VALUES (%s, %s)"
+
+    def one(client: int, number: int) -> None:
+        conn.execute(statement, (client, f"row {number}"), prepare=True)
+
+    return one, conn.close
+
+
+def _run(
+    kind: str, database_url: str, concurrency: int, warmup: float, duration: float
+) -> dict[str, Any]:
+    address = DatabaseAddress.parse(database_url)
+    closers = []
+    if kind == POSTGRES:
+        with psycopg.connect(address.conninfo, autocommit=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (id bigserial PRIMARY KEY,"
+                " client int NOT NULL, payload text NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            )
+        clients = []
+        for _ in range(concurrency):
+            one, close = _postgres_client(address.conninfo)
+            clients.append(one)
+            closers.append(close)
+    else:
+        app = BaselineApplication(env=address.eventsourcing_env(pool_size=concurrency))
+        closers.append(app.close)
+
+        def save(client: int, number: int) -> None:
+            app.save(Ping(number))
+
+        clients = [save] * concurrency
+
+    started = time.time()
+    begin, end = started + warmup, started + warmup + duration
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    failures = [0] * concurrency
+
+    def loop(client: int) -> None:
+        number = 0
+        call = clients[client]
+        while time.time() < end:
+            number += 1
+            t0 = time.perf_counter()
+            try:
+                call(client, number)
+            except Exception:
+                failures[client] += 1
+                continue
+            elapsed = time.perf_counter() - t0
+            if begin <= time.time() <= end:
+                latencies[client].append(elapsed)
+
+    threads = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(concurrency)]
+    me = psutil.Process()
+    for thread in threads:
+        thread.start()
+    time.sleep(max(0.0, begin - time.time()))
+    cpu_begin, wall_begin = sum(me.cpu_times()[:2]), time.time()
+    time.sleep(max(0.0, end - time.time()))
+    cpu_end, wall_end = sum(me.cpu_times()[:2]), time.time()
+    for thread in threads:
+        thread.join(timeout=60)
+    for close in closers:
+        close()
+    done = [s for per_client in latencies for s in per_client]
+    return {
+        "kind": kind,
+        "concurrency": concurrency,
+        "warmup_s": warmup,
+        "duration_s": duration,
+        "transactions": len(done),
+        "per_s": rate(len(done), duration),
+        "latency_ms": summarise_ms(done),
+        "failures": sum(failures),
+        "client_cpu": cpu_share(cpu_end - cpu_begin, wall_end - wall_begin, os.cpu_count() or 1),
+    }
+
+
+def run_baseline(
+    kind: str, database_url: str, concurrency: int, warmup: float, duration: float
+) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_run, kind, database_url, concurrency, warmup, duration).result()

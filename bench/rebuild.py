@@ -1,0 +1,135 @@
+"""Rebuild throughput: the payment status view replayed from the first event.
+
+The log holds what the load phases wrote; when that is short of the target, it is topped
+up with complete, paid checkout histories made from the domain model (order placed,
+payment initiated, stock reserved, provider order created, payment succeeded, order
+confirmed, stock committed), saved in batches of whole orders per transaction (fast; no
+API or provider round-trips). The roles are stopped by then, so nothing follows the log
+while it grows. Then `projections.rebuild.rebuild` replays the whole log into shadow
+tables and swaps them in, exactly as `checkout-engine projections rebuild payments` does.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from domain import Order, OrderLine, Payment, Product, Stock
+from infrastructure.database import DatabaseAddress, schema_lock
+from projections import PaymentStatusView
+from projections.rebuild import rebuild
+from projections.schema import create_schema
+
+ORDERS_PER_TRANSACTION = 200
+EVENTS_TABLE = f"{CheckoutEngine.name}_events"
+
+
+def _paid_checkout(
+    rng: random.Random, number: int, products: list[Product], stocks: dict[str, Stock]
+) -> list[Any]:
+    """One order's whole happy path; returns the aggregates it created or changed."""
+    picked = rng.sample(products, k=rng.choice((1, 1, 2)))
+    lines = [OrderLine(p.sku, rng.choice((1, 2)), p.unit_amount, p.vendor_id) for p in picked]
+    order_id = uuid.uuid4()
+    payment_id = Payment.id_for(order_id)
+    provider = "stripe" if number % 2 else "razorpay"
+    order = Order.place(
+        order_id=order_id,
+        customer_id=f"rebuild-{number}",
+        lines=lines,
+        currency="USD",
+        payment_id=payment_id,
+        provider=provider,
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+    )
+    payment = Payment.initiate(order_id, provider, order.amount, "USD")
+    for line in lines:
+        stocks[line.sku].reserve(order_id, line.quantity)
+    gateway_order = f"gw_order_{number}"
+    gateway_payment = f"gw_pay_{number}"
+    payment.record_provider_order(gateway_order, gateway_payment, f"secret_{number}", None)
+    payment.succeed(gateway_payment, f"evt_{number}")
+    order.confirm_payment(payment_id, gateway_payment, provider)
+    for line in lines:
+        stocks[line.sku].commit(order_id)
+    return [order, payment]
+
+
+def events_in_log(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {EVENTS_TABLE}")).scalar_one())
+
+
+def top_up(
+    app: CheckoutEngine,
+    engine: Engine,
+    skus: list[str],
+    target_events: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Add paid checkout histories until the log holds at least `target_events` events."""
+    started = time.perf_counter()
+    count = first_count = events_in_log(engine)
+    rng = random.Random(6)
+    products = [app.load(Product, Product.id_for(sku)) for sku in skus]
+    stocks = {sku: app.load(Stock, Stock.id_for(sku)) for sku in skus}
+    number = 0
+    while count < target_events:
+        batch: list[Any] = []
+        for _ in range(ORDERS_PER_TRANSACTION):
+            number += 1
+            batch.extend(_paid_checkout(rng, number, products, stocks))
+        touched = [s for s in stocks.values() if s.pending_events]
+        count += len(app.save(*batch, *touched))
+        if progress is not None:
+            progress(count, target_events)
+    seconds = time.perf_counter() - started
+    return {
+        "events_before": first_count,
+        "events_added": count - first_count,
+        "orders_added": number,
+        "seconds": round(seconds, 2),
+    }
+
+
+def measure_rebuild(
+    database_url: str,
+    skus: list[str],
+    target_events: int,
+    progress: Callable[[str], None] = lambda _message: None,
+) -> dict[str, Any]:
+    address = DatabaseAddress.parse(database_url)
+    with schema_lock(address):
+        app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
+    engine = address.sqlalchemy_engine(pool_size=2)
+    try:
+        create_schema(engine)
+        shown = [-1]
+
+        def report(done: int, total: int) -> None:
+            tenth = min(10, done * 10 // max(total, 1))
+            if tenth > shown[0]:
+                shown[0] = tenth
+                progress(f"log {done}/{total} events")
+
+        filled = top_up(app, engine, skus, target_events, report)
+        progress("rebuilding the payment status view from the first event")
+        result = rebuild(app, engine, PaymentStatusView())
+        return {
+            "events": result.events,
+            "seconds": round(result.seconds, 2),
+            "events_per_s": round(result.events_per_s, 1),
+            "projection": PaymentStatusView.name,
+            "log_top_up": filled,
+        }
+    finally:
+        engine.dispose()
+        app.close()

@@ -1,0 +1,457 @@
+"""The benchmark's phases, in order, and the results document they produce.
+
+1. services: PostgreSQL (synchronous_commit on) and the broker; topics created up front.
+2. `checkout-engine run` with every role; a catalog with plenty of stock.
+3. checkout load (load generator process) with the probes beside it: projection lag
+   and outbox latency of orders paid in the sandbox.
+4. status reads: concurrent pollers of GET /orders/{id}/payments over the orders placed.
+5. profile: a short checkout load again, py-spy on the API process.
+6. the stack stops; baselines on the same server: psycopg INSERTs, eventsourcing saves.
+7. rebuild of the payment status view over >= 200k events (the log topped up).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench import report
+from bench.baselines import EVENTSOURCING, POSTGRES, run_baseline
+from bench.cpu import MACHINE, OUTSIDE, CpuWindow, postmaster_pid, with_outside
+from bench.loadgen import CHECKOUT, STATUS, LoadSpec, start_load
+from bench.probes import Probes, consumer_overhead
+from bench.profiling import py_spy, record, summarise_file
+from bench.rebuild import measure_rebuild
+from bench.services import Services, machine_facts, services
+from bench.stack import Stack, catalog_entries
+from bench.stats import summarise_ms
+from infrastructure.database import DatabaseAddress
+from infrastructure.relay.messages import RelayTopics
+from infrastructure.relay.publisher import ensure_topics
+from infrastructure.settings import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+CALIBRATION_TOPIC = "bench.calibration"
+START_DELAY_S = 3.0  # for the load generator's interpreter to start before its clock
+DRAIN_TIMEOUT_S = 180.0
+OUTSIDE_WARNING = 0.05  # share of the machine used by other processes worth a warning
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    concurrency: int
+    warmup_s: float
+    checkout_s: float
+    status_warmup_s: float
+    status_s: float
+    baseline_warmup_s: float
+    baseline_s: float
+    profile_s: float
+    rebuild_events: int
+    probe_interval_s: float
+    skus: int = 200
+    stock_per_sku: int = 10_000_000
+
+    @classmethod
+    def make(cls, quick: bool, concurrency: int) -> Plan:
+        if quick:
+            return cls(True, concurrency, 3, 12, 2, 8, 2, 6, 8, 30_000, 0.1)
+        return cls(False, concurrency, 10, 120, 5, 30, 3, 20, 20, 200_000, 0.2)
+
+
+def payment_counts(conninfo: str) -> tuple[int, int]:
+    """(payments still `processing`, i.e. without a provider order; all payments)."""
+    query = (
+        "SELECT count(*) FILTER (WHERE status = 'processing'), count(*) FROM payment_status_view"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(query).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def provider_order_backlog(samples: list[tuple[float, int, int]]) -> dict[str, Any]:
+    """From (time, processing, total) at the window's start and end: how fast the worker
+    created provider orders, and how many payments still waited for one at the end."""
+    (t0, waiting0, total0), (t1, waiting1, total1) = samples[0], samples[-1]
+    created = (total1 - waiting1) - (total0 - waiting0)
+    seconds = max(t1 - t0, 1e-9)
+    return {
+        "provider_orders_per_s": round(created / seconds, 1),
+        "payments_per_s": round((total1 - total0) / seconds, 1),
+        "payments_processing_at_start": waiting0,
+        "payments_processing_at_end": waiting1,
+        "_ended": t1,
+    }
+
+
+class Runner:
+    def __init__(self, plan: Plan, workdir: Path) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.started = time.monotonic()
+        self.notes: list[str] = []
+        self.busy_before = 0.0
+
+    def say(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[bench {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        plan = self.plan
+        self.say(
+            f"{'QUICK' if plan.quick else 'full'} run, concurrency {plan.concurrency}, "
+            f"work dir {self.workdir}"
+        )
+        self.check_quiet()
+        with services(self.workdir) as found:
+            self.say(f"PostgreSQL {found.postgres['version']}, broker {found.bootstrap_servers}")
+            # The topics the relay will use, as the stack's settings name them.
+            settings = load_settings()
+            topics = RelayTopics(confirmed=settings.kafka_topic_order_confirmed)
+            config = {"bootstrap.servers": found.bootstrap_servers}
+            ensure_topics(config, topics.names, settings.kafka_topic_partitions, 1)
+            ensure_topics(config, [CALIBRATION_TOPIC], 1, 1)
+            self.say("measuring the probe consumer's own delay (broker ack -> receipt)")
+            overhead = consumer_overhead(found.bootstrap_servers, CALIBRATION_TOPIC)
+            stack = Stack(self.workdir / "stack", found.database_url, found.bootstrap_servers)
+            skus = [entry["sku"] for entry in catalog_entries(plan.skus, 1)]
+            try:
+                self.say("starting checkout-engine run (every role, the provider sandbox)")
+                stack.start()
+                stack.load_catalog(catalog_entries(plan.skus, plan.stock_per_sku))
+                self.say(f"catalog loaded: {plan.skus} skus; roles {stack.role_pids()}")
+                checkout, outbox, lag = self.checkout_phase(stack, found, skus, topics.confirmed)
+                outbox["consumer_overhead_ms"] = overhead
+                self.wait_for_worker(found, checkout["backlog"])
+                reads = self.status_phase(stack, found, checkout.pop("orders"))
+                profile = self.profile_phase(stack, skus)
+            finally:
+                self.say("stopping the stack")
+                stack.stop()
+            pg_base, es_base = self.baselines(found)
+            rebuilt = self.rebuild_phase(found, skus)
+            machine = machine_facts(found, REPO)
+        conditions = self.conditions()
+        return report.assemble(
+            generated_at=datetime.now(UTC),
+            conditions=conditions,
+            checkout=checkout,
+            outbox=outbox,
+            projection_lag=lag,
+            rebuild=rebuilt,
+            status_reads=reads,
+            postgres_baseline=pg_base,
+            eventsourcing_baseline=es_base,
+            machine=machine,
+            profile=profile,
+        )
+
+    def conditions(self) -> dict[str, Any]:
+        plan = asdict(self.plan)
+        return {
+            **plan,
+            "duration_s": self.plan.checkout_s,
+            "cart": "1-3 distinct skus of the catalog, 1-2 units each; providers alternate",
+            "customers": "a new customer id (and JWT) for every checkout",
+            "load_generator": (
+                "its own process (multiprocessing spawn): one thread per client, closed "
+                "loop, one keep-alive HTTP/1.1 connection each (httpx)"
+            ),
+            "rate_limits": "off (RATE_LIMIT_PER_CUSTOMER/PER_IP=off)",
+            "warmup": "requests completing during the warm-up are not counted",
+            "machine_busy_before_start": self.busy_before,
+            "notes": self.notes,
+            "runtime_s": round(time.monotonic() - self.started, 1),
+        }
+
+    # -- phases ------------------------------------------------------------------------------------
+
+    def _cpu_window(self, stack: Stack, found: Services) -> CpuWindow:
+        pids = dict(stack.role_pids())
+        postmaster = postmaster_pid(DatabaseAddress.parse(found.database_url).conninfo)
+        if postmaster is not None:
+            pids["postgres"] = postmaster
+        if found.broker_pid is not None:
+            pids["broker"] = found.broker_pid
+        pids["bench_probes"] = os.getpid()
+        return CpuWindow(pids, alone=frozenset({"bench_probes"}))
+
+    def _measure(
+        self,
+        spec: LoadSpec,
+        window: CpuWindow,
+        on_begin: Callable[[], None] | None = None,
+        on_end: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        pool, future = start_load(spec)
+        try:
+            begin, end = spec.window
+            time.sleep(max(0.0, begin - time.time()))
+            window.begin()
+            if on_begin is not None:
+                on_begin()
+            time.sleep(max(0.0, end - time.time()))
+            shares = window.end()
+            if on_end is not None:
+                on_end()
+            result: dict[str, Any] = future.result()
+        finally:
+            pool.shutdown()
+        with_outside(shares, result["load_generator_cpu"]["cpu_seconds"])
+        result["cpu_by_process"] = shares
+        return result
+
+    def check_quiet(self, seconds: float = 2.0) -> None:
+        """Figures taken on a busy machine mislead: measure how busy it is before starting."""
+        window = CpuWindow({})
+        window.begin()
+        time.sleep(seconds)
+        busy = window.end()[MACHINE]["of_machine"]
+        self.busy_before = busy
+        if busy > OUTSIDE_WARNING:
+            note = f"before the run the machine was already {busy:.0%} busy"
+            self.notes.append(note)
+            self.say(f"warning: {note}")
+
+    def _warn_if_busy(self, result: dict[str, Any]) -> None:
+        """Other work on the machine skews every figure: say so, in the log and the JSON."""
+        outside = result["cpu_by_process"].get(OUTSIDE)
+        if outside and outside["of_machine"] > OUTSIDE_WARNING:
+            note = (
+                f"{result['mode']} phase: processes outside the benchmark used "
+                f"{outside['of_machine']:.0%} of the machine"
+            )
+            self.notes.append(note)
+            self.say(f"warning: {note}")
+
+    def checkout_phase(
+        self, stack: Stack, found: Services, skus: list[str], topic: str
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        plan = self.plan
+        spec = LoadSpec(
+            CHECKOUT,
+            stack.base_url,
+            stack.jwt_secret,
+            plan.concurrency,
+            plan.warmup_s,
+            plan.checkout_s,
+            time.time() + START_DELAY_S,
+            skus=tuple(skus),
+            label="load",
+        )
+        probes = Probes(
+            base_url=stack.base_url,
+            sandbox_url=stack.sandbox_url,
+            jwt_secret=stack.jwt_secret,
+            conninfo=DatabaseAddress.parse(found.database_url).conninfo,
+            bootstrap=found.bootstrap_servers,
+            topic=topic,
+            skus=tuple(skus),
+            interval=plan.probe_interval_s,
+            window=spec.window,
+        )
+        self.say(
+            f"checkout load: {plan.concurrency} clients, {plan.warmup_s:.0f} s warm-up + "
+            f"{plan.checkout_s:.0f} s measured; probes every {plan.probe_interval_s} s"
+        )
+        probes.start()
+        conninfo = DatabaseAddress.parse(found.database_url).conninfo
+        payments: list[tuple[float, int, int]] = []
+
+        def count_payments() -> None:
+            payments.append((time.monotonic(), *payment_counts(conninfo)))
+
+        result = self._measure(
+            spec, self._cpu_window(stack, found), on_begin=count_payments, on_end=count_payments
+        )
+        result["backlog"] = provider_order_backlog(payments)
+        self.say(
+            f"checkouts: {result['throughput_per_s']}/s, latency {result['latency_ms']}, "
+            f"errors {result['errors']}"
+        )
+        self._warn_if_busy(result)
+        self.say("waiting for paid probe orders to reach the broker")
+        found_probes = probes.finish()
+        outbox: dict[str, Any] = {
+            "latency_ms": summarise_ms(found_probes.outbox),
+            "to_produce_ms": summarise_ms(found_probes.to_produce),
+            "payment_to_broker_ms": summarise_ms(found_probes.pay_to_broker),
+            "probe_orders_placed": found_probes.placed,
+            "probe_orders_paid": found_probes.paid,
+            "records_received": found_probes.confirmed,
+            "measured_as": (
+                "consumer receipt of the orders.confirmed record minus its ce_time header "
+                "(the Order.Confirmed event's timestamp, taken just before the confirming "
+                "transaction commits); receipt follows the broker's ack by one fetch "
+                "(consumer_overhead_ms). to_produce_ms uses the record's CreateTime (the "
+                "relay's produce call): the broker does not stamp LogAppendTime."
+            ),
+            "payments": "through the provider sandbox: Stripe confirm with pm_card_visa "
+            "(stripe SDK), Razorpay sandbox pay; signed webhooks to the API",
+            "problems": found_probes.problems,
+        }
+        lag = summarise_ms(found_probes.lags)
+        if lag is not None:
+            lag["measured_as"] = (
+                "201 response received (its transaction committed) -> the order's row "
+                "first seen in payment_status_view, polled every 2 ms on its own connection"
+            )
+        self.say(f"outbox latency {outbox['latency_ms']}; projection lag {lag}")
+        if found_probes.problems:
+            self.say(f"probe problems: {found_probes.problems[:5]}")
+        return result, outbox, lag
+
+    def wait_for_worker(self, found: Services, backlog: dict[str, Any]) -> None:
+        """The status phase starts once the worker created every provider order; adds to
+        `backlog` how long after the end of the checkout load that was."""
+        conninfo = DatabaseAddress.parse(found.database_url).conninfo
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            processing, _ = payment_counts(conninfo)
+            if processing == 0:
+                break
+            time.sleep(0.5)
+        else:
+            self.notes.append("the worker had not caught up before the status phase")
+        ended = backlog.pop("_ended", time.monotonic())
+        backlog["worker_caught_up_after_s"] = round(time.monotonic() - ended, 1)
+        self.say(
+            f"provider orders created at {backlog['provider_orders_per_s']}/s during the load; "
+            f"{backlog['payments_processing_at_end']} payments were waiting at its end; "
+            f"the worker caught up {backlog['worker_caught_up_after_s']} s after it"
+        )
+
+    def status_phase(
+        self, stack: Stack, found: Services, orders: list[tuple[str, str]]
+    ) -> dict[str, Any]:
+        plan = self.plan
+        spec = LoadSpec(
+            STATUS,
+            stack.base_url,
+            stack.jwt_secret,
+            plan.concurrency,
+            plan.status_warmup_s,
+            plan.status_s,
+            time.time() + START_DELAY_S,
+            orders=tuple(orders),
+            label="poll",
+        )
+        self.say(
+            f"status reads: {plan.concurrency} pollers over {len(orders)} orders, "
+            f"{plan.status_warmup_s:.0f} s warm-up + {plan.status_s:.0f} s"
+        )
+        result = self._measure(spec, self._cpu_window(stack, found))
+        result.pop("orders", None)
+        result["orders_polled"] = len(orders)
+        self.say(f"status reads: {result['throughput_per_s']}/s, latency {result['latency_ms']}")
+        self._warn_if_busy(result)
+        return result
+
+    def profile_phase(self, stack: Stack, skus: list[str]) -> dict[str, Any] | None:
+        plan = self.plan
+        if py_spy() is None:
+            self.notes.append("py-spy is not installed: no profile")
+            return None
+        api_pid = stack.role_pids().get("api")
+        if api_pid is None:
+            return None
+        spec = LoadSpec(
+            CHECKOUT,
+            stack.base_url,
+            stack.jwt_secret,
+            plan.concurrency,
+            3,
+            plan.profile_s,
+            time.time() + START_DELAY_S,
+            skus=tuple(skus),
+            label="profile",
+        )
+        output = self.workdir / "api-profile.txt"
+        recorder: list[Any] = []
+
+        def begin() -> None:
+            recorder.append(record(api_pid, plan.profile_s, output))
+
+        self.say(
+            f"profile: py-spy on the API (pid {api_pid}) during {plan.profile_s:.0f} s of checkouts"
+        )
+        result = self._measure(spec, CpuWindow({}), on_begin=begin)
+        for process in recorder:
+            process.wait(timeout=60)
+        if not output.exists():
+            self.notes.append("py-spy wrote no profile (ptrace not permitted?)")
+            return None
+        summary = summarise_file(output)
+        summary.update(
+            {
+                "tool": "py-spy record --idle --threads --nonblocking --rate 50 (wall clock)",
+                "duration_s": plan.profile_s,
+                "concurrency": plan.concurrency,
+                "checkouts_per_s_while_profiled": result["throughput_per_s"],
+            }
+        )
+        top = ", ".join(f"{b['what']} {b['share']:.0%}" for b in summary["checkout_buckets"][:3])
+        self.say(f"profile: {top}")
+        return summary
+
+    def baselines(self, found: Services) -> tuple[dict[str, Any], dict[str, Any]]:
+        plan = self.plan
+        results = []
+        for kind in (POSTGRES, EVENTSOURCING):
+            self.say(
+                f"baseline {kind}: {plan.concurrency} clients, "
+                f"{plan.baseline_warmup_s:.0f} s warm-up + {plan.baseline_s:.0f} s"
+            )
+            result = run_baseline(
+                kind, found.database_url, plan.concurrency, plan.baseline_warmup_s, plan.baseline_s
+            )
+            self.say(f"baseline {kind}: {result['per_s']}/s, latency {result['latency_ms']}")
+            results.append(result)
+        return results[0], results[1]
+
+    def rebuild_phase(self, found: Services, skus: list[str]) -> dict[str, Any]:
+        self.say(f"rebuild: topping the log up to {self.plan.rebuild_events:,} events")
+        result = measure_rebuild(found.database_url, skus, self.plan.rebuild_events, self.say)
+        self.say(f"rebuild: {result['events']:,} events in {result['seconds']} s")
+        return result
+
+
+def main(quick: bool, concurrency: int, keep: bool, results: Path | None = None) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
+    runner = Runner(Plan.make(quick, concurrency), workdir)
+    ok = False
+    try:
+        document = runner.run()
+        ok = True
+    finally:
+        if ok and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not ok:
+            print(f"bench: failed; logs kept in {workdir}", file=sys.stderr)
+    generated = datetime.now(UTC)
+    paths = report.write(document, results or RESULTS, generated)
+    print(report.table(document))
+    print(f"\nwritten: {', '.join(str(p) for p in paths)}")
+    print(f"runtime: {document['conditions']['runtime_s']} s")
+    missing = report.missing_figures(document)
+    if missing:
+        print(
+            f"bench: these figures are missing or not positive: {', '.join(missing)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
