@@ -56,7 +56,13 @@ class Components:
 
 def _header_parameters(headers: Iterable[Header]) -> list[dict[str, Any]]:
     return [
-        {"name": h.name, "in": "header", "description": h.description, "schema": h.schema}
+        {
+            "name": h.name,
+            "in": "header",
+            "required": h.required,
+            "description": h.description,
+            "schema": h.schema,
+        }
         for h in headers
     ]
 
@@ -94,6 +100,8 @@ def _responses(operation: Operation, components: Components) -> dict[str, Any]:
             for h in operation.response_headers
         }
     responses = {str(operation.status): success}
+    for status in operation.also:
+        responses[str(status)] = success
     problem = components.ref(ProblemDetails, "serialization")
     for status in operation.problems:
         responses[str(status)] = {

@@ -36,12 +36,20 @@ class Header:
     name: str
     description: str
     schema: dict[str, Any]
+    required: bool = False
 
 
 IDEMPOTENCY_KEY_HEADER = Header(
     "Idempotency-Key",
     "Replays the first response for a repeat of the same request; 409 with another body.",
     IDEMPOTENCY_KEY.json_schema(),
+)
+REQUIRED_IDEMPOTENCY_KEY_HEADER = Header(
+    "Idempotency-Key",
+    "Required: money moves once per key. The same key and body replay the first answer; "
+    "the same key with another body is 409.",
+    IDEMPOTENCY_KEY.json_schema(),
+    required=True,
 )
 LOG_POSITION_HEADER = Header(
     "X-Log-Position",
@@ -67,6 +75,7 @@ class Operation:
     summary: str
     access: Access
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses with the same response body
     response: type[BaseModel] | None = None
     request: type[BaseModel] | None = None
     query: type[BaseModel] | None = None

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from domain import OrderStatus, PaymentStatus, Provider
+from domain.money import MAX_MINOR_UNITS
 
 OrderStatusName = Literal[
     "PENDING_PAYMENT", "PAYMENT_CONFIRMED", "CANCELLED", "PARTIALLY_REFUNDED", "REFUNDED"
@@ -131,6 +132,12 @@ class AdminOrdersQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+class ReviewsQuery(QueryModel):
+    kind: Literal["foreign", "duplicate", "mismatch"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    min_position: LogPosition | None = None
+
+
 class RazorpayPaymentProof(BaseModel):
     """POST /orders/{orderId}/payments/verify: checkout.js's handler argument, as it is.
 
@@ -157,7 +164,7 @@ class CheckoutSessionBody(RequestModel):
 class RefundBody(RequestModel):
     """POST /admin/orders/{orderId}/refunds; without `amount`, all that is still refundable."""
 
-    amount: Annotated[int, Field(ge=1)] | None = None
+    amount: Annotated[int, Field(ge=1, le=MAX_MINOR_UNITS)] | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
 
@@ -216,10 +223,39 @@ class PaymentMetadata(ResponseModel):
     stripe_client_secret: str | None = None
 
 
+class DisputeOut(ResponseModel):
+    """A chargeback: the customer asked their bank for the money back."""
+
+    dispute_id: str
+    status: str = Field(description="`open`, then the provider's outcome: `won`, `lost`, ...")
+    amount: int
+    currency: str
+    reason: str | None = None
+    opened_at: Timestamp
+    updated_at: Timestamp
+
+
+PAYMENT_STATUSES = """Payment statuses and their transitions (terminal: `refunded`, `canceled`):
+- `processing`: the provider order/intent is not created yet -> `pending`, `failed`
+  (the provider refused to create it), `canceled`;
+- `pending`: the customer can pay -> `succeeded`, `failed`, `canceled`;
+- `failed`: the last attempt was declined (`failureReason` says why); the customer may
+  retry until the order is cancelled or expires -> `succeeded`, `failed`, `canceled`;
+- `succeeded`: captured, amount and currency checked -> `partially_refunded`, `refunded`;
+- `partially_refunded` -> `partially_refunded`, `refunded`;
+- `refunded`: everything captured went back;
+- `canceled`: the order was cancelled or expired unpaid (`failureReason` says why). Money
+  that still arrives is recorded as a late capture and refunded: -> `succeeded` ->
+  `refunded`.
+Poll until `succeeded`, `refunded`, `canceled` (or, for a retry, `failed`). A second charge
+or one of the wrong amount never changes the status: it is refunded (see GET
+/admin/reviews)."""
+
+
 class PaymentOut(ResponseModel):
     order_id: UUID
     payment_id: UUID
-    status: PaymentStatus
+    status: PaymentStatus = Field(description=PAYMENT_STATUSES)
     provider: Provider
     amount: int
     currency: str
@@ -230,6 +266,64 @@ class PaymentOut(ResponseModel):
     refunded_amount: int
     failure_reason: str | None = None
     updated_at: Timestamp | None = None
+    disputes: list[DisputeOut] = Field(
+        default=[], description="Chargebacks of this payment, oldest first"
+    )
+
+
+class RefundOut(ResponseModel):
+    refund_id: str
+    amount: int
+    currency: str | None
+    kind: Literal["requested", "late", "duplicate", "mismatch", "external"] = Field(
+        description=(
+            "`requested` by an admin; `late`: paid after the order ended; `duplicate`: a "
+            "second charge; `mismatch`: a charge of the wrong amount or currency; "
+            "`external`: made in the provider's dashboard"
+        )
+    )
+    reason: str | None
+    actor: str = Field(description="`admin:<sub>`, `system`, or `unknown` for old records")
+    status: Literal["pending", "succeeded", "failed"]
+    failure_reason: str | None = None
+    gateway_refund_id: str | None = None
+    gateway_payment_id: str | None = Field(None, description="The charge refunded")
+    requested_at: Timestamp
+    updated_at: Timestamp
+
+
+class RefundList(ResponseModel):
+    order_id: UUID
+    items: list[RefundOut]
+
+
+class CaptureReview(ResponseModel):
+    """Money a provider captured that paid for no order."""
+
+    review_id: str
+    kind: Literal["foreign", "duplicate", "mismatch"] = Field(
+        description=(
+            "`duplicate`: a second charge for a paid order; `mismatch`: a charge of the wrong "
+            "amount or currency (both refunded automatically); `foreign`: matches no engine "
+            "payment (nothing confirmed, nothing refunded: a person decides)"
+        )
+    )
+    provider: Provider
+    gateway_payment_id: str
+    gateway_order_id: str | None = None
+    amount: int = Field(description="In the currency's minor units (foreign: as the provider sent)")
+    currency: str
+    order_id: UUID | None = None
+    payment_id: UUID | None = None
+    detail: str
+    refund_id: str | None = None
+    refund_status: Literal["pending", "succeeded", "failed"] | None = None
+    recorded_at: Timestamp
+    updated_at: Timestamp
+
+
+class ReviewPage(ResponseModel):
+    items: list[CaptureReview]
 
 
 class PaymentVerified(ResponseModel):

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.contention import with_retries
 from application.engine import CheckoutEngine
 from application.errors import OrderNotFound
-from domain import Order, OrderStatus, Stock
+from domain import Order, OrderStatus, Payment, Stock
 
 EXPIRED = "payment window expired"
 
@@ -64,7 +64,10 @@ class OrderLifecycle:
         stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
         for stock in stocks:
             stock.release(order.id, reason)
-        recordings = self.app.save(order, *stocks)
+        # The payment ends with its order, so a polling frontend sees a terminal status.
+        payment = self.app.load(Payment, order.payment_id)
+        payment.cancel(reason)
+        recordings = self.app.save(order, payment, *stocks)
         return Ended(order, recordings[-1].notification.id)
 
 

@@ -15,7 +15,8 @@ from eventsourcing.domain import Aggregate
 
 from application.contention import with_retries
 from application.engine import CheckoutEngine
-from domain import Order, OrderStatus, Payment, Stock
+from domain import Capture, Order, OrderStatus, Payment, RefundKind, Stock
+from domain.payment import SYSTEM_ACTOR
 
 LATE_SUCCESS_REFUND = "late-success"
 
@@ -27,6 +28,7 @@ class Outcome:
     changed: bool
     position: int | None
     refund_requested: str | None = None
+    extra: str | None = None  # why the capture did not pay for the order
 
 
 class PaymentOutcomes:
@@ -53,18 +55,42 @@ class PaymentOutcomes:
         return with_retries(attempt)
 
     def succeeded(
-        self, payment_id: UUID, gateway_payment_id: str, provider_event_id: str | None = None
+        self,
+        payment_id: UUID,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        provider_event_id: str | None = None,
     ) -> Outcome:
+        """Money the provider captured for this payment, in ISO 4217 minor units.
+
+        The payment decides whether it pays for the order (amount and currency match, no
+        other charge paid first); a charge that does not is recorded and refunded.
+        """
         return with_retries(
-            lambda: self._succeed(payment_id, gateway_payment_id, provider_event_id)
+            lambda: self._succeed(
+                payment_id, gateway_payment_id, amount, currency, provider_event_id
+            )
         )
 
     def _succeed(
-        self, payment_id: UUID, gateway_payment_id: str, provider_event_id: str | None
+        self,
+        payment_id: UUID,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        provider_event_id: str | None,
     ) -> Outcome:
         payment = self.app.load(Payment, payment_id)
-        if not payment.succeed(gateway_payment_id, provider_event_id):
+        capture = payment.record_capture(gateway_payment_id, amount, currency, provider_event_id)
+        if capture is Capture.ALREADY_RECORDED:
             return Outcome(False, None)
+        if capture is Capture.EXTRA:
+            extra = payment.extra_charges[gateway_payment_id]
+            outcome = self._save(payment)
+            return Outcome(
+                True, outcome.position, refund_requested=extra["refund_id"], extra=extra["detail"]
+            )
         order = self.app.load(Order, payment.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
             order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value)
@@ -75,7 +101,13 @@ class PaymentOutcomes:
         # The money arrived after the order was cancelled or expired: the stock is
         # gone, so the customer gets their money back, automatically and on record.
         refund_id = f"{LATE_SUCCESS_REFUND}:{gateway_payment_id}"
-        payment.request_refund(refund_id, payment.captured_amount)
+        payment.request_refund(
+            refund_id,
+            payment.captured_amount,
+            reason=f"paid after the order was {order.status.value.lower()}",
+            actor=SYSTEM_ACTOR,
+            kind=RefundKind.LATE,
+        )
         outcome = self._save(payment)
         return Outcome(True, outcome.position, refund_requested=refund_id)
 
@@ -85,6 +117,17 @@ class PaymentOutcomes:
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
             if not payment.fail_attempt(reason, gateway_payment_id):
+                return Outcome(False, None)
+            return self._save(payment)
+
+        return with_retries(attempt)
+
+    def session_closed(self, payment_id: UUID, session_id: str, status: str) -> Outcome:
+        """A hosted session expired or completed; nothing changes for one closed already."""
+
+        def attempt() -> Outcome:
+            payment = self.app.load(Payment, payment_id)
+            if not payment.close_session(session_id, status):
                 return Outcome(False, None)
             return self._save(payment)
 

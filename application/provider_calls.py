@@ -19,6 +19,7 @@ from application.contention import with_retries
 from application.engine import CheckoutEngine
 from application.payments import PaymentOutcomes
 from application.providers import (
+    CheckoutSessions,
     PaymentGateway,
     PermanentProviderError,
     ProviderNotConfigured,
@@ -28,13 +29,27 @@ from application.providers import (
     ProviderRefundStatus,
 )
 from application.refunds import Refunds
-from domain import InvalidTransition, Order, OrderStatus, Payment, PaymentStatus, RefundStatus
+from domain import (
+    InvalidTransition,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Provider,
+    RefundStatus,
+)
 
 
 class ProviderCalls:
-    def __init__(self, app: CheckoutEngine, gateways: Mapping[str, PaymentGateway]) -> None:
+    def __init__(
+        self,
+        app: CheckoutEngine,
+        gateways: Mapping[str, PaymentGateway],
+        sessions: CheckoutSessions | None = None,
+    ) -> None:
         self.app = app
         self.gateways = gateways
+        self.sessions = sessions
         self.payments = PaymentOutcomes(app)
         self.refunds = Refunds(app)
 
@@ -92,8 +107,9 @@ class ProviderCalls:
         with_retries(attempt)
 
     def cancel_order(self, payment_id: UUID) -> str:
-        """Make the cancelled order's provider object unpayable."""
+        """Make the cancelled order's provider objects unpayable: its intent and sessions."""
         payment = self.app.load(Payment, payment_id)
+        expired = self._expire_sessions(payment)
         if payment.gateway_order_id is None:
             # Not created yet: open_order sees the cancelled order and creates nothing
             # (or cancels what it has just created).
@@ -102,7 +118,41 @@ class ProviderCalls:
             # Paid after all; PaymentOutcomes refunds money that arrives too late.
             return f"not cancelled: payment is {payment.status.value}"
         self.gateway(payment.provider.value).cancel(payment.gateway_order_id)
-        return f"cancelled {payment.gateway_order_id}"
+        return f"cancelled {payment.gateway_order_id}{expired}"
+
+    def close_open(self, payment_id: UUID) -> str:
+        """Once paid, nothing else may take the customer's money: close every other way to pay.
+
+        Stripe: the engine's own PaymentIntent when a hosted session was paid, and every
+        session still open. Razorpay orders cannot be closed; a second payment on one is
+        refunded when it is captured.
+        """
+        payment = self.app.load(Payment, payment_id)
+        if not payment.is_captured:
+            return f"nothing to close: payment is {payment.status.value}"
+        expired = self._expire_sessions(payment)
+        intent = payment.gateway_order_id
+        if payment.provider is not Provider.STRIPE or intent in (None, payment.gateway_payment_id):
+            return "closed" + expired
+        assert intent is not None
+        try:
+            self.gateway(payment.provider.value).cancel(intent)
+        except PermanentProviderError as exc:
+            # Paid as well: its capture arrives as an extra charge and is refunded.
+            return f"intent {intent} not cancelled ({exc.reason}){expired}"
+        return f"cancelled intent {intent}{expired}"
+
+    def _expire_sessions(self, payment: Payment) -> str:
+        """Expire the payment's open hosted sessions; what was done, for the task's note."""
+        open_sessions = payment.open_sessions
+        if not open_sessions:
+            return ""
+        if self.sessions is None:
+            raise ProviderNotConfigured(payment.provider.value)
+        for session_id in open_sessions:
+            status = self.sessions.expire(session_id)
+            self.payments.session_closed(payment.id, session_id, status)
+        return f"; sessions {', '.join(open_sessions)} closed"
 
     def refund(self, payment_id: UUID, refund_id: str) -> str:
         """Ask the provider for a requested refund; record a final answer if it gives one."""
@@ -111,17 +161,12 @@ class ProviderCalls:
         if entry is None or entry["status"] != RefundStatus.PENDING:
             return "nothing to do: refund is " + (entry["status"] if entry else "unknown")
         gateway = self.gateway(payment.provider.value)
+        charge, currency = payment.refunded_charge(refund_id)
         try:
-            if payment.gateway_payment_id is None:
+            if charge is None:
                 raise PermanentProviderError("the payment has no captured charge to refund")
             answer = gateway.refund(
-                ProviderRefundRequest(
-                    payment_id,
-                    refund_id,
-                    payment.gateway_payment_id,
-                    entry["amount"],
-                    payment.currency,
-                )
+                ProviderRefundRequest(payment_id, refund_id, charge, entry["amount"], currency)
             )
         except PermanentProviderError as exc:
             self.refunds.failed(payment_id, refund_id, exc.reason)

@@ -94,6 +94,18 @@ class ProviderRefund:
     status: ProviderRefundStatus
 
 
+@dataclass(frozen=True)
+class ProviderCharge:
+    """A payment as the provider reports it, read back to check what a client claims."""
+
+    gateway_payment_id: str
+    gateway_order_id: str | None  # Razorpay's order; Stripe: the intent itself
+    amount: int  # ISO 4217 minor units
+    currency: str
+    status: str  # the provider's own word ("captured", "succeeded", ...)
+    captured: bool
+
+
 class PaymentGateway(Protocol):
     """One payment provider, as the worker calls it."""
 
@@ -114,6 +126,10 @@ class PaymentGateway(Protocol):
         """Refund a captured payment, once per refund id however often asked."""
         ...
 
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        """Read a payment back from the provider (PermanentProviderError if unknown)."""
+        ...
+
 
 @dataclass(frozen=True)
 class CheckoutSessionLine:
@@ -124,12 +140,20 @@ class CheckoutSessionLine:
 
 @dataclass(frozen=True)
 class CheckoutSessionRequest:
+    """One hosted page for a payment; ``attempt`` numbers the payment's sessions.
+
+    The adapter derives its idempotency key from the payment and the attempt, so two
+    concurrent requests for a payment's next session get the same session back.
+    """
+
     payment_id: UUID
     order_id: UUID
     currency: str
     lines: tuple[CheckoutSessionLine, ...]
     success_url: str
     cancel_url: str
+    expires_at: int  # unix seconds
+    attempt: int = 0
     customer_id: str | None = None
 
 
@@ -137,9 +161,14 @@ class CheckoutSessionRequest:
 class CheckoutSession:
     url: str
     session_id: str
+    expires_at: int = 0  # unix seconds; 0 when the provider did not say
 
 
 class CheckoutSessions(Protocol):
     """Hosted payment pages (Stripe Checkout); Razorpay's checkout.js needs no such call."""
 
     def create(self, request: CheckoutSessionRequest) -> CheckoutSession: ...
+
+    def expire(self, session_id: str) -> str:
+        """Make the session unpayable; answers its final status (``expired`` or ``complete``)."""
+        ...

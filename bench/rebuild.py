@@ -56,7 +56,7 @@ def _paid_checkout(
     gateway_order = f"gw_order_{number}"
     gateway_payment = f"gw_pay_{number}"
     payment.record_provider_order(gateway_order, gateway_payment, f"secret_{number}", None)
-    payment.succeed(gateway_payment, f"evt_{number}")
+    payment.record_capture(gateway_payment, payment.amount, payment.currency, f"evt_{number}")
     order.confirm_payment(payment_id, gateway_payment, provider)
     for line in lines:
         stocks[line.sku].commit(order_id)

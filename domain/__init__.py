@@ -29,10 +29,19 @@ from domain.errors import (
     UnknownRefund,
     UnknownReservation,
 )
+from domain.foreign_capture import ForeignCapture
 from domain.identity import CHECKOUT_NAMESPACE, stable_id
 from domain.money import ISO_4217_EXPONENTS, Currency, Money
 from domain.order import Order, OrderLine, OrderStatus
-from domain.payment import Attempt, Payment, PaymentStatus, RefundEntry, RefundStatus
+from domain.payment import Capture, Payment
+from domain.payment_records import (
+    Attempt,
+    ExtraChargeCause,
+    PaymentStatus,
+    RefundEntry,
+    RefundKind,
+    RefundStatus,
+)
 from domain.pricing import MAX_LINE_QUANTITY, PricedCart, price_cart
 from domain.provider import Provider
 from domain.stock import Stock, reserve_all
@@ -42,12 +51,15 @@ __all__ = [
     "ISO_4217_EXPONENTS",
     "MAX_LINE_QUANTITY",
     "Attempt",
+    "Capture",
     "Currency",
     "CurrencyMismatch",
     "DomainError",
     "DuplicateCapture",
     "DuplicateReservation",
     "EmptyCart",
+    "ExtraChargeCause",
+    "ForeignCapture",
     "InsufficientStock",
     "InvalidAmount",
     "InvalidProduct",
@@ -69,6 +81,7 @@ __all__ = [
     "RefundConflict",
     "RefundEntry",
     "RefundExceedsCaptured",
+    "RefundKind",
     "RefundStatus",
     "Stock",
     "UnknownCurrency",

@@ -34,6 +34,9 @@ ISO_4217_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(_FOUR.split(), 4),
 }
 
+# The largest amount a view (PostgreSQL bigint) can store.
+MAX_MINOR_UNITS = 2**63 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Currency:

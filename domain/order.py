@@ -120,6 +120,19 @@ class Order(Aggregate):
             fully = self.refunded_total == aggregate.amount
             aggregate.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
 
+    class Disputed(Aggregate.Event):
+        """The customer disputed the charge with their bank, or the dispute moved on."""
+
+        class_version = 1
+        dispute_id: str
+        dispute_status: str
+        amount: int
+        currency: str
+        reason: str | None
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.disputes[self.dispute_id] = self.dispute_status
+
     def __init__(
         self,
         customer_id: str,
@@ -144,6 +157,7 @@ class Order(Aggregate):
         self.confirmed_at: datetime | None = None
         self.cancelled_at: datetime | None = None
         self.cancel_reason: str | None = None
+        self.disputes: dict[str, str] = {}
 
     @classmethod
     def place(
@@ -228,4 +242,17 @@ class Order(Aggregate):
             raise RefundExceedsCaptured(amount, self.amount - self.refunded_total)
         self.trigger_event(
             self.Refunded, amount=amount, refunded_total=self.refunded_total + amount
+        )
+
+    def record_dispute(
+        self, dispute_id: str, status: str, amount: int, currency: str, reason: str | None
+    ) -> None:
+        """Mirror a dispute of the order's payment, so that it is published with the order."""
+        self.trigger_event(
+            self.Disputed,
+            dispute_id=dispute_id,
+            dispute_status=status,
+            amount=amount,
+            currency=currency,
+            reason=reason,
         )

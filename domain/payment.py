@@ -1,20 +1,23 @@
-"""The payment of one order: provider order, attempts, capture and the refund ledger.
+"""The payment of one order: provider order, attempts, captures, sessions and the refund ledger.
 
 Provider notifications arrive late, duplicated and out of order, so the command methods that
-react to them (``succeed``, ``fail_attempt``, ``complete_refund``, ``fail_refund``) return
-False and record nothing for a notice that changes nothing, instead of raising.
+react to them return False (or ``Capture.ALREADY_RECORDED``) and record nothing for a notice
+that changes nothing, instead of raising.
+
+Money that arrives but does not pay for the order (a second charge, a charge of the wrong
+amount or currency) is never dropped: it is recorded as an extra charge, and its refund is
+requested in the same breath (adr/0010).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import (
-    DuplicateCapture,
     InvalidAmount,
     InvalidTransition,
     RefundConflict,
@@ -23,36 +26,20 @@ from domain.errors import (
 )
 from domain.identity import stable_id
 from domain.money import Currency, Money
+from domain.payment_records import (
+    DISPUTE_OPEN,
+    SESSION_OPEN,
+    Attempt,
+    DisputeEntry,
+    ExtraCharge,
+    ExtraChargeCause,
+    PaymentStatus,
+    RefundEntry,
+    RefundKind,
+    RefundStatus,
+    SessionEntry,
+)
 from domain.provider import Provider
-
-
-class PaymentStatus(StrEnum):
-    PROCESSING = "processing"
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-
-
-class RefundStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class Attempt(TypedDict):
-    gateway_payment_id: str | None
-    outcome: str  # "succeeded" | "failed"
-    reason: str | None
-
-
-class RefundEntry(TypedDict):
-    amount: int
-    status: str  # a RefundStatus value
-    gateway_refund_id: str | None
-    failure_reason: str | None
-
 
 # Before capture the customer may still (re)try; after it money has moved.
 UNPAID = frozenset({PaymentStatus.PROCESSING, PaymentStatus.PENDING, PaymentStatus.FAILED})
@@ -60,6 +47,24 @@ CAPTURED = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+TERMINAL = frozenset({PaymentStatus.REFUNDED, PaymentStatus.CANCELED})
+# Refund kinds that give back the order's own capture (the others give back extra charges).
+OWN_CAPTURE_REFUNDS = frozenset({RefundKind.REQUESTED, RefundKind.LATE, RefundKind.EXTERNAL})
+UNKNOWN_ACTOR = "unknown"
+SYSTEM_ACTOR = "system"
+MAX_TEXT = 500  # reasons and details kept on events, in characters
+
+
+class Capture(StrEnum):
+    """What recording a provider's capture did."""
+
+    RECORDED = "recorded"  # the payment's own capture: the order may be confirmed
+    ALREADY_RECORDED = "already_recorded"  # a repeated notice of a charge already known
+    EXTRA = "extra"  # a charge that does not pay for the order: recorded, refund requested
+
+
+def _bounded(text: str | None) -> str | None:
+    return None if text is None else text[:MAX_TEXT]
 
 
 class Payment(Aggregate):
@@ -87,6 +92,8 @@ class Payment(Aggregate):
             aggregate.key_id = self.key_id
 
     class Succeeded(Aggregate.Event):
+        """The order's own capture: its amount and currency were checked to match."""
+
         class_version = 1
         gateway_payment_id: str
         provider_event_id: str | None
@@ -124,10 +131,63 @@ class Payment(Aggregate):
             aggregate.status = PaymentStatus.FAILED
             aggregate.failure_reason = self.reason
 
-    class RefundRequested(Aggregate.Event):
+    class Canceled(Aggregate.Event):
+        """The order ended unpaid (cancelled by its customer, or expired)."""
+
         class_version = 1
+        reason: str
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.status = PaymentStatus.CANCELED
+            aggregate.failure_reason = self.reason
+
+    class ExtraChargeRecorded(Aggregate.Event):
+        """A capture that does not pay for the order; its refund is requested alongside."""
+
+        class_version = 1
+        order_id: UUID
+        provider: str
+        gateway_payment_id: str
+        amount: int
+        currency: str
+        cause: str
+        detail: str
+        refund_id: str
+        provider_event_id: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.extra_charges[self.gateway_payment_id] = ExtraCharge(
+                amount=self.amount,
+                currency=self.currency,
+                cause=self.cause,
+                detail=self.detail,
+                refund_id=self.refund_id,
+            )
+
+    class RefundRequested(Aggregate.Event):
+        """v2 added who asked and why, which charge is refunded, and the request's hash."""
+
+        class_version = 2
         refund_id: str
         amount: int
+        reason: str | None
+        actor: str
+        kind: str
+        charge: str | None
+        currency: str | None
+        request_fingerprint: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # v1 kept the reason and the admin in a log line only.
+            refund_id = str(state["refund_id"])
+            late = refund_id.startswith("late-success:")
+            state["reason"] = "paid after the order ended" if late else None
+            state["actor"] = SYSTEM_ACTOR if late else UNKNOWN_ACTOR
+            state["kind"] = (RefundKind.LATE if late else RefundKind.REQUESTED).value
+            state["charge"] = None
+            state["currency"] = None
+            state["request_fingerprint"] = None
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.refunds[self.refund_id] = RefundEntry(
@@ -135,6 +195,12 @@ class Payment(Aggregate):
                 status=RefundStatus.PENDING.value,
                 gateway_refund_id=None,
                 failure_reason=None,
+                reason=self.reason,
+                actor=self.actor,
+                kind=self.kind,
+                charge=self.charge,
+                currency=self.currency,
+                fingerprint=self.request_fingerprint,
             )
 
     class RefundCompleted(Aggregate.Event):
@@ -146,9 +212,8 @@ class Payment(Aggregate):
             entry = aggregate.refunds[self.refund_id]
             entry["status"] = RefundStatus.SUCCEEDED.value
             entry["gateway_refund_id"] = self.gateway_refund_id
-            aggregate.refunded_amount += entry["amount"]
-            fully = aggregate.refunded_amount == aggregate.captured_amount
-            aggregate.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
+            if entry["kind"] in OWN_CAPTURE_REFUNDS:
+                aggregate.count_refunded(entry["amount"])
 
     class RefundFailed(Aggregate.Event):
         class_version = 1
@@ -159,6 +224,80 @@ class Payment(Aggregate):
             entry = aggregate.refunds[self.refund_id]
             entry["status"] = RefundStatus.FAILED.value
             entry["failure_reason"] = self.reason
+
+    class ExternalRefundRecorded(Aggregate.Event):
+        """Money given back at the provider (its dashboard), not asked for by the engine."""
+
+        class_version = 1
+        refund_id: str
+        gateway_refund_id: str
+        amount: int
+        currency: str
+        charge: str
+        own_capture: bool
+        provider_event_id: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.refunds[self.refund_id] = RefundEntry(
+                amount=self.amount,
+                status=RefundStatus.SUCCEEDED.value,
+                gateway_refund_id=self.gateway_refund_id,
+                failure_reason=None,
+                reason="refunded at the provider",
+                actor=SYSTEM_ACTOR,
+                kind=(RefundKind.EXTERNAL if self.own_capture else RefundKind.DUPLICATE).value,
+                charge=self.charge,
+                currency=self.currency,
+                fingerprint=None,
+            )
+            if self.own_capture:
+                aggregate.count_refunded(self.amount)
+
+    class CheckoutSessionOpened(Aggregate.Event):
+        class_version = 1
+        session_id: str
+        url: str
+        expires_at: int
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.sessions[self.session_id] = SessionEntry(
+                url=self.url, expires_at=self.expires_at, status=SESSION_OPEN
+            )
+
+    class CheckoutSessionClosed(Aggregate.Event):
+        class_version = 1
+        session_id: str
+        status: str  # "expired" | "complete"
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.sessions[self.session_id]["status"] = self.status
+
+    class DisputeOpened(Aggregate.Event):
+        class_version = 1
+        dispute_id: str
+        amount: int
+        currency: str
+        reason: str | None
+        gateway_payment_id: str | None
+        provider_event_id: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.disputes[self.dispute_id] = DisputeEntry(
+                amount=self.amount,
+                currency=self.currency,
+                reason=self.reason,
+                status=DISPUTE_OPEN,
+                gateway_payment_id=self.gateway_payment_id,
+            )
+
+    class DisputeClosed(Aggregate.Event):
+        class_version = 1
+        dispute_id: str
+        status: str
+        provider_event_id: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.disputes[self.dispute_id]["status"] = self.status
 
     def __init__(self, order_id: UUID, provider: str, amount: int, currency: str) -> None:
         self.order_id = order_id
@@ -173,6 +312,9 @@ class Payment(Aggregate):
         self.failure_reason: str | None = None
         self.attempts: list[Attempt] = []
         self.refunds: dict[str, RefundEntry] = {}
+        self.extra_charges: dict[str, ExtraCharge] = {}
+        self.sessions: dict[str, SessionEntry] = {}
+        self.disputes: dict[str, DisputeEntry] = {}
         self.refunded_amount = 0
         self.captured_amount = 0
 
@@ -207,13 +349,29 @@ class Payment(Aggregate):
     @property
     def refund_pending_amount(self) -> int:
         return sum(
-            r["amount"] for r in self.refunds.values() if r["status"] == RefundStatus.PENDING
+            r["amount"]
+            for r in self.refunds.values()
+            if r["status"] == RefundStatus.PENDING and r["kind"] in OWN_CAPTURE_REFUNDS
         )
 
     @property
     def refundable(self) -> int:
         """Captured money not yet refunded nor promised to a pending refund."""
-        return self.captured_amount - self.refunded_amount - self.refund_pending_amount
+        return max(0, self.captured_amount - self.refunded_amount - self.refund_pending_amount)
+
+    def count_refunded(self, amount: int) -> None:
+        """Part of applying an event: money of the order's own capture went back."""
+        self.refunded_amount += amount
+        fully = self.refunded_amount >= self.captured_amount
+        self.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
+
+    def owns_charge(self, gateway_payment_id: str) -> bool:
+        """Whether the engine already recorded this charge as captured for this payment.
+
+        (A Stripe payment knows its intent's id as ``gateway_payment_id`` before capture.)
+        """
+        captured = self.status in CAPTURED and gateway_payment_id == self.gateway_payment_id
+        return captured or gateway_payment_id in self.extra_charges
 
     def _require(self, allowed: frozenset[PaymentStatus], action: str) -> None:
         if self.status not in allowed:
@@ -238,51 +396,152 @@ class Payment(Aggregate):
     def fail_creation(self, reason: str) -> None:
         """The provider refused to create the order for good (not a transient error)."""
         self._require(frozenset({PaymentStatus.PROCESSING}), "fail provider order creation")
-        self.trigger_event(self.CreationFailed, reason=reason)
+        self.trigger_event(self.CreationFailed, reason=_bounded(reason))
 
-    def succeed(self, gateway_payment_id: str, provider_event_id: str | None = None) -> bool:
-        """Record the capture; False for a duplicate notice of the same charge.
+    def cancel(self, reason: str) -> bool:
+        """The order ended unpaid; False if this payment is already canceled.
 
-        Allowed after a failure because a customer may retry after a decline. A success for
-        a *different* charge on a paid payment raises :class:`DuplicateCapture`: the customer
-        was charged twice and the application must refund the second charge.
+        A payment that captured money is never canceled: its order is refunded instead.
         """
-        if self.status in CAPTURED:
-            if gateway_payment_id == self.gateway_payment_id:
-                return False
-            raise DuplicateCapture(self.gateway_payment_id, gateway_payment_id)
+        if self.status is PaymentStatus.CANCELED:
+            return False
+        self._require(UNPAID, "cancel")
+        self.trigger_event(self.Canceled, reason=_bounded(reason))
+        return True
+
+    def record_capture(
+        self,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        provider_event_id: str | None = None,
+    ) -> Capture:
+        """Record money the provider captured for this payment, whatever it was.
+
+        Only a charge of exactly the payment's amount and currency, while no other charge
+        paid for it, is the payment's own capture (``RECORDED``). A canceled payment still
+        records its capture: the money moved, and the application refunds it as late.
+        Anything else is an extra charge, recorded with its refund (``EXTRA``).
+        """
+        if self.owns_charge(gateway_payment_id):
+            return Capture.ALREADY_RECORDED
+        if type(amount) is not int or amount < 1:
+            raise InvalidAmount(amount, "a positive int of minor units")
+        matches = amount == self.amount and currency.upper() == self.currency
+        if matches and self.status not in CAPTURED:
+            self.trigger_event(
+                self.Succeeded,
+                gateway_payment_id=gateway_payment_id,
+                provider_event_id=provider_event_id,
+            )
+            return Capture.RECORDED
+        if matches:
+            cause = ExtraChargeCause.DUPLICATE
+            detail = f"a second charge: the order was already paid by {self.gateway_payment_id}"
+        else:
+            cause = ExtraChargeCause.MISMATCH
+            detail = (
+                f"charged {amount} {currency.upper()}, the order is {self.amount} {self.currency}"
+            )
+        self._record_extra(
+            gateway_payment_id, amount, currency.upper(), cause, detail, provider_event_id
+        )
+        return Capture.EXTRA
+
+    def _record_extra(
+        self,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        cause: ExtraChargeCause,
+        detail: str,
+        provider_event_id: str | None,
+    ) -> None:
+        refund_id = f"{cause.value}:{gateway_payment_id}"
         self.trigger_event(
-            self.Succeeded,
+            self.ExtraChargeRecorded,
+            order_id=self.order_id,
+            provider=self.provider.value,
             gateway_payment_id=gateway_payment_id,
+            amount=amount,
+            currency=currency,
+            cause=cause.value,
+            detail=detail,
+            refund_id=refund_id,
             provider_event_id=provider_event_id,
+        )
+        kind = RefundKind.DUPLICATE if cause is ExtraChargeCause.DUPLICATE else RefundKind.MISMATCH
+        self.trigger_event(
+            self.RefundRequested,
+            refund_id=refund_id,
+            amount=amount,
+            reason=detail,
+            actor=SYSTEM_ACTOR,
+            kind=kind.value,
+            charge=gateway_payment_id,
+            currency=currency,
+            request_fingerprint=None,
+        )
+
+    def fail_attempt(self, reason: str, gateway_payment_id: str | None = None) -> bool:
+        """Record a declined attempt; False (nothing recorded) when it changes nothing.
+
+        Failure notices can arrive after the success of a later retry, after the success of
+        the same charge (provider retries, reordering), twice for the same charge, or after
+        the order ended. None of those is recorded: a late failure never undoes a success.
+        """
+        if self.status in CAPTURED or self.status is PaymentStatus.CANCELED:
+            return False
+        if gateway_payment_id is not None and (
+            self.owns_charge(gateway_payment_id)
+            or any(
+                a["gateway_payment_id"] == gateway_payment_id and a["outcome"] == "failed"
+                for a in self.attempts
+            )
+        ):
+            return False
+        self.trigger_event(
+            self.AttemptFailed, reason=_bounded(reason), gateway_payment_id=gateway_payment_id
         )
         return True
 
-    def fail_attempt(self, reason: str, gateway_payment_id: str | None = None) -> bool:
-        """Record a declined attempt; False (nothing recorded) once money was captured.
+    def request_refund(
+        self,
+        refund_id: str,
+        amount: int,
+        *,
+        reason: str | None = None,
+        actor: str = UNKNOWN_ACTOR,
+        kind: RefundKind = RefundKind.REQUESTED,
+        fingerprint: str | None = None,
+    ) -> bool:
+        """Promise a refund of the order's capture; False if this refund id already exists.
 
-        Failure notices can arrive after the success of a later retry, or after the
-        success of the same charge (provider retries, reordering). A late failure never
-        undoes a success: the money was captured and the order confirmed.
+        The same refund id with a different amount, or (when both carry one) a different
+        request fingerprint, raises :class:`RefundConflict`.
         """
-        if self.status in CAPTURED:
-            return False
-        self.trigger_event(self.AttemptFailed, reason=reason, gateway_payment_id=gateway_payment_id)
-        return True
-
-    def request_refund(self, refund_id: str, amount: int) -> bool:
-        """Promise a refund; False if this refund id was already requested for this amount."""
         if type(amount) is not int or amount < 1:
             raise InvalidAmount(amount, "a positive int of minor units")
         existing = self.refunds.get(refund_id)
         if existing is not None:
-            if existing["amount"] != amount:
+            differs = fingerprint is not None and existing["fingerprint"] not in (None, fingerprint)
+            if existing["amount"] != amount or differs:
                 raise RefundConflict(refund_id, existing["amount"], amount)
             return False
         self._require(REFUNDABLE, "refund")
         if amount > self.refundable:
             raise RefundExceedsCaptured(amount, self.refundable)
-        self.trigger_event(self.RefundRequested, refund_id=refund_id, amount=amount)
+        self.trigger_event(
+            self.RefundRequested,
+            refund_id=refund_id,
+            amount=amount,
+            reason=_bounded(reason),
+            actor=actor,
+            kind=kind.value,
+            charge=None,
+            currency=None,
+            request_fingerprint=fingerprint,
+        )
         return True
 
     def _refund(self, refund_id: str, action: str) -> RefundEntry:
@@ -290,6 +549,11 @@ class Payment(Aggregate):
         if entry is None:
             raise UnknownRefund(refund_id, action)
         return entry
+
+    def refunded_charge(self, refund_id: str) -> tuple[str | None, str]:
+        """The gateway payment a refund gives back, and its currency."""
+        entry = self._refund(refund_id, "find the refunded charge")
+        return entry["charge"] or self.gateway_payment_id, entry["currency"] or self.currency
 
     def complete_refund(self, refund_id: str, gateway_refund_id: str) -> bool:
         entry = self._refund(refund_id, "complete refund")
@@ -309,5 +573,113 @@ class Payment(Aggregate):
             return False
         if entry["status"] == RefundStatus.SUCCEEDED:
             raise InvalidTransition(f"refund {refund_id}", "fail refund", "succeeded")
-        self.trigger_event(self.RefundFailed, refund_id=refund_id, reason=reason)
+        self.trigger_event(self.RefundFailed, refund_id=refund_id, reason=_bounded(reason))
+        return True
+
+    def knows_refund(self, gateway_refund_id: str) -> bool:
+        return any(r["gateway_refund_id"] == gateway_refund_id for r in self.refunds.values())
+
+    def record_external_refund(
+        self,
+        gateway_refund_id: str,
+        amount: int,
+        charge: str,
+        provider_event_id: str | None = None,
+    ) -> bool:
+        """Record a refund made at the provider; False if it is known already.
+
+        Returns whether it gave back the order's own capture (the order must mirror it).
+        Raises InvalidTransition for a charge that is not this payment's.
+        """
+        if self.knows_refund(gateway_refund_id):
+            return False
+        if type(amount) is not int or amount < 1:
+            raise InvalidAmount(amount, "a positive int of minor units")
+        own = charge == self.gateway_payment_id and self.status in CAPTURED
+        extra = self.extra_charges.get(charge)
+        if not own and extra is None:
+            raise InvalidTransition(
+                f"payment {self.id}",
+                f"record refund {gateway_refund_id}",
+                f"not charged by {charge}",
+            )
+        self.trigger_event(
+            self.ExternalRefundRecorded,
+            refund_id=f"external:{gateway_refund_id}",
+            gateway_refund_id=gateway_refund_id,
+            amount=amount,
+            currency=self.currency if extra is None else extra["currency"],
+            charge=charge,
+            own_capture=own,
+            provider_event_id=provider_event_id,
+        )
+        return True
+
+    # -- hosted payment pages --------------------------------------------------------------
+
+    def open_session(self, now: int, margin: int = 60) -> tuple[str, SessionEntry] | None:
+        """The hosted session still payable ``margin`` seconds from ``now``, if any."""
+        for session_id, entry in self.sessions.items():
+            if entry["status"] == SESSION_OPEN and entry["expires_at"] > now + margin:
+                return session_id, entry
+        return None
+
+    def record_session(self, session_id: str, url: str, expires_at: int) -> bool:
+        """Record a hosted session opened for this payment; False if already recorded."""
+        if session_id in self.sessions:
+            return False
+        self._require(UNPAID, "open a checkout session")
+        self.trigger_event(
+            self.CheckoutSessionOpened, session_id=session_id, url=url, expires_at=expires_at
+        )
+        return True
+
+    def close_session(self, session_id: str, status: str) -> bool:
+        """The session expired or completed; False if unknown or closed already."""
+        entry = self.sessions.get(session_id)
+        if entry is None or entry["status"] != SESSION_OPEN:
+            return False
+        self.trigger_event(self.CheckoutSessionClosed, session_id=session_id, status=status)
+        return True
+
+    @property
+    def open_sessions(self) -> list[str]:
+        return [sid for sid, entry in self.sessions.items() if entry["status"] == SESSION_OPEN]
+
+    # -- disputes --------------------------------------------------------------------------
+
+    def open_dispute(
+        self,
+        dispute_id: str,
+        amount: int,
+        currency: str,
+        reason: str | None,
+        gateway_payment_id: str | None,
+        provider_event_id: str | None = None,
+    ) -> bool:
+        if dispute_id in self.disputes:
+            return False
+        self.trigger_event(
+            self.DisputeOpened,
+            dispute_id=dispute_id,
+            amount=amount,
+            currency=currency.upper(),
+            reason=_bounded(reason),
+            gateway_payment_id=gateway_payment_id,
+            provider_event_id=provider_event_id,
+        )
+        return True
+
+    def close_dispute(
+        self, dispute_id: str, status: str, provider_event_id: str | None = None
+    ) -> bool:
+        entry = self.disputes.get(dispute_id)
+        if entry is None or entry["status"] == status:
+            return False
+        self.trigger_event(
+            self.DisputeClosed,
+            dispute_id=dispute_id,
+            status=_bounded(status) or "closed",
+            provider_event_id=provider_event_id,
+        )
         return True

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from application.catalog import Catalog
 from application.checkout import Checkout
+from application.checkout_sessions import HostedCheckout
 from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
@@ -20,7 +21,7 @@ from application.providers import CheckoutSessions, PaymentGateway
 from application.refunds import Refunds
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
-from projections.queries import OrderQueries, PaymentQueries, ProductQueries
+from projections.queries import OrderQueries, PaymentQueries, ProductQueries, ReviewQueries
 
 if TYPE_CHECKING:  # the SDKs load when webhooks are first needed, not at import
     from infrastructure.webhooks.reception import WebhookReception
@@ -108,6 +109,10 @@ class Container:
         return checkout_sessions_from_settings(self.settings)
 
     @cached_property
+    def hosted_checkout(self) -> HostedCheckout:
+        return HostedCheckout(self.app, self.checkout_sessions, self.clock)
+
+    @cached_property
     def webhooks(self) -> WebhookReception:
         """Verifies, records (creating the inbox table if missing) and applies webhooks."""
         from infrastructure.webhooks.reception import webhook_reception
@@ -118,13 +123,14 @@ class Container:
     def metrics(self) -> CollectorRegistry:
         """Metrics computed from the database when scraped (not this process's counters)."""
         from infrastructure.relay import RelayBacklogCollector
-        from infrastructure.webhooks.metrics import WebhookInboxCollector
+        from infrastructure.webhooks.metrics import CaptureReviewCollector, WebhookInboxCollector
         from infrastructure.worker.metrics import ProviderTasksCollector
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(RelayBacklogCollector(self.app, self.sql))
         registry.register(ProviderTasksCollector(self.sql))
         registry.register(WebhookInboxCollector(self.sql))
+        registry.register(CaptureReviewCollector(self.sql))
         return registry
 
     @cached_property
@@ -138,6 +144,10 @@ class Container:
     @cached_property
     def payment_queries(self) -> PaymentQueries:
         return PaymentQueries(self.sql)
+
+    @cached_property
+    def review_queries(self) -> ReviewQueries:
+        return ReviewQueries(self.sql)
 
     def close(self) -> None:
         for closer in reversed(self._closers):

@@ -101,7 +101,13 @@ def run_worker(settings: Settings) -> int:
     configure_logging("worker")
     container = build_container(settings, Services.from_settings(settings, jwt=False))
     try:
-        loops = worker_loops(container.app, container.sql, container.gateways, container.clock)
+        loops = worker_loops(
+            container.app,
+            container.sql,
+            container.gateways,
+            container.clock,
+            sessions=container.checkout_sessions,
+        )
         return run_loops(loops)
     finally:
         container.close()

@@ -9,8 +9,14 @@ from projections.catalog_view import CatalogView
 from projections.order_view import OrderView
 from projections.payment_status_view import PaymentStatusView
 from projections.projection import Projection
+from projections.review_view import CaptureReviewView
 
-ALL_PROJECTIONS: tuple[Projection, ...] = (OrderView(), PaymentStatusView(), CatalogView())
+ALL_PROJECTIONS: tuple[Projection, ...] = (
+    OrderView(),
+    PaymentStatusView(),
+    CatalogView(),
+    CaptureReviewView(),
+)
 
 PROJECTIONS_BY_NAME: dict[str, Projection] = {p.name: p for p in ALL_PROJECTIONS}
 
@@ -30,6 +36,7 @@ def projection_named(name: str) -> Projection:
 __all__ = [
     "ALL_PROJECTIONS",
     "PROJECTIONS_BY_NAME",
+    "CaptureReviewView",
     "CatalogView",
     "OrderView",
     "PaymentStatusView",

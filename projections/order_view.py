@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from domain import Order, OrderStatus, Payment, PaymentStatus
+from domain.payment import OWN_CAPTURE_REFUNDS
 from projections import schema
 from projections.projection import Handler, Projection, ViewRows, later
 
@@ -87,7 +88,7 @@ def _payment_status(status: PaymentStatus) -> Handler:
 
 def _refund_requested(rows: ViewRows, event: Payment.RefundRequested) -> None:
     row = rows.for_payment(event.originator_id)
-    if row is not None:
+    if row is not None and event.kind in OWN_CAPTURE_REFUNDS:
         pending = row["payment_refunds_pending"] | {event.refund_id: event.amount}
         rows.change(row, payment_refunds_pending=pending)
 
@@ -97,7 +98,19 @@ def _refund_completed(rows: ViewRows, event: Payment.RefundCompleted) -> None:
     if row is None or event.refund_id not in row["payment_refunds_pending"]:
         return
     pending = dict(row["payment_refunds_pending"])
-    refunded = row["payment_refunded_amount"] + pending.pop(event.refund_id)
+    amount = pending.pop(event.refund_id)
+    rows.change(row, payment_refunds_pending=pending)
+    _payment_refunded(rows, row, event, amount)
+
+
+def _external_refund(rows: ViewRows, event: Payment.ExternalRefundRecorded) -> None:
+    row = rows.for_payment(event.originator_id)
+    if row is not None and event.own_capture:
+        _payment_refunded(rows, row, event, event.amount)
+
+
+def _payment_refunded(rows: ViewRows, row: dict[str, Any], event: Any, amount: int) -> None:
+    refunded = row["payment_refunded_amount"] + amount
     fully = refunded >= row["amount"]
     status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     _set_payment(
@@ -105,7 +118,6 @@ def _refund_completed(rows: ViewRows, event: Payment.RefundCompleted) -> None:
         row,
         event,
         payment_status=status.value,
-        payment_refunds_pending=pending,
         payment_refunded_amount=refunded,
     )
 
@@ -137,6 +149,8 @@ class OrderView(Projection):
         Payment.RefundRequested: _refund_requested,
         Payment.RefundCompleted: _refund_completed,
         Payment.RefundFailed: _refund_failed,
+        Payment.Canceled: _payment_status(PaymentStatus.CANCELED),
+        Payment.ExternalRefundRecorded: _external_refund,
     }
 
     def __init__(self, table: sa.Table = schema.order_view) -> None:

@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from domain import Order, Payment, PaymentStatus, Provider
+from domain import Order, Payment, PaymentStatus, Provider, RefundKind, RefundStatus
+from domain.payment import OWN_CAPTURE_REFUNDS
 from projections import schema
-from projections.projection import Handler, Projection, Row, ViewRows, later
+from projections.projection import Handler, Projection, Row, ViewRows, later, rfc3339
 
 
 def _new_payment(rows: ViewRows, event: Any, **values: Any) -> Row:
@@ -86,34 +87,138 @@ def _failed(rows: ViewRows, event: Payment.AttemptFailed | Payment.CreationFaile
     _set(rows, event, status=PaymentStatus.FAILED.value, failure_reason=event.reason)
 
 
+def _canceled(rows: ViewRows, event: Payment.Canceled) -> None:
+    _set(rows, event, status=PaymentStatus.CANCELED.value, failure_reason=event.reason)
+
+
+def _refund_entry(event: Any, **values: Any) -> dict[str, Any]:
+    """A refund as listed; ``values`` give what the event itself does not say."""
+    return {
+        "refundId": event.refund_id,
+        "amount": event.amount,
+        "currency": getattr(event, "currency", None),
+        "kind": getattr(event, "kind", None),
+        "reason": getattr(event, "reason", None),
+        "actor": getattr(event, "actor", None),
+        "status": RefundStatus.PENDING.value,
+        "failureReason": None,
+        "gatewayRefundId": None,
+        "gatewayPaymentId": getattr(event, "charge", None),
+        "requestedAt": rfc3339(event.timestamp),
+        "updatedAt": rfc3339(event.timestamp),
+    } | values
+
+
+def _change_refund(rows: ViewRows, row: Row, event: Any, **values: Any) -> dict[str, Any]:
+    refunds = dict(row["refunds"])
+    entry = refunds.get(event.refund_id)
+    if entry is not None:
+        refunds[event.refund_id] = entry | values | {"updatedAt": rfc3339(event.timestamp)}
+    rows.change(row, refunds=refunds)
+    return refunds
+
+
 def _refund_requested(rows: ViewRows, event: Payment.RefundRequested) -> None:
     row = rows.for_payment(event.originator_id)
-    if row is not None:
-        pending = row["refunds_pending"] | {event.refund_id: event.amount}
-        rows.change(row, refunds_pending=pending)
+    if row is None:
+        return
+    entry = _refund_entry(
+        event,
+        currency=event.currency or row["currency"],
+        gatewayPaymentId=event.charge or row["gateway_payment_id"],
+    )
+    values: dict[str, Any] = {"refunds": row["refunds"] | {event.refund_id: entry}}
+    if event.kind in OWN_CAPTURE_REFUNDS:
+        values["refunds_pending"] = row["refunds_pending"] | {event.refund_id: event.amount}
+    rows.change(row, **values)
+
+
+def _count_refunded(rows: ViewRows, row: Row, event: Any, amount: int) -> None:
+    refunded = row["refunded_amount"] + amount
+    fully = refunded >= row["amount"]
+    status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
+    _set(rows, event, status=status.value, refunded_amount=refunded)
 
 
 def _refund_completed(rows: ViewRows, event: Payment.RefundCompleted) -> None:
     row = rows.for_payment(event.originator_id)
-    if row is None or event.refund_id not in row["refunds_pending"]:
+    if row is None:
         return
+    _change_refund(
+        rows,
+        row,
+        event,
+        status=RefundStatus.SUCCEEDED.value,
+        gatewayRefundId=event.gateway_refund_id,
+    )
+    if event.refund_id not in row["refunds_pending"]:
+        return  # a refund of an extra charge: the order's payment is unchanged
     pending = dict(row["refunds_pending"])
-    refunded = row["refunded_amount"] + pending.pop(event.refund_id)
-    fully = refunded >= row["amount"]
-    status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
-    _set(rows, event, status=status.value, refunds_pending=pending, refunded_amount=refunded)
+    amount = pending.pop(event.refund_id)
+    rows.change(row, refunds_pending=pending)
+    _count_refunded(rows, row, event, amount)
 
 
 def _refund_failed(rows: ViewRows, event: Payment.RefundFailed) -> None:
     row = rows.for_payment(event.originator_id)
     if row is not None:
+        _change_refund(
+            rows, row, event, status=RefundStatus.FAILED.value, failureReason=event.reason
+        )
         pending = {k: v for k, v in row["refunds_pending"].items() if k != event.refund_id}
         rows.change(row, refunds_pending=pending)
 
 
+def _external_refund(rows: ViewRows, event: Payment.ExternalRefundRecorded) -> None:
+    row = rows.for_payment(event.originator_id)
+    if row is None:
+        return
+    kind = RefundKind.EXTERNAL if event.own_capture else RefundKind.DUPLICATE
+    entry = _refund_entry(
+        event,
+        kind=kind.value,
+        reason="refunded at the provider",
+        actor="system",
+        status=RefundStatus.SUCCEEDED.value,
+        gatewayRefundId=event.gateway_refund_id,
+        gatewayPaymentId=event.charge,
+    )
+    rows.change(row, refunds=row["refunds"] | {event.refund_id: entry})
+    if event.own_capture:
+        _count_refunded(rows, row, event, event.amount)
+
+
+def _dispute(rows: ViewRows, event: Payment.DisputeOpened | Payment.DisputeClosed) -> None:
+    row = rows.for_payment(event.originator_id)
+    if row is None:
+        return
+    disputes = dict(row["disputes"])
+    if isinstance(event, Payment.DisputeOpened):
+        disputes[event.dispute_id] = {
+            "disputeId": event.dispute_id,
+            "status": "open",
+            "amount": event.amount,
+            "currency": event.currency,
+            "reason": event.reason,
+            "openedAt": rfc3339(event.timestamp),
+            "updatedAt": rfc3339(event.timestamp),
+        }
+    elif event.dispute_id in disputes:
+        disputes[event.dispute_id] = disputes[event.dispute_id] | {
+            "status": event.status,
+            "updatedAt": rfc3339(event.timestamp),
+        }
+    _set(rows, event, disputes=disputes)
+
+
 class PaymentStatusView(Projection):
     name: ClassVar[str] = "payments"
-    defaults: ClassVar[Mapping[str, Any]] = {"refunded_amount": 0, "refunds_pending": {}}
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "refunded_amount": 0,
+        "refunds_pending": {},
+        "refunds": {},
+        "disputes": {},
+    }
     handlers: ClassVar[Mapping[type[Any], Handler]] = {
         Order.Created: _order_created,
         Payment.Initiated: _payment_initiated,
@@ -124,6 +229,10 @@ class PaymentStatusView(Projection):
         Payment.RefundRequested: _refund_requested,
         Payment.RefundCompleted: _refund_completed,
         Payment.RefundFailed: _refund_failed,
+        Payment.Canceled: _canceled,
+        Payment.ExternalRefundRecorded: _external_refund,
+        Payment.DisputeOpened: _dispute,
+        Payment.DisputeClosed: _dispute,
     }
 
     def __init__(self, table: sa.Table = schema.payment_status_view) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID
 
@@ -104,6 +104,11 @@ class ViewRows:
 def later(current: datetime | None, timestamp: datetime) -> datetime:
     """Events of one transaction carry slightly unordered timestamps: never go back."""
     return timestamp if current is None or timestamp > current else current
+
+
+def rfc3339(moment: datetime) -> str:
+    """A timestamp as views keep it inside JSON documents: UTC, with a Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def row_ids(events: Iterable[DomainEvent]) -> set[UUID]:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
 from domain import OrderStatus
-from projections.schema import order_view, payment_status_view, product_view
+from projections.schema import capture_review_view, order_view, payment_status_view, product_view
 
 Document = dict[str, Any]
 # Aliases, because inside OrderQueries the name `list` is the listing method.
@@ -153,7 +153,12 @@ def payment_document(row: RowMapping) -> Document:
         "refundedAmount": row["refunded_amount"],
         "failureReason": row["failure_reason"],
         "updatedAt": rfc3339(row["updated_at"]),
+        "disputes": sorted(row["disputes"].values(), key=lambda d: str(d["openedAt"])),
     }
+
+
+def _refunds(row: RowMapping) -> Documents:
+    return sorted(row["refunds"].values(), key=lambda r: (str(r["requestedAt"]), r["refundId"]))
 
 
 class PaymentQueries:
@@ -168,6 +173,14 @@ class PaymentQueries:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else PaymentRecord(row["customer_id"], payment_document(row))
+
+    def refunds(self, order_id: UUID) -> Documents | None:
+        """Every refund of the order's payment, oldest first; None for an unknown order."""
+        c = payment_status_view.c
+        query = sa.select(c.refunds).where(c.order_id == order_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _refunds(row)
 
 
 class ProductQueries:
@@ -195,3 +208,48 @@ def _product_document(row: RowMapping) -> Document:
         "currency": row["currency"],
         "available": max(0, row["on_hand"] - reserved),
     }
+
+
+def _review_document(row: RowMapping) -> Document:
+    return {
+        "reviewId": row["review_id"],
+        "kind": row["kind"],
+        "provider": row["provider"],
+        "gatewayPaymentId": row["gateway_payment_id"],
+        "gatewayOrderId": row["gateway_order_id"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "orderId": None if row["order_id"] is None else str(row["order_id"]),
+        "paymentId": None if row["payment_id"] is None else str(row["payment_id"]),
+        "detail": row["detail"],
+        "refundId": row["refund_id"],
+        "refundStatus": row["refund_status"],
+        "recordedAt": rfc3339(row["recorded_at"]),
+        "updatedAt": rfc3339(row["updated_at"]),
+    }
+
+
+class ReviewQueries:
+    """Captures that paid for no order: newest first, optionally of one kind."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list(self, kind: str | None, limit: int) -> Documents:
+        c = capture_review_view.c
+        query = sa.select(capture_review_view).order_by(c.recorded_at.desc(), c.review_id)
+        if kind is not None:
+            query = query.where(c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).mappings()
+            return [_review_document(row) for row in rows]
+
+    def census(self) -> dict[tuple[str, str, str], int]:
+        """Rows by (provider, kind, refund status or ``none``), for /metrics."""
+        c = capture_review_view.c
+        status = sa.func.coalesce(c.refund_status, "none")
+        query = sa.select(c.provider, c.kind, status, sa.func.count()).group_by(
+            c.provider, c.kind, status
+        )
+        with self.engine.connect() as conn:
+            return {(p, k, s): n for p, k, s, n in conn.execute(query)}

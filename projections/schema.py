@@ -91,6 +91,10 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
         _timestamp("updated_at"),
         # refund id -> amount for refunds requested but not completed or failed yet.
         sa.Column("refunds_pending", JSONB, nullable=False),
+        # refund id -> the refund as GET /admin/orders/{id}/refunds lists it.
+        sa.Column("refunds", JSONB, nullable=False, server_default="{}"),
+        # dispute id -> its amount, reason and status.
+        sa.Column("disputes", JSONB, nullable=False, server_default="{}"),
     )
 
 
@@ -115,6 +119,31 @@ def product_view_table(metadata: sa.MetaData, name: str = "product_view") -> sa.
     return table
 
 
+def capture_review_table(metadata: sa.MetaData, name: str = "capture_review_view") -> sa.Table:
+    """Money that did not pay for an order: extra charges (refunded) and foreign captures."""
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("review_id", sa.Text, primary_key=True),  # "<provider>:<gateway payment id>"
+        sa.Column("kind", sa.Text, nullable=False),  # foreign | duplicate | mismatch
+        sa.Column("provider", sa.Text, nullable=False),
+        sa.Column("gateway_payment_id", sa.Text, nullable=False),
+        sa.Column("gateway_order_id", sa.Text),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("payment_id", UUID(as_uuid=True)),
+        sa.Column("order_id", UUID(as_uuid=True)),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Column("refund_id", sa.Text),
+        sa.Column("refund_status", sa.Text),  # None for a foreign capture: a person decides
+        _timestamp("recorded_at"),
+        _timestamp("updated_at"),
+    )
+    sa.Index(f"ix_{name}_refund", table.c.payment_id, table.c.refund_id)
+    sa.Index(f"ix_{name}_recent", table.c.recorded_at, table.c.review_id)
+    return table
+
+
 def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tracking") -> sa.Table:
     return sa.Table(
         name,
@@ -129,13 +158,18 @@ metadata = new_metadata()
 order_view = order_view_table(metadata)
 payment_status_view = payment_status_view_table(metadata)
 product_view = product_view_table(metadata)
+capture_review_view = capture_review_table(metadata)
 projection_tracking = projection_tracking_table(metadata)
 
 TABLE_FACTORIES: dict[str, TableFactory] = {
     order_view.name: order_view_table,
     payment_status_view.name: payment_status_view_table,
     product_view.name: product_view_table,
+    capture_review_view.name: capture_review_table,
 }
+
+
+ADDED_COLUMNS = (("payment_status_view", "refunds"), ("payment_status_view", "disputes"))
 
 
 def shadow_of(table: sa.Table, shadow_metadata: sa.MetaData) -> sa.Table:
@@ -153,3 +187,11 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
         metadata.create_all(conn, checkfirst=True)
+        for table, column in ADDED_COLUMNS:
+            # Columns added after a view first shipped; a rebuild fills them for old events.
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} "
+                    "JSONB NOT NULL DEFAULT '{}'"
+                )
+            )

@@ -1,4 +1,4 @@
-"""Operator views: the order listing."""
+"""Operator views: the order listing, and captures that paid for no order."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from api.auth import ADMIN, authenticate, require_role
 from api.consistency import await_views
 from api.operations import LOG_POSITION_HEADER, Access, Operation
 from api.representations import json_response
-from api.schemas import AdminOrder, AdminOrdersQuery, OrderPage
+from api.schemas import (
+    AdminOrder,
+    AdminOrdersQuery,
+    CaptureReview,
+    OrderPage,
+    ReviewPage,
+    ReviewsQuery,
+)
 from api.validation import invalid_request, validate_query
 from infrastructure.bootstrap import Container
-from projections import OrderView
+from projections import CaptureReviewView, OrderView
 from projections.queries import InvalidCursor
 
 
@@ -34,6 +41,15 @@ async def list_orders(request: Request) -> Response:
     return json_response(page)
 
 
+async def list_reviews(request: Request) -> Response:
+    require_role(authenticate(request), ADMIN)
+    query = validate_query(ReviewsQuery, request.query_params)
+    await await_views(request, [CaptureReviewView.name], query.min_position)
+    container: Container = request.app.state.container
+    items = await run_in_threadpool(container.review_queries.list, query.kind, query.limit)
+    return json_response(ReviewPage(items=[CaptureReview.model_validate(i) for i in items]))
+
+
 OPERATIONS = [
     Operation(
         "GET",
@@ -47,5 +63,21 @@ OPERATIONS = [
         problems=(400, 401, 403, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
-    )
+    ),
+    Operation(
+        "GET",
+        "/admin/reviews",
+        list_reviews,
+        operation_id="listCaptureReviews",
+        summary=(
+            "Captures that paid for no order, newest first: duplicates and mismatches "
+            "(refunded automatically) and foreign captures (for a person to decide)."
+        ),
+        access=Access.ADMIN,
+        query=ReviewsQuery,
+        response=ReviewPage,
+        problems=(400, 401, 403, 503),
+        request_headers=(LOG_POSITION_HEADER,),
+        tags=("admin",),
+    ),
 ]

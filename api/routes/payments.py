@@ -8,12 +8,10 @@ rather than an error while the webhook is on its way.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,14 +28,13 @@ from api.schemas import (
     RazorpayPaymentProof,
 )
 from api.validation import invalid_request, parse_body, validate_json
+from application.checkout_sessions import OpenedSession, ReturnUrls
 from application.providers import (
-    CheckoutSession,
-    CheckoutSessionLine,
-    CheckoutSessionRequest,
     PermanentProviderError,
+    ProviderNotConfigured,
     TransientProviderError,
 )
-from domain import Order, OrderStatus, Payment, PaymentStatus, Product, Provider
+from domain import InvalidTransition, Order, Payment, PaymentMismatch, PaymentStatus, Provider
 from infrastructure.bootstrap import Container
 from infrastructure.payments.razorpay.client import payment_signature_matches
 
@@ -99,7 +96,35 @@ def _verify(
         stored, proof.razorpay_payment_id, proof.razorpay_signature, key_secret
     ):
         raise _bad_proof("razorpay_signature", "does not match the order and payment ids")
+    _check_charge(container, payment, proof.razorpay_payment_id)
     return payment.status
+
+
+def _check_charge(container: Container, payment: Payment, gateway_payment_id: str) -> None:
+    """The same checks as the webhook's: the payment is on this order, for its money.
+
+    A signature only proves which order and payment ids checkout.js saw; the amount the
+    customer paid is read back from Razorpay, never taken from the client.
+    """
+    gateway = container.gateways.get(Provider.RAZORPAY.value)
+    if gateway is None:
+        raise _not_configured("Razorpay")
+    try:
+        charge = gateway.charge(gateway_payment_id)
+    except TransientProviderError as exc:
+        raise Problem(
+            503, "Provider Unavailable", exc.reason, headers={"Retry-After": "2"}
+        ) from None
+    except PermanentProviderError:
+        raise _bad_proof("razorpay_payment_id", "is not a Razorpay payment") from None
+    if charge.gateway_order_id != payment.gateway_order_id:
+        raise _bad_proof("razorpay_payment_id", "is not a payment of this order's Razorpay order")
+    if (charge.amount, charge.currency) != (payment.amount, payment.currency):
+        raise _bad_proof(
+            "razorpay_payment_id",
+            f"paid {charge.amount} {charge.currency}, the order is "
+            f"{payment.amount} {payment.currency}",
+        )
 
 
 async def verify_payment(request: Request) -> Response:
@@ -116,12 +141,6 @@ async def verify_payment(request: Request) -> Response:
 
 
 # --- POST /orders/{orderId}/payments/checkout-session --------------------------------------
-
-
-@dataclass(frozen=True)
-class ReturnUrls:
-    success: str
-    cancel: str
 
 
 def _origin(url: str) -> str:
@@ -153,45 +172,23 @@ def _return_urls(request: Request, body: CheckoutSessionBody, order_id: UUID) ->
     )
 
 
-def _product_name(container: Container, sku: str) -> str:
-    try:
-        product = container.app.load(Product, Product.id_for(sku))
-    except AggregateNotFoundError:
-        return sku
-    return f"{product.name} ({sku})"
-
-
 def _open_session(
     container: Container, order_id: UUID, customer_id: str, urls: ReturnUrls
-) -> CheckoutSession:
-    order = container.orders.get(order_id, customer_id)
-    if order.provider is not Provider.STRIPE:
-        raise _wrong_provider(order, Provider.STRIPE)
-    if order.status is not OrderStatus.PENDING_PAYMENT:
+) -> OpenedSession:
+    try:
+        return container.hosted_checkout.open(order_id, customer_id, urls)
+    except PaymentMismatch:
+        order = container.orders.get(order_id, customer_id)
+        raise _wrong_provider(order, Provider.STRIPE) from None
+    except InvalidTransition as exc:
         raise Problem(
             409,
             "Conflict",
-            f"The order is {order.status.value}: only an unpaid order can be paid.",
+            f"The order is {exc.state}: only an unpaid order can be paid.",
             kind="invalid-transition",
-        )
-    sessions = container.checkout_sessions
-    if sessions is None:
-        raise _not_configured("Stripe")
-    lines = tuple(
-        CheckoutSessionLine(_product_name(container, line.sku), line.quantity, line.unit_amount)
-        for line in order.lines
-    )
-    session_request = CheckoutSessionRequest(
-        payment_id=order.payment_id,
-        order_id=order.id,
-        currency=order.currency,
-        lines=lines,
-        success_url=urls.success,
-        cancel_url=urls.cancel,
-        customer_id=order.customer_id,
-    )
-    try:
-        return sessions.create(session_request)
+        ) from None
+    except ProviderNotConfigured:
+        raise _not_configured("Stripe") from None
     except TransientProviderError as exc:
         raise Problem(
             503, "Provider Unavailable", exc.reason, headers={"Retry-After": "2"}
@@ -202,15 +199,17 @@ def _open_session(
 
 
 async def create_checkout_session(request: Request) -> Response:
+    """The payment's open hosted session (200), or a new one (201) when none is open."""
     principal = authenticate_write(request)
     raw = await request.body()
     body = validate_json(CheckoutSessionBody, raw) if raw.strip() else CheckoutSessionBody()
     order_id = _order_id(request)
     urls = _return_urls(request, body, order_id)
     container: Container = request.app.state.container
-    session = await run_in_threadpool(_open_session, container, order_id, principal.subject, urls)
+    opened = await run_in_threadpool(_open_session, container, order_id, principal.subject, urls)
+    session = opened.session
     out = CheckoutSessionOut(checkout_url=session.url, session_id=session.session_id)
-    return json_response(out, status=201)
+    return json_response(out, status=201 if opened.created else 200)
 
 
 OPERATIONS = [
@@ -231,9 +230,13 @@ OPERATIONS = [
         "/orders/{orderId}/payments/checkout-session",
         create_checkout_session,
         operation_id="createCheckoutSession",
-        summary="Open a Stripe hosted Checkout page for an unpaid order (owner; Stripe).",
+        summary=(
+            "The unpaid order's open Stripe hosted Checkout page (200), or a new one (201) "
+            "when none is open: one payment, one payable session (owner; Stripe)."
+        ),
         access=Access.CUSTOMER,
         status=201,
+        also=(200,),
         request=CheckoutSessionBody,
         response=CheckoutSessionOut,
         problems=(400, 401, 404, 409, 413, 422, 429, 502, 503),

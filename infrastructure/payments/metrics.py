@@ -10,6 +10,7 @@ from prometheus_client import Counter
 from application.providers import (
     PaymentGateway,
     PermanentProviderError,
+    ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
     ProviderRefund,
@@ -44,6 +45,9 @@ class InstrumentedGateway:
 
     def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
         return self._counted("refund", lambda: self.inner.refund(request))
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        return self._counted("charge", lambda: self.inner.charge(gateway_payment_id))
 
     def _counted(self, operation: str, call: Callable[[], T]) -> T:
         outcome = "error"

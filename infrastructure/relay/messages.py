@@ -33,10 +33,11 @@ class RelayTopics:
     confirmed: str = "orders.confirmed"
     cancelled: str = "orders.cancelled"
     refunded: str = "orders.refunded"
+    disputed: str = "orders.disputed"
 
     @property
-    def names(self) -> tuple[str, str, str]:
-        return (self.confirmed, self.cancelled, self.refunded)
+    def names(self) -> tuple[str, ...]:
+        return (self.confirmed, self.cancelled, self.refunded, self.disputed)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,24 @@ def _refunded(order: Order, event: Any) -> dict[str, Any]:
     }
 
 
+def _disputed(order: Order, event: Any) -> dict[str, Any]:
+    return {
+        "orderId": str(order.id),
+        "customerId": order.customer_id,
+        "status": order.status.value,
+        "dispute": {
+            "disputeId": event.dispute_id,
+            "status": event.dispute_status,
+            "amount": event.amount,
+            "currency": event.currency,
+            "reason": event.reason,
+            "provider": order.provider.value,
+            "gatewayPaymentId": order.gateway_payment_id,
+        },
+        "disputedAt": rfc3339(event.timestamp),
+    }
+
+
 @dataclass(frozen=True)
 class _Kind:
     topic: Callable[[RelayTopics], str]
@@ -125,6 +144,7 @@ _KINDS: dict[type[Any], _Kind] = {
     Order.Confirmed: _Kind(lambda t: t.confirmed, "checkout.order.confirmed.v1", _confirmed),
     Order.Cancelled: _Kind(lambda t: t.cancelled, "checkout.order.cancelled.v1", _cancelled),
     Order.Refunded: _Kind(lambda t: t.refunded, "checkout.order.refunded.v1", _refunded),
+    Order.Disputed: _Kind(lambda t: t.disputed, "checkout.order.disputed.v1", _disputed),
 }
 
 # Stored-event topics of the relayed events, for the notification log's `topics` filter.

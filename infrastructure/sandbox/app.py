@@ -17,10 +17,13 @@ from .controls import SandboxControls
 from .faults import FaultInjector, FaultMiddleware
 from .pages import RazorpayCheckoutPage, StripeCheckoutPage
 from .razorpay_api import RazorpayApi
+from .razorpay_disputes import RazorpayDisputes
+from .razorpay_events import RazorpayEventLog
 from .razorpay_orders import RazorpayOrders
 from .store import SandboxStore
 from .stripe_api import StripeApi
 from .stripe_checkout import StripeCheckout
+from .stripe_disputes import StripeDisputes
 from .stripe_events import StripeEventLog
 from .stripe_intents import StripeIntents
 from .webhooks import WebhookDispatcher
@@ -46,10 +49,22 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
     stripe_events = StripeEventLog(store, dispatcher, config)
     intents = StripeIntents(store, stripe_events)
     checkout = StripeCheckout(store, stripe_events, intents)
-    stripe_api = StripeApi(store, intents, checkout, stripe_events, config)
-    orders = RazorpayOrders(store, dispatcher, config)
-    razorpay_api = RazorpayApi(orders)
-    controls = SandboxControls(store, dispatcher, faults, stripe_events, orders)
+    stripe_disputes = StripeDisputes(store, stripe_events)
+    stripe_api = StripeApi(store, intents, checkout, stripe_disputes, stripe_events, config)
+    razorpay_events = RazorpayEventLog(store, dispatcher, config)
+    orders = RazorpayOrders(store, razorpay_events)
+    razorpay_disputes = RazorpayDisputes(store, razorpay_events)
+    razorpay_api = RazorpayApi(orders, razorpay_disputes)
+    controls = SandboxControls(
+        store,
+        dispatcher,
+        faults,
+        stripe_events=stripe_events,
+        stripe_checkout=checkout,
+        stripe_disputes=stripe_disputes,
+        razorpay_events=razorpay_events,
+        razorpay_disputes=razorpay_disputes,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,4 +1,10 @@
-"""``/_sandbox``: test controls (reset, webhook hold/release/duplicate, faults) as JSON."""
+"""``/_sandbox``: test controls as JSON.
+
+Reset, settings, webhook hold/release/flush/resend/duplicate, deliveries, events and faults;
+and what a customer, their bank or time does at a provider, which no API call of the merchant's
+can: the clock moving on (Checkout Sessions expire), a session running out, and disputes opened
+and decided. Provider-side refusals answer ``{"error": message}`` with the provider's status.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .faults import FaultInjector, FaultRule
-from .razorpay_orders import RazorpayOrders
+from .razorpay_disputes import RazorpayDisputes
+from .razorpay_events import RazorpayEventLog
+from .razorpay_objects import RazorpayApiError
 from .store import SandboxStore
+from .stripe_checkout import StripeCheckout
+from .stripe_disputes import StripeDisputes
+from .stripe_errors import StripeApiError
 from .stripe_events import StripeEventLog
 from .webhooks import Provider, WebhookDispatcher, WebhookEndpoint
 
@@ -33,14 +44,21 @@ class SandboxControls:
         store: SandboxStore,
         dispatcher: WebhookDispatcher,
         faults: FaultInjector,
+        *,
         stripe_events: StripeEventLog,
-        razorpay_orders: RazorpayOrders,
+        stripe_checkout: StripeCheckout,
+        stripe_disputes: StripeDisputes,
+        razorpay_events: RazorpayEventLog,
+        razorpay_disputes: RazorpayDisputes,
     ) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._faults = faults
         self._stripe_events = stripe_events
-        self._razorpay_orders = razorpay_orders
+        self._checkout = stripe_checkout
+        self._stripe_disputes = stripe_disputes
+        self._razorpay_events = razorpay_events
+        self._razorpay_disputes = razorpay_disputes
 
     def routes(self) -> list[BaseRoute]:
         table: list[tuple[str, str, Handler]] = [
@@ -58,6 +76,13 @@ class SandboxControls:
             ("GET", "/faults", self._list_faults),
             ("POST", "/faults", self._add_fault),
             ("DELETE", "/faults", self._clear_faults),
+            ("GET", "/clock", self._clock),
+            ("POST", "/clock/advance", self._advance_clock),
+            ("POST", "/stripe/checkout/sessions/{id}/expire", self._expire_session),
+            ("POST", "/stripe/charges/{id}/dispute", self._open_stripe_dispute),
+            ("POST", "/stripe/disputes/{id}/close", self._close_stripe_dispute),
+            ("POST", "/razorpay/payments/{id}/dispute", self._open_razorpay_dispute),
+            ("POST", "/razorpay/disputes/{id}/close", self._close_razorpay_dispute),
         ]
         return [Route(path, _guarded(handler), methods=[method]) for method, path, handler in table]
 
@@ -127,7 +152,7 @@ class SandboxControls:
         event_id = body.get("event_id")
         if not isinstance(event_id, str):
             raise ControlError("event_id is required")
-        found = self._stripe_events.replay(event_id) or self._razorpay_orders.replay(event_id)
+        found = self._stripe_events.replay(event_id) or self._razorpay_events.replay(event_id)
         if not found:
             return JSONResponse({"error": f"no event {event_id}"}, status_code=404)
         return JSONResponse({"resent": event_id})
@@ -200,6 +225,53 @@ class SandboxControls:
         self._faults.clear()
         return JSONResponse({"faults": []})
 
+    async def _clock(self, request: Request) -> Response:
+        clock = self._store.clock
+        return JSONResponse({"now": clock.now(), "offset_seconds": clock.offset})
+
+    async def _advance_clock(self, request: Request) -> Response:
+        """Let ``seconds`` pass: Checkout Sessions whose time is up expire, as Stripe's do."""
+        body = await _json(request)
+        _reject_unknown(body, {"seconds"})
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ControlError("seconds must be a non-negative integer")
+        now = self._store.clock.advance(seconds)
+        expired = self._checkout.expire_due()
+        return JSONResponse(
+            {"now": now, "offset_seconds": self._store.clock.offset, "expired_sessions": expired}
+        )
+
+    async def _expire_session(self, request: Request) -> Response:
+        await _json(request)
+        return JSONResponse(self._checkout.expire_now(request.path_params["id"]))
+
+    async def _open_stripe_dispute(self, request: Request) -> Response:
+        body = await _json(request)
+        _reject_unknown(body, {"amount", "reason"})
+        params = {k: str(v) for k, v in body.items() if v is not None}
+        dispute = self._stripe_disputes.open_dispute(request.path_params["id"], params)
+        return JSONResponse(dispute)
+
+    async def _close_stripe_dispute(self, request: Request) -> Response:
+        body = await _json(request)
+        _reject_unknown(body, {"status"})
+        return JSONResponse(
+            self._stripe_disputes.decide(request.path_params["id"], body.get("status"))
+        )
+
+    async def _open_razorpay_dispute(self, request: Request) -> Response:
+        body = await _json(request)
+        dispute = self._razorpay_disputes.open_dispute(request.path_params["id"], body)
+        return JSONResponse(dispute)
+
+    async def _close_razorpay_dispute(self, request: Request) -> Response:
+        body = await _json(request)
+        _reject_unknown(body, {"status"})
+        return JSONResponse(
+            self._razorpay_disputes.close_dispute(request.path_params["id"], body.get("status"))
+        )
+
 
 def _guarded(handler: Handler) -> Handler:
     async def endpoint(request: Request) -> Response:
@@ -207,6 +279,10 @@ def _guarded(handler: Handler) -> Handler:
             return await handler(request)
         except (ControlError, ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        except StripeApiError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except RazorpayApiError as exc:
+            return JSONResponse({"error": exc.description}, status_code=exc.status)
 
     return endpoint
 

@@ -146,7 +146,8 @@ class RazorpayCheckoutPage:
         outcome: PaymentOutcome = "failure" if form.get("outcome") == "failure" else "success"
         callback_url = form.get("callback_url") or None
         try:
-            fields = {k: str(v) for k, v in self._orders.pay(order_id, outcome).items()}
+            handed_over = self._orders.pay(order_id, {"outcome": outcome})
+            fields = {k: str(v) for k, v in handed_over.items()}
             title, status = "Payment successful", 200
         except RazorpayApiError as exc:
             error = exc.body()["error"]

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .razorpay_disputes import RazorpayDisputes
 from .razorpay_objects import RazorpayApiError
 from .razorpay_orders import RazorpayOrders
 from .store import JsonObject, OrderCredentials
@@ -21,11 +22,12 @@ _BAD_KEY = "The api key provided is invalid"
 
 
 class RazorpayApi:
-    def __init__(self, orders: RazorpayOrders) -> None:
+    def __init__(self, orders: RazorpayOrders, disputes: RazorpayDisputes) -> None:
         self._orders = orders
+        self._disputes = disputes
 
     def routes(self) -> list[BaseRoute]:
-        orders = self._orders
+        orders, disputes = self._orders, self._disputes
         return [
             Route("/v1/orders", self._create_order, methods=["POST"]),
             Route(
@@ -57,7 +59,24 @@ class RazorpayApi:
                 self._get(lambda r: orders.fetch_refund(r.path_params["id"])),
                 methods=["GET"],
             ),
+            Route(
+                "/v1/disputes",
+                self._get(lambda r: disputes.list_disputes(_query(r))),
+                methods=["GET"],
+            ),
+            Route(
+                "/v1/disputes/{id}",
+                self._get(lambda r: disputes.fetch(r.path_params["id"])),
+                methods=["GET"],
+            ),
+            Route(
+                "/v1/disputes/{id}/accept",
+                self._get(lambda r: disputes.accept(r.path_params["id"])),
+                methods=["POST"],
+            ),
+            # checkout.js's part: no secret needed, as the customer's browser has none.
             Route("/v1/sandbox/orders/{id}/pay", self._pay, methods=["POST"]),
+            Route("/v1/sandbox/payments/pay", self._pay_without_order, methods=["POST"]),
         ]
 
     async def not_found(self, request: Request) -> Response:
@@ -67,6 +86,8 @@ class RazorpayApi:
     def _get(
         self, fetch: Callable[[Request], JsonObject]
     ) -> Callable[[Request], Awaitable[Response]]:
+        """An authenticated call that needs no body (a fetch, a list, an accept)."""
+
         async def endpoint(request: Request) -> Response:
             try:
                 _credentials(request)
@@ -93,13 +114,15 @@ class RazorpayApi:
             return _error_response(exc)
 
     async def _pay(self, request: Request) -> Response:
-        """Checkout.js's part: no secret needed, as the customer's browser has none."""
         try:
             body = await _json_body(request)
-            outcome = body.get("outcome", "success")
-            if outcome not in ("success", "failure"):
-                raise RazorpayApiError("outcome must be one of success, failure", field="outcome")
-            return JSONResponse(self._orders.pay(request.path_params["id"], outcome))
+            return JSONResponse(self._orders.pay(request.path_params["id"], body))
+        except RazorpayApiError as exc:
+            return _error_response(exc)
+
+    async def _pay_without_order(self, request: Request) -> Response:
+        try:
+            return JSONResponse(self._orders.pay_without_order(await _json_body(request)))
         except RazorpayApiError as exc:
             return _error_response(exc)
 

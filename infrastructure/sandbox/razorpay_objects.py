@@ -1,4 +1,4 @@
-"""Razorpay entities (order, payment, refund, event) and its error object."""
+"""Razorpay entities (order, payment, refund, dispute, event) and its error object."""
 
 from __future__ import annotations
 
@@ -84,15 +84,19 @@ def order(amount: int, currency: str, receipt: str | None, notes: dict[str, str]
     }
 
 
-def payment(order_obj: JsonObject) -> JsonObject:
-    """A card payment for ``order_obj`` as checkout.js starts it; the caller sets its status."""
+def payment(order_id: str | None, amount: int, currency: str, notes: dict[str, str]) -> JsonObject:
+    """A card payment as checkout.js starts it; the caller sets its status.
+
+    Its ``notes`` are checkout's ``notes`` option, which the customer's browser controls; Razorpay
+    does not copy the order's notes onto it. ``order_id`` is ``None`` for a payment without one.
+    """
     return {
         "id": razorpay_id("pay"),
         "entity": "payment",
-        "amount": order_obj["amount_due"],
-        "currency": order_obj["currency"],
+        "amount": amount,
+        "currency": currency,
         "status": "created",
-        "order_id": order_obj["id"],
+        "order_id": order_id,
         "invoice_id": None,
         "international": False,
         "method": "card",
@@ -106,7 +110,7 @@ def payment(order_obj: JsonObject) -> JsonObject:
         "vpa": None,
         "email": "void@razorpay.com",
         "contact": "+919000090000",
-        "notes": order_obj["notes"],
+        "notes": notes_value(notes),
         "fee": None,
         "tax": None,
         "error_code": None,
@@ -136,6 +140,45 @@ def refund(
         "status": "processed",
         "speed_processed": "normal",
         "speed_requested": "normal",
+    }
+
+
+DISPUTE_RESPONSE_SECONDS = 7 * 86400  # how long the merchant has to answer, as in test mode
+
+
+def dispute(payment_obj: JsonObject, amount: int, reason_code: str, phase: str) -> JsonObject:
+    """A dispute the customer's bank raised against ``payment_obj``: open, nothing deducted yet."""
+    created = now()
+    return {
+        "id": razorpay_id("disp"),
+        "entity": "dispute",
+        "payment_id": payment_obj["id"],
+        "amount": amount,
+        "currency": payment_obj["currency"],
+        "amount_deducted": 0,
+        "reason_code": reason_code,
+        "reason_description": "The customer's bank raised a dispute against this payment.",
+        "respond_by": created + DISPUTE_RESPONSE_SECONDS,
+        "status": "open",
+        "phase": phase,
+        "comments": None,
+        "created_at": created,
+        "evidence": {
+            "amount": None,
+            "summary": None,
+            "shipping_proof": None,
+            "billing_proof": None,
+            "cancellation_proof": None,
+            "customer_communication": None,
+            "proof_of_service": None,
+            "explanation_letter": None,
+            "refund_confirmation": None,
+            "access_activity_log": None,
+            "refund_cancellation_policy": None,
+            "term_and_conditions": None,
+            "others": None,
+            "submitted_at": None,
+        },
     }
 
 

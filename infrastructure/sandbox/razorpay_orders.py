@@ -1,18 +1,21 @@
-"""Razorpay orders, their payments and refunds, and the webhooks each change sends."""
+"""Razorpay orders, their payments and refunds, and the webhooks each change sends.
+
+The checkout.js stand-in (``pay``, ``pay_without_order``) takes what a customer's browser
+controls in real life: the payment's ``notes``, and an ``amount`` and ``currency`` other than
+the order's, since checkout.js options are the page's to set. The handed-over signature covers
+only ``order_id|payment_id``, as Razorpay's does, so a tampered amount still verifies.
+"""
 
 from __future__ import annotations
 
 import copy
-import json
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from . import razorpay_objects as objects
-from .config import SandboxConfig
-from .ids import razorpay_event_id
+from .razorpay_events import RazorpayEventLog
 from .razorpay_objects import RazorpayApiError, not_found
 from .store import JsonObject, OrderCredentials, SandboxStore
 from .webhook_signing import razorpay_signature
-from .webhooks import WebhookDispatcher, WebhookMessage
 
 ORDER_FIELDS = (
     "amount", "currency", "receipt", "notes", "partial_payment", "first_payment_min_amount",
@@ -20,6 +23,8 @@ ORDER_FIELDS = (
     "transfers", "discount",
 )  # fmt: skip
 REFUND_FIELDS = ("amount", "speed", "notes", "receipt")
+PAY_FIELDS = ("outcome", "notes", "amount", "currency", "allowDuplicate")
+ORDERLESS_PAY_FIELDS = ("outcome", "notes", "amount", "currency")
 MIN_AMOUNT = 100  # the smallest order or refund: one rupee, in paise
 PaymentOutcome = Literal["success", "failure"]
 DECLINED = (
@@ -29,29 +34,22 @@ DECLINED = (
 
 
 class RazorpayOrders:
-    def __init__(
-        self, store: SandboxStore, dispatcher: WebhookDispatcher, config: SandboxConfig
-    ) -> None:
+    def __init__(self, store: SandboxStore, events: RazorpayEventLog) -> None:
         self._store = store
-        self._dispatcher = dispatcher
-        self._config = config
+        self._events = events
 
     # -- orders ----------------------------------------------------------------------------
 
     def create_order(self, body: JsonObject, credentials: OrderCredentials) -> JsonObject:
         _reject_unknown(body, ORDER_FIELDS)
         amount = _amount(body, required=True)
-        currency = body.get("currency")
-        if currency is None or currency == "":
-            raise RazorpayApiError("The currency field is required.", field="currency")
-        if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-            raise RazorpayApiError("Currency is not supported", field="currency")
+        currency = _currency(body, default=None)
         receipt = body.get("receipt")
         if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
             raise RazorpayApiError(
                 "The receipt may not be greater than 40 characters.", field="receipt"
             )
-        order = objects.order(amount, currency.upper(), receipt, _notes(body))
+        order = objects.order(amount, currency, receipt, _notes(body))
         with self._store.lock:
             state = self._store.razorpay
             state.orders[order["id"]] = order
@@ -132,31 +130,48 @@ class RazorpayOrders:
             if full:
                 payment["status"] = "refunded"
             entities = {"refund": refund, "payment": payment}
-            self._emit("refund.created", entities)
-            self._emit("refund.processed", entities)
+            self._events.emit("refund.created", entities)
+            self._events.emit("refund.processed", entities)
             return copy.deepcopy(refund)
 
     # -- checkout.js stand-in --------------------------------------------------------------
 
-    def pay(self, order_id: str, outcome: PaymentOutcome) -> JsonObject:
-        """A customer pays ``order_id`` through checkout; answers what checkout.js hands over."""
+    def pay(self, order_id: str, body: JsonObject) -> JsonObject:
+        """A customer pays ``order_id`` through checkout; answers what checkout.js hands over.
+
+        ``body``: ``outcome`` (success/failure), ``notes``, ``amount`` and ``currency`` (default
+        the order's due amount and currency) and ``allowDuplicate`` (pay an order already paid,
+        as a late UPI payment racing a card payment does).
+        """
+        _reject_unknown(body, PAY_FIELDS)
+        outcome = _outcome(body)
+        notes = _notes(body)
+        duplicate = body.get("allowDuplicate", False)
+        if not isinstance(duplicate, bool):
+            raise RazorpayApiError("allowDuplicate must be a boolean", field="allowDuplicate")
+        requested = _amount(body, required=False, what="Payment") if "amount" in body else None
         with self._store.lock:
             order = self._order(order_id)
-            if order["status"] == "paid":
+            already_paid = order["status"] == "paid"
+            if already_paid and not duplicate:
                 raise RazorpayApiError("Order has already been paid", field="order_id")
-            payment = objects.payment(order)
+            amount = requested or order["amount_due"] or order["amount"]
+            currency = _currency(body, default=order["currency"])
+            payment = objects.payment(order_id, amount, currency, notes)
             self._store.razorpay.payments[payment["id"]] = payment
             order["attempts"] += 1
-            order["status"] = "attempted"
+            if not already_paid:
+                order["status"] = "attempted"
             if outcome == "failure":
                 self._fail(payment)
-            payment["status"] = "authorized"
-            self._emit("payment.authorized", {"payment": payment})
-            fee = max(1, round(payment["amount"] * 0.02))
-            payment.update(status="captured", captured=True, fee=fee, tax=round(fee * 18 / 118))
-            self._emit("payment.captured", {"payment": payment})
-            order.update(amount_paid=order["amount"], amount_due=0, status="paid")
-            self._emit("order.paid", {"payment": payment, "order": order})
+            self._capture(payment)
+            # Money in another currency is not money towards this order.
+            if currency == order["currency"]:
+                order["amount_paid"] += amount
+                order["amount_due"] = max(0, order["amount"] - order["amount_paid"])
+            if not already_paid and order["amount_paid"] >= order["amount"]:
+                order["status"] = "paid"
+                self._events.emit("order.paid", {"payment": payment, "order": order})
             secret = self._store.razorpay.order_credentials[order_id].key_secret
             message = f"{order_id}|{payment['id']}".encode()
             return {
@@ -165,18 +180,44 @@ class RazorpayOrders:
                 "razorpay_signature": razorpay_signature(message, secret),
             }
 
+    def pay_without_order(self, body: JsonObject) -> JsonObject:
+        """A standard payment made without a Razorpay order: nothing to sign, no order to pay."""
+        _reject_unknown(body, ORDERLESS_PAY_FIELDS)
+        outcome = _outcome(body)
+        notes = _notes(body)
+        amount = _amount(body, required=True, what="Payment")
+        currency = _currency(body, default="INR")
+        with self._store.lock:
+            payment = objects.payment(None, amount, currency, notes)
+            self._store.razorpay.payments[payment["id"]] = payment
+            if outcome == "failure":
+                self._fail(payment)
+            self._capture(payment)
+            return {"razorpay_payment_id": payment["id"]}
+
     def key_id_for(self, order_id: str) -> str:
         with self._store.lock:
             self._order(order_id)
             return self._store.razorpay.order_credentials[order_id].key_id
 
+    def _capture(self, payment: JsonObject) -> None:
+        """Authorized, then captured at once: test accounts capture automatically."""
+        payment["status"] = "authorized"
+        self._events.emit("payment.authorized", {"payment": payment})
+        fee = max(1, round(payment["amount"] * 0.02))
+        payment.update(status="captured", captured=True, fee=fee, tax=round(fee * 18 / 118))
+        self._events.emit("payment.captured", {"payment": payment})
+
     def _fail(self, payment: JsonObject) -> None:
+        metadata = {"payment_id": payment["id"]}
+        if payment["order_id"] is not None:
+            metadata["order_id"] = payment["order_id"]
         error = RazorpayApiError(
             DECLINED,
             source="bank",
             step="payment_authorization",
             reason="payment_failed",
-            metadata={"payment_id": payment["id"], "order_id": payment["order_id"]},
+            metadata=metadata,
         )
         payment.update(
             status="failed",
@@ -186,30 +227,8 @@ class RazorpayOrders:
             error_step=error.step,
             error_reason=error.reason,
         )
-        self._emit("payment.failed", {"payment": payment})
+        self._events.emit("payment.failed", {"payment": payment})
         raise error
-
-    # -- events ----------------------------------------------------------------------------
-
-    def _emit(self, event_type: str, entities: dict[str, JsonObject]) -> None:
-        snapshot = copy.deepcopy(entities)
-        body = objects.event(self._config.razorpay_account_id, event_type, snapshot)
-        event_id = razorpay_event_id()
-        self._store.razorpay.events.append({"id": event_id, "event": event_type, "body": body})
-        self._publish(event_id, event_type, body)
-
-    def _publish(self, event_id: str, event_type: str, body: JsonObject) -> None:
-        raw = json.dumps(body, separators=(",", ":")).encode()
-        self._dispatcher.publish(WebhookMessage("razorpay", event_id, event_type, raw))
-
-    def replay(self, event_id: str) -> bool:
-        """Queue a recorded event's webhook again, with its original ``X-Razorpay-Event-Id``."""
-        with self._store.lock:
-            for recorded in self._store.razorpay.events:
-                if recorded["id"] == event_id:
-                    self._publish(event_id, recorded["event"], recorded["body"])
-                    return True
-        return False
 
     def _order(self, order_id: str) -> JsonObject:
         order = self._store.razorpay.orders.get(order_id)
@@ -245,6 +264,24 @@ def _amount(body: JsonObject, *, required: bool, what: str = "Order") -> int:
     if amount < MIN_AMOUNT:
         raise RazorpayApiError(f"{what} amount less than minimum amount allowed", field="amount")
     return amount
+
+
+def _currency(body: JsonObject, *, default: str | None) -> str:
+    currency = body.get("currency")
+    if currency is None or currency == "":
+        if default is None:
+            raise RazorpayApiError("The currency field is required.", field="currency")
+        return default
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise RazorpayApiError("Currency is not supported", field="currency")
+    return currency.upper()
+
+
+def _outcome(body: JsonObject) -> PaymentOutcome:
+    outcome = body.get("outcome", "success")
+    if outcome not in ("success", "failure"):
+        raise RazorpayApiError("outcome must be one of success, failure", field="outcome")
+    return cast(PaymentOutcome, outcome)
 
 
 def _notes(body: JsonObject) -> dict[str, str]:

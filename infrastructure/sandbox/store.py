@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .clock import SandboxClock
+
 JsonObject = dict[str, Any]
 
 
@@ -46,6 +48,7 @@ class StripeState:
     checkout_sessions: dict[str, JsonObject] = field(default_factory=dict)
     session_line_items: dict[str, list[JsonObject]] = field(default_factory=dict)
     session_intent_data: dict[str, JsonObject] = field(default_factory=dict)
+    disputes: dict[str, JsonObject] = field(default_factory=dict)
     events: dict[str, JsonObject] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotentResult] = field(default_factory=dict)
 
@@ -63,6 +66,7 @@ class RazorpayState:
     orders: dict[str, JsonObject] = field(default_factory=dict)
     payments: dict[str, JsonObject] = field(default_factory=dict)
     refunds: dict[str, JsonObject] = field(default_factory=dict)
+    disputes: dict[str, JsonObject] = field(default_factory=dict)
     order_credentials: dict[str, OrderCredentials] = field(default_factory=dict)
     events: list[JsonObject] = field(default_factory=list)
 
@@ -74,8 +78,10 @@ class SandboxStore:
         self.lock = threading.RLock()
         self.stripe = StripeState()
         self.razorpay = RazorpayState()
+        self.clock = SandboxClock()
 
     def reset(self) -> None:
         with self.lock:
             self.stripe = StripeState()
             self.razorpay = RazorpayState()
+            self.clock.reset()

@@ -20,6 +20,7 @@ from .config import SandboxConfig
 from .ids import stripe_request_id
 from .store import IdempotentResult, JsonObject, SandboxStore
 from .stripe_checkout import StripeCheckout
+from .stripe_disputes import StripeDisputes
 from .stripe_errors import (
     StripeApiError,
     authentication_failed,
@@ -61,17 +62,19 @@ class StripeApi:
         store: SandboxStore,
         intents: StripeIntents,
         checkout: StripeCheckout,
+        disputes: StripeDisputes,
         events: StripeEventLog,
         config: SandboxConfig,
     ) -> None:
         self._store = store
         self._intents = intents
         self._checkout = checkout
+        self._disputes = disputes
         self._events = events
         self._config = config
 
     def routes(self) -> list[BaseRoute]:
-        intents, checkout = self._intents, self._checkout
+        intents, checkout, disputes = self._intents, self._checkout, self._disputes
 
         def retrieve(fetch: Callable[[str], JsonObject]) -> Operation:
             def operation(call: StripeCall) -> JsonObject:
@@ -95,12 +98,14 @@ class StripeApi:
             ),
             ("GET", "/v1/charges/{id}", retrieve(intents.retrieve_charge)),
             ("POST", "/v1/refunds", lambda c: intents.create_refund(c.params, c.ref)),
+            ("GET", "/v1/refunds", lambda c: intents.list_refunds(c.params)),
             ("GET", "/v1/refunds/{id}", retrieve(intents.retrieve_refund)),
             (
                 "POST",
                 "/v1/checkout/sessions",
                 lambda c: checkout.create_session(c.params, c.base_url),
             ),
+            ("GET", "/v1/checkout/sessions", lambda c: checkout.list_sessions(c.params)),
             ("GET", "/v1/checkout/sessions/{id}", retrieve(checkout.retrieve_session)),
             (
                 "GET",
@@ -111,6 +116,13 @@ class StripeApi:
                 "POST",
                 "/v1/checkout/sessions/{id}/expire",
                 lambda c: checkout.expire_session(c.object_id, c.params, c.ref),
+            ),
+            ("GET", "/v1/disputes", lambda c: disputes.list_disputes(c.params)),
+            ("GET", "/v1/disputes/{id}", retrieve(disputes.retrieve)),
+            (
+                "POST",
+                "/v1/disputes/{id}/close",
+                lambda c: disputes.close(c.object_id, c.params, c.ref),
             ),
             ("GET", "/v1/events", lambda c: self._events.list_events(c.params)),
             ("GET", "/v1/events/{id}", retrieve(self._events.retrieve)),

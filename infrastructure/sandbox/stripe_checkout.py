@@ -1,7 +1,13 @@
 """Checkout Sessions in payment mode, with the hosted page's Pay and Decline outcomes.
 
 As in Stripe since API version 2022-08-01, a session has no PaymentIntent until the customer
-submits the hosted page; the intent then carries ``payment_intent_data.metadata``.
+submits the hosted page; the intent then carries ``payment_intent_data.metadata``. Each session
+makes its own intent, so paying one does not care whether another intent for the same order
+(the engine's own, say) has already been paid: both are captured, as in Stripe.
+
+A session whose ``expires_at`` has passed on the sandbox clock expires (``checkout.session.expired``
+once, its intent cancelled) as soon as anything touches it, or every session does when the clock
+is moved on; an expired session cannot be paid.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from .stripe_errors import StripeApiError, invalid_request, missing_param, resou
 from .stripe_events import AUTOMATIC, RequestRef, StripeEventLog
 from .stripe_forms import (
     currency_param,
+    enum_param,
     integer_param,
     metadata_param,
     positive_amount,
@@ -23,6 +30,7 @@ from .stripe_forms import (
     string_param,
 )
 from .stripe_intents import StripeIntents
+from .stripe_lists import LIST_PARAMS, list_page
 
 CREATE_PARAMS = (
     "adaptive_pricing", "after_expiration", "allow_promotion_codes",
@@ -44,6 +52,11 @@ INTENT_DATA_PARAMS = (
     "receipt_email", "setup_future_usage", "shipping", "statement_descriptor",
     "statement_descriptor_suffix", "transfer_data", "transfer_group",
 )  # fmt: skip
+LIST_SESSION_PARAMS = (
+    *LIST_PARAMS, "customer", "customer_account", "customer_details", "payment_intent",
+    "payment_link", "status", "subscription",
+)  # fmt: skip
+SESSION_STATUSES = ("open", "complete", "expired")
 Outcome = Literal["pay", "decline"]
 
 
@@ -67,7 +80,7 @@ class StripeCheckout:
         if not isinstance(intent_data, dict):
             raise invalid_request("Invalid object", param="payment_intent_data")
         reject_unknown(intent_data, INTENT_DATA_PARAMS)
-        created = objects.now()
+        created = self._store.clock.now()
         expires_at = integer_param(params, "expires_at") or created + 86400
         if not created + 1800 <= expires_at <= created + 86400:
             raise invalid_request(
@@ -92,11 +105,56 @@ class StripeCheckout:
 
     def retrieve_session(self, session_id: str) -> JsonObject:
         with self._store.lock:
-            return copy.deepcopy(self._session(session_id))
+            return copy.deepcopy(self._current(session_id))
+
+    def list_sessions(self, params: JsonObject) -> JsonObject:
+        """``GET /v1/checkout/sessions``: newest first, by intent, status, customer, link."""
+        reject_unknown(params, LIST_SESSION_PARAMS)
+        status = enum_param(params, "status", SESSION_STATUSES)
+        details = params.get("customer_details")
+        email = details.get("email") if isinstance(details, dict) else None
+        wanted = {
+            name: string_param(params, name)
+            for name in ("payment_intent", "customer", "payment_link", "subscription")
+        }
+        with self._store.lock:
+            self.expire_due()
+            sessions = [
+                s
+                for s in reversed(self._store.stripe.checkout_sessions.values())
+                if all(value in (None, s[name]) for name, value in wanted.items())
+                and status in (None, s["status"])
+                and (email is None or (s["customer_details"] or {}).get("email") == email)
+            ]
+            return list_page(sessions, params, "checkout.session", "/v1/checkout/sessions")
+
+    def expire_due(self) -> list[str]:
+        """Expire every open session whose ``expires_at`` has passed; their ids."""
+        with self._store.lock:
+            due = [
+                s
+                for s in self._store.stripe.checkout_sessions.values()
+                if s["status"] == "open" and s["expires_at"] <= self._store.clock.now()
+            ]
+            for session in due:
+                self._expire(session, AUTOMATIC)
+            return [s["id"] for s in due]
+
+    def expire_now(self, session_id: str) -> JsonObject:
+        """Test control: the session's time runs out now, as if ``expires_at`` had come."""
+        with self._store.lock:
+            session = self._current(session_id)
+            if session["status"] != "open":
+                raise invalid_request(
+                    f"This Checkout Session is {session['status']}; only an open one can expire."
+                )
+            session["expires_at"] = min(session["expires_at"], self._store.clock.now())
+            self._expire(session, AUTOMATIC)
+            return copy.deepcopy(session)
 
     def line_items(self, session_id: str) -> JsonObject:
         with self._store.lock:
-            self._session(session_id)
+            self._current(session_id)
             items = copy.deepcopy(self._store.stripe.session_line_items[session_id])
         return objects.list_object(f"/v1/checkout/sessions/{session_id}/line_items", items, False)
 
@@ -105,7 +163,7 @@ class StripeCheckout:
     ) -> JsonObject:
         reject_unknown(params, ("expand",))
         with self._store.lock:
-            session = self._session(session_id)
+            session = self._current(session_id)
             if session["status"] != "open":
                 raise invalid_request(
                     f"This Checkout Session has a status of {session['status']} and can no "
@@ -113,21 +171,25 @@ class StripeCheckout:
                     "expired.",
                     param="session",
                 )
-            intent_id = session["payment_intent"]
-            if intent_id is not None:
-                intent = self._store.stripe.payment_intents[intent_id]
-                if intent["status"] in objects.CANCELABLE_STATUSES:
-                    self._intents.cancel_intent(
-                        intent_id, {"cancellation_reason": "abandoned"}, request
-                    )
-            session.update(status="expired", url=None)
-            self._events.emit("checkout.session.expired", session, request)
+            self._expire(session, request)
             return copy.deepcopy(session)
+
+    def _expire(self, session: JsonObject, request: RequestRef) -> None:
+        """Close ``session``: its intent (if any, and still open) is cancelled as abandoned."""
+        intent_id = session["payment_intent"]
+        if intent_id is not None:
+            intent = self._store.stripe.payment_intents[intent_id]
+            if intent["status"] in objects.CANCELABLE_STATUSES:
+                self._intents.cancel_intent(
+                    intent_id, {"cancellation_reason": "abandoned"}, request
+                )
+        session.update(status="expired", url=None)
+        self._events.emit("checkout.session.expired", session, request)
 
     def submit(self, session_id: str, outcome: Outcome) -> JsonObject:
         """The customer presses Pay or Decline on the hosted page; returns the session after."""
         with self._store.lock:
-            session = self._session(session_id)
+            session = self._current(session_id)
             if session["status"] != "open":
                 raise invalid_request(
                     f"This Checkout Session is {session['status']} and can no longer be paid."
@@ -163,10 +225,13 @@ class StripeCheckout:
         session["payment_intent"] = intent["id"]
         return str(intent["id"])
 
-    def _session(self, session_id: str) -> JsonObject:
+    def _current(self, session_id: str) -> JsonObject:
+        """The session, expired first if its time is up: Stripe never shows an overdue one open."""
         session = self._store.stripe.checkout_sessions.get(session_id)
         if session is None:
             raise resource_missing("checkout.session", session_id, "session")
+        if session["status"] == "open" and session["expires_at"] <= self._store.clock.now():
+            self._expire(session, AUTOMATIC)
         return session
 
 

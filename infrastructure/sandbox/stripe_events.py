@@ -11,7 +11,8 @@ from . import stripe_objects as objects
 from .config import SandboxConfig
 from .store import JsonObject, SandboxStore
 from .stripe_errors import invalid_request, resource_missing
-from .stripe_forms import integer_param, reject_unknown, string_param
+from .stripe_forms import reject_unknown, string_param
+from .stripe_lists import LIST_PARAMS, list_page
 from .webhooks import WebhookDispatcher, WebhookMessage
 
 
@@ -68,18 +69,12 @@ class StripeEventLog:
     def list_events(self, params: JsonObject) -> JsonObject:
         """``GET /v1/events``: newest first, filtered by ``type``/``types``, paged by id."""
         reject_unknown(params, EVENT_LIST_PARAMS)
-        limit = integer_param(params, "limit") or 10
-        if not 1 <= limit <= 100:
-            raise invalid_request("This value must be between 1 and 100.", param="limit")
         wanted = _wanted_types(params)
         with self._store.lock:
             events = list(reversed(self._store.stripe.events.values()))
         if wanted is not None:
             events = [e for e in events if any(fnmatchcase(e["type"], t) for t in wanted)]
-        after = string_param(params, "starting_after")
-        events = _page(events, after, string_param(params, "ending_before"))
-        page = copy.deepcopy(events[:limit])
-        return objects.list_object("/v1/events", page, len(events) > limit)
+        return list_page(events, params, "event", "/v1/events")
 
     def replay(self, event_id: str) -> bool:
         """Queue the webhook of a recorded event again (Stripe's "Resend" button)."""
@@ -92,10 +87,7 @@ class StripeEventLog:
             return True
 
 
-EVENT_LIST_PARAMS = (
-    "created", "delivery_success", "ending_before", "expand", "limit", "starting_after",
-    "type", "types",
-)  # fmt: skip
+EVENT_LIST_PARAMS = (*LIST_PARAMS, "delivery_success", "type", "types")
 
 
 def _wanted_types(params: JsonObject) -> list[str] | None:
@@ -108,17 +100,3 @@ def _wanted_types(params: JsonObject) -> list[str] | None:
     if isinstance(many, list):
         return [str(t) for t in many]
     return None
-
-
-def _page(
-    events: list[JsonObject], starting_after: str | None, ending_before: str | None
-) -> list[JsonObject]:
-    ids = [e["id"] for e in events]
-    for cursor, param in ((starting_after, "starting_after"), (ending_before, "ending_before")):
-        if cursor is not None and cursor not in ids:
-            raise resource_missing("event", cursor, param)
-    if starting_after is not None:
-        return events[ids.index(starting_after) + 1 :]
-    if ending_before is not None:
-        return events[: ids.index(ending_before)]
-    return events

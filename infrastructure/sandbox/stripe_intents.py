@@ -7,6 +7,7 @@ import copy
 from . import stripe_objects as objects
 from .ids import random_token
 from .store import JsonObject, SandboxStore, TestCard
+from .stripe_disputes import blocks_refund
 from .stripe_errors import (
     StripeApiError,
     invalid_request,
@@ -24,6 +25,7 @@ from .stripe_forms import (
     reject_unknown,
     string_param,
 )
+from .stripe_lists import LIST_PARAMS, list_page
 
 CREATE_PARAMS = (
     "allowed_payment_method_types", "amount", "amount_details", "application_fee_amount",
@@ -207,6 +209,11 @@ class StripeIntents:
         metadata = metadata_param(params)
         with self._store.lock:
             charge = self._refundable_charge(params)
+            if blocks_refund(self._store, charge["id"]):
+                raise invalid_request(
+                    f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+                    code="charge_disputed",
+                )
             remaining = charge["amount_captured"] - charge["amount_refunded"]
             if remaining <= 0:
                 raise invalid_request(
@@ -270,6 +277,19 @@ class StripeIntents:
                 f"Charge {charge_id} has not succeeded and cannot be refunded.", param="charge"
             )
         return charge
+
+    def list_refunds(self, params: JsonObject) -> JsonObject:
+        """``GET /v1/refunds``: newest first, filtered by ``charge`` or ``payment_intent``."""
+        reject_unknown(params, (*LIST_PARAMS, "charge", "payment_intent"))
+        charge_id = string_param(params, "charge")
+        intent_id = string_param(params, "payment_intent")
+        with self._store.lock:
+            refunds = [
+                r
+                for r in reversed(self._store.stripe.refunds.values())
+                if charge_id in (None, r["charge"]) and intent_id in (None, r["payment_intent"])
+            ]
+            return list_page(refunds, params, "refund", "/v1/refunds")
 
     def retrieve_refund(self, refund_id: str) -> JsonObject:
         with self._store.lock:

@@ -325,6 +325,116 @@ def refund(
     }
 
 
+DISPUTE_REASONS = (
+    "bank_cannot_process", "check_returned", "credit_not_processed", "customer_initiated",
+    "debit_not_authorized", "duplicate", "fraudulent", "general", "incorrect_account_details",
+    "insufficient_funds", "noncompliant", "product_not_received", "product_unacceptable",
+    "subscription_canceled", "unrecognized",
+)  # fmt: skip
+# Visa's reason codes for the common categories (docs.stripe.com/disputes/categories).
+_VISA_REASON_CODES = {
+    "fraudulent": "10.4",
+    "duplicate": "12.6.1",
+    "product_not_received": "13.1",
+    "credit_not_processed": "13.6",
+    "product_unacceptable": "13.3",
+    "subscription_canceled": "13.2",
+    "general": "13.7",
+}
+DISPUTE_FEE = 1500  # Stripe's chargeback fee, in the charge's minor unit for simplicity
+DISPUTE_EVIDENCE_SECONDS = 21 * 86400
+_EVIDENCE_FIELDS = (
+    "access_activity_log", "billing_address", "cancellation_policy",
+    "cancellation_policy_disclosure", "cancellation_rebuttal", "customer_communication",
+    "customer_email_address", "customer_name", "customer_purchase_ip", "customer_signature",
+    "duplicate_charge_documentation", "duplicate_charge_explanation", "duplicate_charge_id",
+    "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
+    "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address",
+    "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
+    "uncategorized_file", "uncategorized_text",
+)  # fmt: skip
+
+
+def dispute(charge_obj: JsonObject, amount: int, reason: str) -> JsonObject:
+    """A card chargeback on ``charge_obj``, waiting for the merchant's evidence."""
+    created = now()
+    card = charge_obj["payment_method_details"]["card"]
+    reason_code = _VISA_REASON_CODES.get(reason) if card["brand"] == "visa" else None
+    evidence: dict[str, Any] = dict.fromkeys(_EVIDENCE_FIELDS)
+    evidence["enhanced_evidence"] = {}
+    return {
+        "id": stripe_id("dp"),
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge_obj["id"],
+        "created": created,
+        "currency": charge_obj["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": evidence,
+        "evidence_details": {
+            "due_by": created + DISPUTE_EVIDENCE_SECONDS,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "network_reason_code": reason_code,
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method_details": {
+            "card": {
+                "brand": card["brand"],
+                "case_type": "chargeback",
+                "network": card["brand"],
+                "network_reason_code": reason_code,
+            },
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "needs_response",
+    }
+
+
+def dispute_balance_transaction(dispute_obj: JsonObject, *, withdrawal: bool) -> JsonObject:
+    """The money a dispute moves: withdrawn (with the fee) when opened, reinstated when won."""
+    amount = -dispute_obj["amount"] if withdrawal else dispute_obj["amount"]
+    fee = DISPUTE_FEE if withdrawal else 0
+    currency = dispute_obj["currency"]
+    created = now()
+    kind = "withdrawal" if withdrawal else "reversal"
+    return {
+        "id": stripe_id("txn"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created + 2 * 86400,
+        "created": created,
+        "currency": currency,
+        "description": f"Chargeback {kind} for {dispute_obj['charge']}",
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": currency,
+                "description": "Dispute fee",
+                "type": "stripe_fee",
+            }
+        ]
+        if fee
+        else [],
+        "net": amount - fee,
+        "reporting_category": "dispute" if withdrawal else "dispute_reversal",
+        "source": dispute_obj["id"],
+        "status": "pending",
+        "type": "adjustment",
+    }
+
+
 def event(
     *,
     event_type: str,

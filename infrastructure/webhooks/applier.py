@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.engine import Engine
 
+from application.captures import ForeignCaptures
+from application.disputes import Disputes
 from application.engine import CheckoutEngine
 from application.payments import PaymentOutcomes
 from application.refunds import Refunds
@@ -113,5 +115,7 @@ def webhook_applier(
         payments=PaymentOutcomes(app),
         refunds=Refunds(app),
         directory=PaymentStatusDirectory(engine),
+        captures=ForeignCaptures(app),
+        disputes=Disputes(app),
     )
     return WebhookApplier(inbox, effects, retry=retry)

@@ -20,3 +20,19 @@ class PaymentStatusDirectory:
         with self.engine.connect() as conn:
             found: UUID | None = conn.execute(query).scalar()
         return found
+
+    def payment_for_charge(self, gateway_payment_id: str) -> UUID | None:
+        c = payment_status_view.c
+        query = (
+            sa.select(c.payment_id)
+            .where(
+                sa.or_(
+                    c.gateway_order_id == gateway_payment_id,
+                    c.gateway_payment_id == gateway_payment_id,
+                )
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            found: UUID | None = conn.execute(query).scalar()
+        return found

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.captures import ForeignCaptureNotice, ForeignCaptures
+from application.disputes import Disputes
 from application.engine import CheckoutEngine
 from application.payments import Outcome, PaymentOutcomes
 from application.refunds import Refunds
+from domain import DomainError
+from infrastructure.payments.minor_units import MinorUnits
 from infrastructure.webhooks.inbox import InboxStatus
+from infrastructure.webhooks.metrics import FOREIGN_CAPTURES
 
 JsonObject = dict[str, Any]
 
@@ -43,9 +48,13 @@ def ignored(why: str) -> Applied:
 
 
 class PaymentDirectory(Protocol):
-    """Finds the engine's payment behind a provider order id (the payment status view)."""
+    """Finds the engine's payment behind a provider object id (the payment status view)."""
 
     def payment_for_gateway_order(self, gateway_order_id: str) -> UUID | None: ...
+
+    def payment_for_charge(self, gateway_payment_id: str) -> UUID | None:
+        """By the provider order/intent id or the captured charge the engine recorded."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class WebhookEffects:
     payments: PaymentOutcomes
     refunds: Refunds
     directory: PaymentDirectory
+    captures: ForeignCaptures
+    disputes: Disputes
 
 
 Handler = Callable[[ProviderEvent, WebhookEffects], Applied]
@@ -105,7 +116,33 @@ def failure_reason(code: object, detail: object, message: object) -> str:
     return f"{head}: {message}" if text(message) else head
 
 
+def engine_amount(units: MinorUnits, amount: object, currency: object) -> tuple[int, str] | None:
+    """A provider's amount as ISO 4217 minor units and currency; None if it cannot be read."""
+    if type(amount) is not int or not isinstance(currency, str):
+        return None
+    try:
+        return units.from_provider(amount, currency), currency.upper()
+    except (DomainError, ValueError):
+        return None
+
+
+def foreign_capture(effects: WebhookEffects, notice: ForeignCaptureNotice) -> Applied:
+    """Record money that is no engine payment's: it confirms nothing, a person looks at it."""
+    outcome = effects.captures.record(notice)
+    if outcome.changed:
+        FOREIGN_CAPTURES.labels(notice.provider).inc()
+    return processed(
+        f"capture {notice.gateway_payment_id} matches no engine payment ({notice.detail}): "
+        "recorded for review, nothing confirmed"
+    )
+
+
 def success_applied(outcome: Outcome, gateway_payment_id: str) -> Applied:
+    if outcome.extra is not None:
+        return processed(
+            f"capture {gateway_payment_id} does not pay for the order ({outcome.extra}): "
+            f"recorded, refund {outcome.refund_requested} requested"
+        )
     if outcome.refund_requested is not None:
         return processed(
             f"late success of {gateway_payment_id}: the order had ended, "

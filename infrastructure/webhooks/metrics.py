@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from infrastructure.webhooks.inbox import WebhookInbox
+from projections.queries import ReviewQueries
 
 WEBHOOKS_REJECTED = Counter(
     "checkout_webhooks_rejected_total",
@@ -28,6 +29,11 @@ WEBHOOKS_APPLIED = Counter(
     "checkout_webhooks_applied_total",
     "Attempts to apply inbox events, by provider and resulting status",
     ["provider", "status"],
+)
+FOREIGN_CAPTURES = Counter(
+    "checkout_foreign_captures_total",
+    "Captures that matched no engine payment (recorded for review, nothing confirmed)",
+    ["provider"],
 )
 
 log = structlog.get_logger(__name__)
@@ -59,4 +65,34 @@ class WebhookInboxCollector(Collector):
         family = self._family()
         for (provider, status), count in sorted(census.items()):
             family.add_metric([provider, status.value], count)
+        return [family]
+
+
+class CaptureReviewCollector(Collector):
+    """``checkout_capture_reviews{provider,kind,refund_status}``: money that paid for no order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._reviews = ReviewQueries(engine)
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "checkout_capture_reviews",
+            "Captures that paid for no order, by provider, kind (foreign, duplicate, mismatch) "
+            "and refund status (none: a person must decide)",
+            labels=["provider", "kind", "refund_status"],
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            census = self._reviews.census()
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+            log.warning("capture review metrics unavailable", error=str(exc))
+            return []
+        family = self._family()
+        for (provider, kind, status), count in sorted(census.items()):
+            family.add_metric([provider, kind, status], count)
         return [family]

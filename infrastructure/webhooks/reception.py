@@ -83,6 +83,10 @@ def stripe_intake(secret: str | None, tolerance: int) -> Intake:
     return Intake(Provider.STRIPE.value, verify, identify, (STRIPE_SIGNATURE, "User-Agent"))
 
 
+def razorpay_event_id(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def razorpay_intake(secret: str | None) -> Intake:
     def verify(body: bytes, headers: Headers) -> None:
         if not secret:
@@ -91,10 +95,10 @@ def razorpay_intake(secret: str | None) -> Intake:
 
     def identify(body: bytes, headers: Headers) -> tuple[str, str]:
         event = _envelope(RazorpayEventEnvelope, body)
-        # Razorpay always sends the id; without one, the body itself names the event
-        # (a redelivery is byte-identical), so duplicates are still caught.
-        event_id = headers.get(RAZORPAY_EVENT_ID) or "sha256:" + hashlib.sha256(body).hexdigest()
-        return event_id, event.event
+        # The signature covers the body only, not X-Razorpay-Event-Id: anyone holding one
+        # signed body could replay it under new header values. So the body names the
+        # event (a redelivery is byte-identical); the header is kept as metadata.
+        return razorpay_event_id(body), event.event
 
     kept = (RAZORPAY_SIGNATURE, RAZORPAY_EVENT_ID, "User-Agent")
     return Intake(Provider.RAZORPAY.value, verify, identify, kept)

@@ -14,7 +14,7 @@ from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.ports import Clock
 from application.provider_calls import ProviderCalls
-from application.providers import PaymentGateway
+from application.providers import CheckoutSessions, PaymentGateway
 from infrastructure.roles import NamedLoop
 from infrastructure.webhooks.applier import RetryPolicy, webhook_applier
 from infrastructure.webhooks.inbox import WebhookInbox, create_inbox_table
@@ -46,6 +46,7 @@ def worker_loops(
     gateways: Mapping[str, PaymentGateway],
     clock: Clock,
     options: WorkerOptions | None = None,
+    sessions: CheckoutSessions | None = None,
 ) -> list[NamedLoop]:
     """Every loop of one worker process; creates the task and inbox tables if missing."""
     options = options or WorkerOptions()
@@ -61,7 +62,7 @@ def worker_loops(
         options.inbox_interval_seconds,
     )
     queue = TaskQueue(engine)
-    calls = ProviderCalls(app, gateways)
+    calls = ProviderCalls(app, gateways, sessions)
     doorbell = Doorbell()
     runner = ProjectionRunner(app, engine, ProviderTasks())
     reaper = ExpiryReaper(

@@ -121,6 +121,8 @@ class Executor:
             return self.calls.open_order(task.payment_id)
         if task.kind is TaskKind.CANCEL:
             return self.calls.cancel_order(task.payment_id)
+        if task.kind is TaskKind.CLOSE_OPEN:
+            return self.calls.close_open(task.payment_id)
         if task.refund_id is None:
             raise PermanentProviderError(f"refund task {task.id} names no refund")
         return self.calls.refund(task.payment_id, task.refund_id)

@@ -2,7 +2,8 @@
 
 - ``Payment.Initiated``: create the provider order/intent;
 - ``Order.Cancelled``: cancel it (the executor checks that one exists);
-- ``Payment.RefundRequested``: refund.
+- ``Payment.RefundRequested``: refund;
+- ``Payment.Succeeded``: close the payment's other ways to pay (sessions, the intent).
 
 Run by the projections' ``ProjectionRunner``, so rows and the tracking position commit
 together (exactly once) and a LISTEN wakes it. The insert also NOTIFYs ``provider_tasks``,
@@ -58,6 +59,10 @@ def _refund(event: Payment.RefundRequested) -> TaskRow:
     }
 
 
+def _close_open(event: Payment.Succeeded) -> TaskRow:
+    return {"kind": TaskKind.CLOSE_OPEN.value, "payment_id": event.originator_id}
+
+
 _BLANK: TaskRow = {"order_id": None, "refund_id": None, "amount": None}
 
 
@@ -68,6 +73,7 @@ class ProviderTasks(Projection):
         Payment.Initiated: _create_order,
         Order.Cancelled: _cancel,
         Payment.RefundRequested: _refund,
+        Payment.Succeeded: _close_open,
     }
 
     def __init__(self, table: sa.Table = provider_tasks) -> None:

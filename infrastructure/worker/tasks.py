@@ -29,6 +29,7 @@ class TaskKind(StrEnum):
     CREATE_ORDER = "create_order"
     CANCEL = "cancel"
     REFUND = "refund"
+    CLOSE_OPEN = "close_open"  # paid: close the payment's other ways to pay
 
 
 class TaskStatus(StrEnum):
@@ -83,6 +84,14 @@ def create_task_table(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
         metadata.create_all(conn, checkfirst=True)
+        # Tables made before a kind was added refuse it: widen their check to today's kinds.
+        kinds = ", ".join(f"'{kind.value}'" for kind in TaskKind)
+        conn.execute(
+            sa.text(
+                "ALTER TABLE provider_tasks DROP CONSTRAINT IF EXISTS ck_provider_tasks_kind, "
+                f"ADD CONSTRAINT ck_provider_tasks_kind CHECK (kind IN ({kinds}))"
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,12 @@ class RunningWorker:
 def start_worker(api: RunningApi) -> RunningWorker:
     container = api.container
     loops = worker_loops(
-        container.app, container.sql, container.gateways, container.clock, FAST_WORKER
+        container.app,
+        container.sql,
+        container.gateways,
+        container.clock,
+        FAST_WORKER,
+        sessions=container.checkout_sessions,
     )
     worker = RunningWorker()
     worker.thread = threading.Thread(
@@ -129,11 +134,17 @@ class PaymentShop:
             return "declined"
         return str(intent.status)
 
-    def pay_razorpay(self, gateway_order_id: str, outcome: str = "success") -> httpx.Response:
-        """The checkout.js stand-in: the customer pays (or fails to pay) the order."""
+    def pay_razorpay(
+        self, gateway_order_id: str, outcome: str = "success", **options: Any
+    ) -> httpx.Response:
+        """The checkout.js stand-in: the customer pays (or fails to pay) the order.
+
+        ``options`` are what a customer controls in checkout.js: ``notes``, ``amount``,
+        ``currency``, and ``allowDuplicate`` to pay an order a second time.
+        """
         return httpx.post(
             f"{self.sandbox_url}/razorpay/v1/sandbox/orders/{gateway_order_id}/pay",
-            json={"outcome": outcome},
+            json={"outcome": outcome, **options},
             timeout=30,
         )
 
@@ -212,10 +223,24 @@ class PaymentShop:
         """The payment once the worker has opened it at the provider."""
         return self.wait_payment(order_id, customer, "pending", "the provider order")
 
-    def refund(self, order_id: str, body: dict[str, Any]) -> httpx.Response:
-        return self.api.client.post(
-            f"/admin/orders/{order_id}/refunds", json=body, headers=self.api.admin()
+    def refund(self, order_id: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+        """An admin's refund; each call is a new request unless it reuses ``key``."""
+        headers = self.api.admin() | {"Idempotency-Key": key or f"refund-{uuid.uuid4()}"}
+        return self.api.client.post(f"/admin/orders/{order_id}/refunds", json=body, headers=headers)
+
+    def refunds(self, order_id: str) -> list[dict[str, Any]]:
+        response = self.api.client.get(
+            f"/admin/orders/{order_id}/refunds", headers=self.api.admin()
         )
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    def reviews(self) -> list[dict[str, Any]]:
+        response = self.api.client.get("/admin/reviews", headers=self.api.admin())
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
 
     def verify(self, order_id: str, customer: str, proof: dict[str, Any]) -> httpx.Response:
         return self.api.client.post(

@@ -103,7 +103,9 @@ def test_payment_status_has_every_contract_field_with_nulls_for_unknowns(
         "refundedAmount",
         "failureReason",
         "updatedAt",
+        "disputes",  # an extension: chargebacks of the payment
     }
+    assert body["disputes"] == []
     assert body["orderId"] == order_id
     assert body["paymentId"] == placed.json()["payment"]["paymentId"]
     assert (body["status"], body["provider"]) == ("processing", "stripe")

@@ -43,6 +43,21 @@ def test_verify_accepts_only_a_genuine_proof_for_this_order(shop: PaymentShop) -
     assert shop.verify(stripe_order, buyer, proof).status_code == 422
 
 
+def test_verify_refuses_a_genuine_proof_of_the_wrong_amount(shop: PaymentShop) -> None:
+    buyer = customer()
+    order_id = shop.checkout(buyer, "razorpay")
+    gateway_order_id = shop.payable(order_id, buyer)["gatewayOrderId"]
+    cheap = shop.pay_razorpay(gateway_order_id, amount=499)
+    assert cheap.status_code == 200, cheap.text
+
+    verified = shop.verify(order_id, buyer, cheap.json())
+
+    # The signature is genuine (checkout.js signs order and payment ids, not the amount).
+    assert verified.status_code == 400, verified.text
+    assert verified.json()["errors"][0]["field"] == "razorpay_payment_id"
+    assert "paid 499 USD" in verified.json()["errors"][0]["message"]
+
+
 def test_checkout_sessions_only_for_unpaid_stripe_orders_and_safe_return_urls(
     open_shop: OpenShop,
 ) -> None:

@@ -45,7 +45,10 @@ def test_every_webhook_delivered_twice_has_one_effect(shop: PaymentShop, provide
     assert per_event
     assert set(per_event.values()) == {2}, "each event was delivered twice"
     entries = shop.inbox_entries(provider)
-    assert sorted(e.event_id for e in entries) == sorted(per_event)
+    # One row per event (Razorpay's are named by their signed body, not by the header).
+    assert len(entries) == len(per_event)
+    if provider == "stripe":
+        assert sorted(e.event_id for e in entries) == sorted(per_event)
     assert all(e.attempts == 1 for e in entries)
     recorded = shop.api.container.app.load(Payment, UUID(payment["paymentId"]))
     assert [a["outcome"] for a in recorded.attempts] == ["succeeded"]

@@ -24,6 +24,7 @@ from razorpay.errors import BadRequestError, GatewayError, ServerError
 
 from application.providers import (
     PermanentProviderError,
+    ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
     ProviderRefund,
@@ -31,7 +32,7 @@ from application.providers import (
     ProviderRefundStatus,
     TransientProviderError,
 )
-from domain import Provider
+from domain import DomainError, Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
 from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
 
@@ -125,6 +126,26 @@ class RazorpayGateway:
                 refund = self._client.payment.refund(paid, data)
         status = REFUND_STATUSES.get(str(refund.get("status")), ProviderRefundStatus.PENDING)
         return ProviderRefund(str(refund["id"]), status)
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        with _translated():
+            payment = self._client.payment.fetch(gateway_payment_id)
+        currency = str(payment.get("currency") or "")
+        try:
+            amount = RAZORPAY_UNITS.from_provider(int(payment["amount"]), currency)
+        except (DomainError, KeyError, TypeError, ValueError):
+            raise PermanentProviderError(
+                f"payment {gateway_payment_id} has no readable amount"
+            ) from None
+        order_id = payment.get("order_id")
+        return ProviderCharge(
+            gateway_payment_id=gateway_payment_id,
+            gateway_order_id=str(order_id) if order_id else None,
+            amount=amount,
+            currency=currency.upper(),
+            status=str(payment.get("status")),
+            captured=bool(payment.get("captured")),
+        )
 
     def _refund_with_id(self, gateway_payment_id: str, refund_id: str) -> Entity | None:
         found = self._client.payment.fetch_multiple_refund(gateway_payment_id, {"count": 100})

@@ -21,6 +21,7 @@ from application.providers import (
     CheckoutSession,
     CheckoutSessionRequest,
     PermanentProviderError,
+    ProviderCharge,
     ProviderError,
     ProviderOrder,
     ProviderOrderRequest,
@@ -93,6 +94,41 @@ class StripeGateway:
                     ) from None
 
     def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        """Refund once per refund id: found by its metadata first, then created with the id as
+        idempotency key (Stripe forgets keys after 24 hours; the metadata it keeps)."""
+        with _translated():
+            refund = self._refund_tagged(request)
+            if refund is None:
+                refund = self._create_refund(request)
+        status = REFUND_STATUSES.get(refund.status or "", ProviderRefundStatus.PENDING)
+        return ProviderRefund(refund.id, status)
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        with _translated():
+            intent = self._client.v1.payment_intents.retrieve(gateway_payment_id)
+        currency = intent.currency.upper()
+        amount = STRIPE_UNITS.from_provider(intent.amount_received or intent.amount, currency)
+        return ProviderCharge(
+            gateway_payment_id=intent.id,
+            gateway_order_id=intent.id,
+            amount=amount,
+            currency=currency,
+            status=intent.status,
+            captured=intent.status == "succeeded",
+        )
+
+    def _refund_tagged(self, request: ProviderRefundRequest) -> stripe.Refund | None:
+        params: stripe.params.RefundListParams = {"limit": 100}
+        if request.gateway_payment_id.startswith("ch_"):
+            params["charge"] = request.gateway_payment_id
+        else:
+            params["payment_intent"] = request.gateway_payment_id
+        for refund in self._client.v1.refunds.list(params).auto_paging_iter():
+            if refund.metadata and refund.metadata["refundId"] == request.refund_id:
+                return refund
+        return None
+
+    def _create_refund(self, request: ProviderRefundRequest) -> stripe.Refund:
         params: stripe.params.RefundCreateParams = {
             "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
             "metadata": {"refundId": request.refund_id, "paymentId": str(request.payment_id)},
@@ -102,10 +138,7 @@ class StripeGateway:
             params["charge"] = request.gateway_payment_id
         else:
             params["payment_intent"] = request.gateway_payment_id
-        with _translated():
-            refund = self._client.v1.refunds.create(params, {"idempotency_key": request.refund_id})
-        status = REFUND_STATUSES.get(refund.status or "", ProviderRefundStatus.PENDING)
-        return ProviderRefund(refund.id, status)
+        return self._client.v1.refunds.create(params, {"idempotency_key": request.refund_id})
 
 
 class StripeCheckoutSessions:
@@ -136,12 +169,25 @@ class StripeCheckoutSessions:
             "payment_intent_data": {"metadata": metadata},
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
+            "expires_at": request.expires_at,
         }
+        key = f"{request.payment_id}:session:{request.attempt}"
         with _translated():
-            session = self._client.v1.checkout.sessions.create(params)
+            session = self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
         if session.url is None:
             raise PermanentProviderError(f"checkout session {session.id} has no payment page")
-        return CheckoutSession(session.url, session.id)
+        return CheckoutSession(session.url, session.id, session.expires_at)
+
+    def expire(self, session_id: str) -> str:
+        """Expire an open session; one that is complete or expired already says so."""
+        with _translated():
+            try:
+                session = self._client.v1.checkout.sessions.expire(session_id)
+            except stripe.InvalidRequestError:
+                session = self._client.v1.checkout.sessions.retrieve(session_id)
+                if session.status == "open":
+                    raise
+        return str(session.status)
 
 
 def _metadata(order_id: UUID, payment_id: UUID, customer_id: str | None) -> dict[str, str]:

@@ -35,6 +35,7 @@ class GatewayContract(ABC):
     refund_id_pattern: ClassVar[str]
     create_path: ClassVar[str]  # where order creation is answered, for fault injection
     refund_path: ClassVar[str]
+    unknown_payment_id: ClassVar[str]
 
     @abstractmethod
     def make_gateway(
@@ -149,6 +150,40 @@ class GatewayContract(ABC):
         assert re.fullmatch(self.refund_id_pattern, refund.gateway_refund_id)
         assert refund.status is ProviderRefundStatus.SUCCEEDED
         assert self.refunds_of(sandbox, paid) == [refund.gateway_refund_id]
+
+    def test_reads_a_captured_payment_back_with_its_order_and_money(
+        self, sandbox: ProviderSandbox, gateway: PaymentGateway
+    ) -> None:
+        order = gateway.create_order(self.request())
+        paid = self.pay(sandbox, order)
+
+        charge = gateway.charge(paid)
+
+        assert charge.gateway_payment_id == paid
+        assert charge.gateway_order_id == order.gateway_order_id
+        assert (charge.amount, charge.currency, charge.captured) == (
+            self.amount,
+            self.currency,
+            True,
+        )
+
+    def test_reading_an_unknown_payment_is_permanent(self, gateway: PaymentGateway) -> None:
+        with pytest.raises(PermanentProviderError):
+            gateway.charge(self.unknown_payment_id)
+
+    def test_a_refund_found_at_the_provider_is_not_made_again(
+        self, sandbox: ProviderSandbox, gateway: PaymentGateway
+    ) -> None:
+        """Even once the provider has forgotten the idempotency key (Stripe: 24 hours)."""
+        paid = self.pay(sandbox, gateway.create_order(self.request()))
+        request = self.refund(paid, 1000, str(uuid.uuid4()))
+        first = gateway.refund(request)
+        sandbox.forget_idempotency_keys()
+
+        again = gateway.refund(request)
+
+        assert again.gateway_refund_id == first.gateway_refund_id
+        assert self.refunds_of(sandbox, paid) == [first.gateway_refund_id]
 
     def test_a_repeated_refund_refunds_once(
         self, sandbox: ProviderSandbox, gateway: PaymentGateway

@@ -72,6 +72,11 @@ class ProviderSandbox:
             rule["method"] = method
         self.control("POST", "/faults", json=rule)
 
+    def forget_idempotency_keys(self) -> None:
+        """What Stripe does 24 hours after a request: the key no longer replays it."""
+        with self.store.lock:
+            self.store.stripe.idempotency.clear()
+
     def faults_left(self) -> list[dict[str, Any]]:
         faults: list[dict[str, Any]] = self.control("GET", "/faults")["faults"]
         return faults

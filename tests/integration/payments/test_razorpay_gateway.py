@@ -22,6 +22,7 @@ class TestRazorpayGateway(GatewayContract):
     order_id_pattern = r"order_[A-Za-z0-9]{14}"
     refund_id_pattern = r"rfnd_[A-Za-z0-9]{14}"
     create_path = "/v1/orders"
+    unknown_payment_id = "pay_Unknown0000001"
     refund_path = "/v1/payments"
 
     def make_gateway(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import uuid
 
 import pytest
@@ -25,6 +27,7 @@ class TestStripeGateway(GatewayContract):
     order_id_pattern = r"pi_[A-Za-z0-9]{24}"
     refund_id_pattern = r"re_[A-Za-z0-9]{24}"
     create_path = "/v1/payment_intents"
+    unknown_payment_id = "pi_unknown0000000000000"
     refund_path = "/v1/refunds"
 
     def make_gateway(
@@ -121,14 +124,22 @@ def test_checkout_session_opens_a_hosted_page(sandbox: ProviderSandbox) -> None:
         lines=(CheckoutSessionLine("Mug", 2, 1250), CheckoutSessionLine("Tee", 1, 2000)),
         success_url="https://shop.example/paid",
         cancel_url="https://shop.example/cancelled",
+        expires_at=int(time.time()) + 3600,
     )
 
     session = sessions.create(request)
+    again = sessions.create(request)  # a retry, or a racing request, for the same session
 
     assert session.session_id.startswith("cs_test_")
+    assert again == session
+    assert session.expires_at == request.expires_at
     assert session.url == f"{sandbox.stripe_base}/pay/{session.session_id}"
     with sandbox.store.lock:
         stored = dict(sandbox.store.stripe.checkout_sessions[session.session_id])
     assert stored["amount_total"] == 4500
     assert stored["client_reference_id"] == str(request.order_id)
     assert stored["metadata"]["paymentId"] == str(request.payment_id)
+    assert sessions.expire(session.session_id) == "expired"
+    assert sessions.expire(session.session_id) == "expired", "expiring twice is done"
+    following = sessions.create(dataclasses.replace(request, attempt=1))
+    assert following.session_id != session.session_id

@@ -71,7 +71,12 @@ class Shop:
 
     def pay(self, order: Order, payment: Payment) -> None:
         gateway_payment_id = payment.gateway_payment_id or "pay_" + _tag(payment.id)
-        payment.succeed(gateway_payment_id, provider_event_id="evt_" + _tag(payment.id))
+        payment.record_capture(
+            gateway_payment_id,
+            payment.amount,
+            payment.currency,
+            provider_event_id="evt_" + _tag(payment.id),
+        )
         order.confirm_payment(payment.id, gateway_payment_id, order.provider)
         for sku in self.skus:
             self.stock[sku].commit(order.id)

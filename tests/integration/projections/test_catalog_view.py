@@ -47,7 +47,9 @@ def test_available_follows_reservations_sales_and_releases(
     paid = checkout(CheckoutRequest("a", (CartItem("MUG", 3),), "stripe"))
     cancelled = checkout(CheckoutRequest("b", (CartItem("MUG", 2),), "stripe"))
     assert listing(app, engine)["MUG"]["available"] == 5
-    PaymentOutcomes(app).succeeded(paid.payment.id, "pi_1")
+    PaymentOutcomes(app).succeeded(
+        paid.payment.id, "pi_1", paid.payment.amount, paid.payment.currency
+    )
     OrderLifecycle(app).cancel(cancelled.order.id, "changed mind")
     assert listing(app, engine)["MUG"]["available"] == 7
     catalog.upsert([CatalogEntry("MUG", "Big mug", "v1", 1500, "USD", 20)])

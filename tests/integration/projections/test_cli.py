@@ -18,7 +18,7 @@ def test_status_prints_one_line_per_projection(shop: Shop, database_url: str) ->
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["name", "position", "head", "lag", "events", "lag", "seconds"]
-    assert [row.split()[0] for row in rows] == ["orders", "payments", "catalog"]
+    assert [row.split()[0] for row in rows] == ["orders", "payments", "catalog", "reviews"]
     assert all(row.split()[1] == "0" for row in rows)
 
 

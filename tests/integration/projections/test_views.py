@@ -29,7 +29,7 @@ ORDER_KEYS = {
 PAYMENT_KEYS = {
     "orderId", "paymentId", "status", "provider", "amount", "currency", "gatewayOrderId",
     "gatewayPaymentId", "metadata", "razorpayKeyId", "refundedAmount", "failureReason",
-    "updatedAt",
+    "updatedAt", "disputes",
 }  # fmt: skip
 
 
@@ -98,6 +98,7 @@ def test_a_placed_order_is_pending_with_a_processing_payment(
         "refundedAmount": 0,
         "failureReason": None,
         "updatedAt": payment_body(engine, order)["updatedAt"],
+        "disputes": [],
     }
 
 

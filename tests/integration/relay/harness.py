@@ -31,6 +31,7 @@ def relay_topics(suffix: str) -> RelayTopics:
         confirmed=f"orders.confirmed.{suffix}",
         cancelled=f"orders.cancelled.{suffix}",
         refunded=f"orders.refunded.{suffix}",
+        disputed=f"orders.disputed.{suffix}",
     )
 
 

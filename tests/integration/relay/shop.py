@@ -8,6 +8,7 @@ from uuid import UUID
 
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.disputes import DisputeNotice, Disputes
 from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
@@ -36,7 +37,9 @@ class Shop:
 
     def pay(self, placed: Placed, gateway_payment_id: str | None = None) -> str:
         gateway_payment_id = gateway_payment_id or f"pi_{uuid.uuid4().hex[:16]}"
-        PaymentOutcomes(self.app).succeeded(placed.payment.id, gateway_payment_id)
+        PaymentOutcomes(self.app).succeeded(
+            placed.payment.id, gateway_payment_id, placed.payment.amount, placed.payment.currency
+        )
         return gateway_payment_id
 
     def paid_order(self) -> Order:
@@ -55,3 +58,7 @@ class Shop:
         order.record_refund(amount)
         self.app.save(order)
         return order
+
+    def dispute(self, order: Order, dispute_id: str, status: str) -> None:
+        notice = DisputeNotice(dispute_id, status, order.amount, order.currency, "fraudulent", None)
+        Disputes(self.app).update(order.payment_id, notice)

@@ -185,3 +185,29 @@ def test_the_position_passes_events_that_publish_nothing(
     assert registry.get_sample_value("checkout_outbox_backlog_seconds") == 0
     [record] = read_topic(bootstrap_servers, topics.confirmed)
     assert record.key == str(paid.id).encode()
+
+
+def test_a_dispute_and_its_outcome_are_published_on_orders_disputed(
+    app: CheckoutEngine,
+    sql: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    with RelayThread(make_relay()):
+        order = shop.paid_order()
+        shop.dispute(order, "dp_1", "open")
+        shop.dispute(order, "dp_1", "open")  # a redelivered notice publishes nothing more
+        shop.dispute(order, "dp_1", "lost")
+        wait_caught_up(app, sql)
+
+    records = read_topic(bootstrap_servers, topics.disputed)
+    assert [r.body["dispute"]["status"] for r in records] == ["open", "lost"]
+    for record in records:
+        assert record.key == str(order.id).encode()
+        assert record.headers["ce_type"] == b"checkout.order.disputed.v1"
+        assert record.body["dispute"]["disputeId"] == "dp_1"
+        assert record.body["dispute"]["amount"] == order.amount
+        assert record.body["status"] == "PAYMENT_CONFIRMED"
+        assert_schema_valid(record)

@@ -44,7 +44,7 @@ def confirmation_in_open_transaction(
     """
     payment = app.load(Payment, placed.payment.id)
     order = app.load(Order, placed.order.id)
-    payment.succeed(gateway_payment_id)
+    payment.record_capture(gateway_payment_id, payment.amount, payment.currency)
     order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value)
     stored = [app.mapper.to_stored_event(e) for a in (payment, order) for e in a.collect_events()]
     with psycopg.connect(database_url) as conn:

@@ -7,7 +7,7 @@ import re
 import pytest
 import stripe
 
-from .conftest import unique
+from .conftest import STRIPE_WEBHOOK_SECRET, Sandbox, unique
 
 
 @pytest.fixture
@@ -92,3 +92,38 @@ def test_an_unpaid_intent_cannot_be_refunded(stripe_client: stripe.StripeClient)
         stripe_client.v1.refunds.create({"payment_intent": intent.id})
 
     assert raised.value.param == "payment_intent"
+
+
+def test_a_dashboard_refund_without_metadata_sends_refund_and_charge_events(
+    sandbox: Sandbox, stripe_client: stripe.StripeClient, paid_intent: stripe.PaymentIntent
+) -> None:
+    charge_id = str(paid_intent.latest_charge)
+
+    by_charge = stripe_client.v1.refunds.create({"charge": charge_id, "amount": 400})
+    by_intent = stripe_client.v1.refunds.create({"payment_intent": paid_intent.id})
+
+    for refund in (by_charge, by_intent):
+        assert (refund.payment_intent, refund.charge) == (paid_intent.id, charge_id)
+        assert refund.metadata is not None
+        assert refund.metadata.to_dict() == {}
+    sandbox.control("POST", "/webhooks/flush", json={"timeout": 10})
+    events = [
+        stripe.Webhook.construct_event(w.body, w.header("Stripe-Signature"), STRIPE_WEBHOOK_SECRET)
+        for w in sandbox.receiver.received("/stripe")
+    ]
+    refund_events = [e for e in events if e.type.startswith(("refund.", "charge.refunded"))]
+    assert [e.type for e in refund_events] == [
+        "refund.created",
+        "charge.refunded",
+        "refund.updated",
+    ] * 2
+    created = refund_events[0].data.object
+    assert (created["id"], created["payment_intent"], created["charge"]) == (
+        by_charge.id,
+        paid_intent.id,
+        charge_id,
+    )
+    assert created["metadata"].to_dict() == {}
+    refunded = [e.data.object for e in refund_events if e.type == "charge.refunded"]
+    assert [(c["amount_refunded"], c["refunded"]) for c in refunded] == [(400, False), (1000, True)]
+    assert all(c["payment_intent"] == paid_intent.id for c in refunded)

@@ -6,7 +6,7 @@ from application.checkout import Placed
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 from application.refunds import Refunds
-from domain import OrderStatus, PaymentStatus
+from domain import ForeignCapture, OrderStatus, PaymentStatus
 from infrastructure.webhooks.inbox import InboxStatus
 from tests.integration.webhooks.conftest import Provider
 from tests.integration.worker.harness import Shop
@@ -14,6 +14,12 @@ from tests.integration.worker.harness import Shop
 
 def _notes(payment_id: object) -> dict[str, str]:
     return {"paymentId": str(payment_id)}
+
+
+def _money(placed: Placed) -> dict[str, object]:
+    """What a capture of exactly the payment's amount says (USD: provider units = minor)."""
+    payment = placed.payment
+    return {"amount": payment.amount, "currency": payment.currency}
 
 
 def _cancel(shop: Shop, placed: Placed) -> None:
@@ -25,7 +31,7 @@ def test_stripe_success_then_a_late_failure_leaves_the_order_paid(
 ) -> None:
     placed = shop.buy("stripe")
     provider.open_at_provider(placed, "pi_1")
-    intent = {"id": "pi_1", "metadata": _notes(placed.payment.id)}
+    intent = {"id": "pi_1", "metadata": _notes(placed.payment.id)} | _money(placed)
     declined = {
         "code": "card_declined",
         "decline_code": "insufficient_funds",
@@ -80,7 +86,7 @@ def test_a_canceled_intent_fails_the_attempt_only_while_the_order_is_open(
         "payment_intent.canceled", {"id": "pi_2", "metadata": _notes(other.payment.id)}
     )
     assert echo.status is InboxStatus.IGNORED
-    assert shop.payment(other).status is PaymentStatus.PENDING
+    assert shop.payment(other).status is PaymentStatus.CANCELED
 
 
 def test_a_late_success_requests_the_refund_named_after_the_charge(
@@ -88,8 +94,9 @@ def test_a_late_success_requests_the_refund_named_after_the_charge(
 ) -> None:
     placed = shop.buy("razorpay")
     provider.open_at_provider(placed, "order_Rzp1")
+    provider.project_payments()
     _cancel(shop, placed)
-    captured = {"id": "pay_Late1", "order_id": "order_Rzp1", "notes": _notes(placed.payment.id)}
+    captured = {"id": "pay_Late1", "order_id": "order_Rzp1", "notes": []} | _money(placed)
 
     delivered = provider.razorpay("payment.captured", payment=captured)
 
@@ -108,7 +115,7 @@ def test_razorpay_finds_the_payment_by_receipt_or_by_the_provider_order(
     provider.open_at_provider(by_receipt, "order_Receipt")
     paid = provider.razorpay(
         "order.paid",
-        payment={"id": "pay_1", "order_id": "order_Receipt", "notes": []},
+        payment={"id": "pay_1", "order_id": "order_Receipt", "notes": []} | _money(by_receipt),
         order={"id": "order_Receipt", "receipt": str(by_receipt.payment.id), "notes": []},
     )
     assert paid.status is InboxStatus.PROCESSED
@@ -116,7 +123,7 @@ def test_razorpay_finds_the_payment_by_receipt_or_by_the_provider_order(
 
     by_view = shop.buy("razorpay")
     provider.open_at_provider(by_view, "order_View")
-    captured = {"id": "pay_2", "order_id": "order_View", "notes": []}
+    captured = {"id": "pay_2", "order_id": "order_View", "notes": []} | _money(by_view)
     early = provider.razorpay("payment.captured", payment=captured)
     assert early.status is InboxStatus.FAILED, "the view has not seen the order yet"
     assert early.entry.last_error is not None
@@ -126,13 +133,21 @@ def test_razorpay_finds_the_payment_by_receipt_or_by_the_provider_order(
     again = provider.razorpay("payment.captured", payment=captured)
     assert again.status is InboxStatus.PROCESSED
     assert shop.order(by_view).status is OrderStatus.PAYMENT_CONFIRMED
-    not_an_order = provider.razorpay("payment.captured", payment={"id": "pay_3", "notes": []})
-    assert not_an_order.status is InboxStatus.IGNORED
+    # Notes are the customer's (checkout.js options): naming a payment there proves nothing.
+    claimed = {"id": "pay_3", "notes": _notes(by_view.payment.id)} | _money(by_view)
+    not_an_order = provider.razorpay("payment.captured", payment=claimed)
+    assert not_an_order.status is InboxStatus.PROCESSED
+    assert not_an_order.entry.outcome is not None
+    assert "matches no engine payment" in not_an_order.entry.outcome
+    foreign = shop.app.load(ForeignCapture, ForeignCapture.create_id("razorpay", "pay_3"))
+    assert foreign.claimed_payment_id == str(by_view.payment.id)
+    assert shop.payment(by_view).gateway_payment_id == "pay_2"
 
 
 def test_razorpay_failures_and_refund_outcomes(provider: Provider, shop: Shop) -> None:
     placed = shop.buy("razorpay")
     provider.open_at_provider(placed, "order_R")
+    provider.project_payments()
     failed = {
         "id": "pay_F",
         "order_id": "order_R",
@@ -145,9 +160,11 @@ def test_razorpay_failures_and_refund_outcomes(provider: Provider, shop: Shop) -
     assert shop.payment(placed).failure_reason == (
         "BAD_REQUEST_ERROR (payment_failed): Declined by the bank."
     )
-    PaymentOutcomes(shop.app).succeeded(placed.payment.id, "pay_OK", "evt_ok")
-    first = Refunds(shop.app).request(placed.order.id, 100, "test")
-    second = Refunds(shop.app).request(placed.order.id, 200, "test")
+    PaymentOutcomes(shop.app).succeeded(
+        placed.payment.id, "pay_OK", placed.payment.amount, placed.payment.currency, "evt_ok"
+    )
+    first = Refunds(shop.app).request(placed.order.id, 100, "test", "admin:t", "k1")
+    second = Refunds(shop.app).request(placed.order.id, 200, "test", "admin:t", "k2")
     notes = _notes(placed.payment.id)
 
     processed = provider.razorpay(
@@ -182,8 +199,10 @@ def test_stripe_refund_events_settle_refunds_and_ignore_foreign_ones(
 ) -> None:
     placed = shop.buy("stripe")
     provider.open_at_provider(placed, "pi_1")
-    PaymentOutcomes(shop.app).succeeded(placed.payment.id, "pi_1", "evt_ok")
-    requested = Refunds(shop.app).request(placed.order.id, None, "all of it")
+    PaymentOutcomes(shop.app).succeeded(
+        placed.payment.id, "pi_1", placed.payment.amount, placed.payment.currency, "evt_ok"
+    )
+    requested = Refunds(shop.app).request(placed.order.id, None, "all of it", "admin:t", "k")
     metadata = {"paymentId": str(placed.payment.id), "refundId": requested.refund_id}
 
     pending = provider.stripe(

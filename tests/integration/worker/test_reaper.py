@@ -75,7 +75,7 @@ def test_an_order_cancelled_before_its_intent_exists_gets_none(
             what=f"the {kind} task",
         )
     assert sandbox.stripe_intents_for(str(placed.payment.id)) == []
-    assert shop.payment(placed).status is PaymentStatus.PROCESSING
+    assert shop.payment(placed).status is PaymentStatus.CANCELED
 
 
 def test_the_reaper_leaves_orders_still_in_their_window_or_paid(
@@ -83,7 +83,9 @@ def test_the_reaper_leaves_orders_still_in_their_window_or_paid(
 ) -> None:
     waiting = shop.buy("stripe", customer="early")
     paid = shop.buy("stripe", customer="paid")
-    PaymentOutcomes(app).succeeded(paid.payment.id, "pi_paid")
+    PaymentOutcomes(app).succeeded(
+        paid.payment.id, "pi_paid", paid.payment.amount, paid.payment.currency
+    )
     clock.advance(timedelta(minutes=10))
     later = shop.buy("stripe", customer="late")
     reaper = ExpiryReaper(OrderQueries(engine), OrderLifecycle(app), clock)

@@ -34,7 +34,9 @@ def paid_order(
         charged = sandbox.pay_stripe(payment.gateway_order_id)
     else:
         charged = sandbox.pay_razorpay(payment.gateway_order_id)
-    PaymentOutcomes(app).succeeded(placed.payment.id, charged, f"evt_{charged}")
+    PaymentOutcomes(app).succeeded(
+        placed.payment.id, charged, placed.payment.amount, placed.payment.currency, f"evt_{charged}"
+    )
     assert shop.order(placed).status is OrderStatus.PAYMENT_CONFIRMED
     return placed, charged
 
@@ -65,7 +67,9 @@ def test_a_refund_is_paid_back_and_settled(
     total = shop.order(placed).amount
     refunds = Refunds(app)
 
-    partial = refunds.request(placed.order.id, 1000, "one item damaged")
+    partial = refunds.request(
+        placed.order.id, 1000, "one item damaged", "admin:test", "key-one item damaged"
+    )
 
     payment = wait_until(
         lambda: (p := shop.payment(placed)).status is PaymentStatus.PARTIALLY_REFUNDED and p,
@@ -81,8 +85,12 @@ def test_a_refund_is_paid_back_and_settled(
     assert not repeat.changed
 
     with pytest.raises(RefundExceedsCaptured):
-        refunds.request(placed.order.id, total - 999, "more than is left")
-    rest = refunds.request(placed.order.id, None, "everything else")
+        refunds.request(
+            placed.order.id, total - 999, "more than is left", "admin:test", "key-more than is left"
+        )
+    rest = refunds.request(
+        placed.order.id, None, "everything else", "admin:test", "key-everything else"
+    )
 
     wait_until(
         lambda: shop.payment(placed).status is PaymentStatus.REFUNDED, what="the full refund"
@@ -109,7 +117,7 @@ def test_a_refund_the_provider_refuses_fails_and_frees_the_amount(
     placed, charged = paid_order(app, shop, sandbox, "stripe")
     sandbox.fault(REFUND_PATH["stripe"], 400)
 
-    requested = Refunds(app).request(placed.order.id, 1000, "damaged")
+    requested = Refunds(app).request(placed.order.id, 1000, "damaged", "admin:t", "k-damaged")
 
     payment = wait_until(
         lambda: (

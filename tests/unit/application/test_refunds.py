@@ -7,7 +7,7 @@ import pytest
 from application.catalog import Catalog
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
 from application.engine import CheckoutEngine
-from application.errors import OrderNotFound
+from application.errors import IdempotencyConflict, OrderNotFound
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 from application.refunds import Refunds
@@ -37,7 +37,9 @@ def placed(checkout: Checkout) -> Placed:
 def paid(catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes) -> Placed:
     order = placed(checkout)
     payments.provider_order_created(order.payment.id, "pi_1", "pi_1", client_secret="s")
-    payments.succeeded(order.payment.id, "pi_1", "evt_1")
+    payments.succeeded(
+        order.payment.id, "pi_1", order.payment.amount, order.payment.currency, "evt_1"
+    )
     return order
 
 
@@ -52,7 +54,7 @@ def order_of(app: CheckoutEngine, order: Placed) -> Order:
 def test_a_request_promises_the_amount_and_changes_no_status(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
-    requested = refunds.request(paid.order.id, 1000, "damaged")
+    requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
 
     assert requested.amount == 1000
     assert requested.position == app.head_position()
@@ -63,16 +65,16 @@ def test_a_request_promises_the_amount_and_changes_no_status(
     assert order_of(app, paid).status is OrderStatus.PAYMENT_CONFIRMED
 
 
-def test_each_request_gets_its_own_refund_id(refunds: Refunds, paid: Placed) -> None:
-    first = refunds.request(paid.order.id, 100, "one")
-    second = refunds.request(paid.order.id, 100, "two")
+def test_each_key_gets_its_own_refund_id(refunds: Refunds, paid: Placed) -> None:
+    first = refunds.request(paid.order.id, 100, "one", "admin:test", "key-one")
+    second = refunds.request(paid.order.id, 100, "two", "admin:test", "key-two")
     assert first.refund_id != second.refund_id
 
 
 def test_success_refunds_payment_and_order_together(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
-    requested = refunds.request(paid.order.id, 1000, "damaged")
+    requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
 
     outcome = refunds.succeeded(paid.payment.id, requested.refund_id, "re_1")
 
@@ -89,7 +91,7 @@ def test_success_refunds_payment_and_order_together(
 def test_a_repeated_success_changes_nothing(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
-    requested = refunds.request(paid.order.id, 1000, "damaged")
+    requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
     refunds.succeeded(paid.payment.id, requested.refund_id, "re_1")
     head = app.head_position()
 
@@ -103,44 +105,48 @@ def test_a_repeated_success_changes_nothing(
 def test_everything_refundable_by_default_ends_refunded(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
-    partial = refunds.request(paid.order.id, 500, "first")
+    partial = refunds.request(paid.order.id, 500, "first", "admin:test", "key-first")
     refunds.succeeded(paid.payment.id, partial.refund_id, "re_1")
 
-    rest = refunds.request(paid.order.id, None, "the rest")
+    rest = refunds.request(paid.order.id, None, "the rest", "admin:test", "key-the rest")
     refunds.succeeded(paid.payment.id, rest.refund_id, "re_2")
 
     assert rest.amount == 2000
     assert payment_of(app, paid).status is PaymentStatus.REFUNDED
     assert order_of(app, paid).status is OrderStatus.REFUNDED
     with pytest.raises(InvalidTransition):
-        refunds.request(paid.order.id, None, "again")
+        refunds.request(paid.order.id, None, "again", "admin:test", "key-again")
 
 
 def test_over_refund_is_refused_counting_pending_refunds(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
     with pytest.raises(RefundExceedsCaptured):
-        refunds.request(paid.order.id, 2501, "too much")
-    refunds.request(paid.order.id, 2000, "most of it")
+        refunds.request(paid.order.id, 2501, "too much", "admin:test", "key-too much")
+    refunds.request(paid.order.id, 2000, "most of it", "admin:test", "key-most of it")
     head = app.head_position()
 
     with pytest.raises(RefundExceedsCaptured) as refused:
-        refunds.request(paid.order.id, 501, "more than is left")
+        refunds.request(
+            paid.order.id, 501, "more than is left", "admin:test", "key-more than is left"
+        )
 
     assert refused.value.refundable == 500
     assert app.head_position() == head
 
 
 def test_nothing_left_when_everything_is_pending(refunds: Refunds, paid: Placed) -> None:
-    refunds.request(paid.order.id, None, "all of it")
+    refunds.request(paid.order.id, None, "all of it", "admin:test", "key-all of it")
     with pytest.raises(RefundExceedsCaptured):
-        refunds.request(paid.order.id, None, "all of it, again")
+        refunds.request(
+            paid.order.id, None, "all of it, again", "admin:test", "key-all of it, again"
+        )
 
 
 def test_a_failed_refund_makes_the_amount_refundable_again(
     app: CheckoutEngine, refunds: Refunds, paid: Placed
 ) -> None:
-    requested = refunds.request(paid.order.id, 2500, "all")
+    requested = refunds.request(paid.order.id, 2500, "all", "admin:test", "key-all")
 
     assert refunds.failed(paid.payment.id, requested.refund_id, "insufficient balance").changed
     assert not refunds.failed(paid.payment.id, requested.refund_id, "again").changed
@@ -149,11 +155,14 @@ def test_a_failed_refund_makes_the_amount_refundable_again(
     assert payment.refunds[requested.refund_id]["failure_reason"] == "insufficient balance"
     assert payment.refundable == 2500
     assert order_of(app, paid).status is OrderStatus.PAYMENT_CONFIRMED
-    assert refunds.request(paid.order.id, None, "try again").amount == 2500
+    assert (
+        refunds.request(paid.order.id, None, "try again", "admin:test", "key-try again").amount
+        == 2500
+    )
 
 
 def test_a_failed_refund_cannot_succeed_later(refunds: Refunds, paid: Placed) -> None:
-    requested = refunds.request(paid.order.id, 100, "x")
+    requested = refunds.request(paid.order.id, 100, "x", "admin:test", "key-x")
     refunds.failed(paid.payment.id, requested.refund_id, "declined")
     with pytest.raises(InvalidTransition):
         refunds.succeeded(paid.payment.id, requested.refund_id, "re_1")
@@ -169,12 +178,12 @@ def test_only_paid_orders_are_refunded(
 ) -> None:
     unpaid = placed(checkout)
     with pytest.raises(InvalidTransition):
-        refunds.request(unpaid.order.id, 100, "not paid")
+        refunds.request(unpaid.order.id, 100, "not paid", "admin:test", "key-not paid")
     orders.cancel(unpaid.order.id, "changed my mind", "alice")
     with pytest.raises(InvalidTransition):
-        refunds.request(unpaid.order.id, None, "cancelled")
+        refunds.request(unpaid.order.id, None, "cancelled", "admin:test", "key-cancelled")
     with pytest.raises(OrderNotFound):
-        refunds.request(uuid4(), 100, "no such order")
+        refunds.request(uuid4(), 100, "no such order", "admin:test", "key-no such order")
 
 
 def test_a_late_success_refund_completes_without_touching_the_cancelled_order(
@@ -187,7 +196,9 @@ def test_a_late_success_refund_completes_without_touching_the_cancelled_order(
 ) -> None:
     late = placed(checkout)
     orders.cancel(late.order.id, "too slow", "alice")
-    refund_id = payments.succeeded(late.payment.id, "pi_late").refund_requested
+    refund_id = payments.succeeded(
+        late.payment.id, "pi_late", late.payment.amount, late.payment.currency
+    ).refund_requested
     assert refund_id is not None
 
     assert refunds.succeeded(late.payment.id, refund_id, "re_late").changed
@@ -195,3 +206,37 @@ def test_a_late_success_refund_completes_without_touching_the_cancelled_order(
     assert payment_of(app, late).status is PaymentStatus.REFUNDED
     order = order_of(app, late)
     assert (order.status, order.refunded_total) == (OrderStatus.CANCELLED, 0)
+
+
+def test_the_same_key_and_body_refund_once_and_answer_the_first_refund(
+    app: CheckoutEngine, refunds: Refunds, paid: Placed
+) -> None:
+    first = refunds.request(paid.order.id, 1000, "damaged", "admin:ann", "retry-me")
+    again = refunds.request(paid.order.id, 1000, "damaged", "admin:bob", "retry-me")
+    assert (again.refund_id, again.amount, again.replayed) == (first.refund_id, 1000, True)
+    payment = payment_of(app, paid)
+    assert list(payment.refunds) == [first.refund_id]
+    entry = payment.refunds[first.refund_id]
+    assert (entry["reason"], entry["actor"]) == ("damaged", "admin:ann")
+    assert payment.refundable == 1500
+
+
+def test_a_full_refund_retried_answers_the_refund_that_exists(
+    app: CheckoutEngine, refunds: Refunds, paid: Placed
+) -> None:
+    # Nothing is left to refund once the first one is pending: a retry must still answer it.
+    first = refunds.request(paid.order.id, None, "all", "admin:ann", "full")
+    again = refunds.request(paid.order.id, None, "all", "admin:ann", "full")
+    assert (again.refund_id, again.amount, again.replayed) == (first.refund_id, 2500, True)
+
+
+def test_the_same_key_with_another_body_conflicts_and_records_nothing(
+    app: CheckoutEngine, refunds: Refunds, paid: Placed
+) -> None:
+    refunds.request(paid.order.id, 1000, "damaged", "admin:ann", "k1")
+    version = payment_of(app, paid).version
+    with pytest.raises(IdempotencyConflict):
+        refunds.request(paid.order.id, 900, "damaged", "admin:ann", "k1")
+    with pytest.raises(IdempotencyConflict):
+        refunds.request(paid.order.id, 1000, "another reason", "admin:ann", "k1")
+    assert payment_of(app, paid).version == version

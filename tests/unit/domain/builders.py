@@ -43,6 +43,6 @@ def paid_pair() -> tuple[Order, Payment]:
     order = new_order()
     payment = payment_for(order)
     payment.record_provider_order("pi_1", "pi_1", "secret_1")
-    payment.succeed("pi_1", "evt_1")
+    payment.record_capture("pi_1", payment.amount, payment.currency, "evt_1")
     order.confirm_payment(payment.id, "pi_1", order.provider)
     return order, payment

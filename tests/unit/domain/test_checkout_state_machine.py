@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 )
 
 from domain import (
-    DuplicateCapture,
+    Capture,
     InsufficientStock,
     InvalidTransition,
     OnHandBelowReserved,
@@ -38,6 +38,7 @@ from domain import (
     Stock,
     reserve_all,
 )
+from domain.payment import OWN_CAPTURE_REFUNDS
 from tests.unit.domain.builders import EXPIRES
 
 PRICES = {"A": 300, "B": 150, "C": 1000}
@@ -53,13 +54,8 @@ CONSISTENT = {
     OrderStatus.PAYMENT_CONFIRMED: {PaymentStatus.SUCCEEDED},
     OrderStatus.PARTIALLY_REFUNDED: {PaymentStatus.PARTIALLY_REFUNDED},
     OrderStatus.REFUNDED: {PaymentStatus.REFUNDED},
-    # Cancelled: never paid, or paid late and refunded in full by the policy.
-    OrderStatus.CANCELLED: {
-        PaymentStatus.PROCESSING,
-        PaymentStatus.PENDING,
-        PaymentStatus.FAILED,
-        PaymentStatus.REFUNDED,
-    },
+    # Cancelled: its payment canceled with it, or paid late and refunded in full.
+    OrderStatus.CANCELLED: {PaymentStatus.CANCELED, PaymentStatus.REFUNDED},
 }
 
 
@@ -147,15 +143,18 @@ class CheckoutMachine(RuleBasedStateMachine):
     @rule(order_id=order_ids, charge=st.sampled_from(["ch_1", "ch_2"]))
     def payment_succeeds(self, order_id: UUID, charge: str) -> None:
         order, payment = self.orders[order_id], self.payments[order_id]
-        try:
-            recorded = payment.succeed(charge)
-        except DuplicateCapture:
-            assert payment.is_captured
-            assert payment.gateway_payment_id != charge
+        was_captured, first_charge = payment.is_captured, payment.gateway_payment_id
+        recorded = payment.record_capture(charge, payment.amount, payment.currency)
+        if recorded is Capture.EXTRA:
+            # A second charge: recorded and refunded, the order's own capture unchanged.
+            assert was_captured
+            assert payment.gateway_payment_id == first_charge != charge
+            assert payment.refunds[payment.extra_charges[charge]["refund_id"]]["amount"] == (
+                payment.amount
+            )
             return
-        if not recorded:
-            assert payment.is_captured
-            assert payment.gateway_payment_id == charge
+        if recorded is Capture.ALREADY_RECORDED:
+            assert payment.owns_charge(charge)
             return
         self.ever_succeeded.add(order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
@@ -169,11 +168,26 @@ class CheckoutMachine(RuleBasedStateMachine):
             payment.request_refund(refund_id, payment.refundable)
             payment.complete_refund(refund_id, f"re-{refund_id}")
 
+    @rule(
+        order_id=order_ids,
+        delta=st.sampled_from([-1, 1, 499]),
+        charge=st.sampled_from(["m1", "m2"]),
+    )
+    def payment_of_the_wrong_amount(self, order_id: UUID, delta: int, charge: str) -> None:
+        payment = self.payments[order_id]
+        before = (payment.status, payment.captured_amount, self.orders[order_id].status)
+        known = payment.owns_charge(charge)
+        amount = max(1, payment.amount + delta)
+        recorded = payment.record_capture(charge, amount, payment.currency)
+        assert recorded is (Capture.ALREADY_RECORDED if known else Capture.EXTRA)
+        # Never a confirmation: the order and its payment stand where they stood.
+        assert (payment.status, payment.captured_amount, self.orders[order_id].status) == before
+
     @rule(order_id=order_ids)
     def payment_declined(self, order_id: UUID) -> None:
         payment = self.payments[order_id]
-        was_captured = payment.is_captured
-        assert payment.fail_attempt("card_declined") is not was_captured
+        ended = payment.is_captured or payment.status is PaymentStatus.CANCELED
+        assert payment.fail_attempt("card_declined") is not ended
 
     # Customer and reaper
 
@@ -185,6 +199,7 @@ class CheckoutMachine(RuleBasedStateMachine):
                 order.cancel(reason)
             return
         order.cancel(reason)
+        assert self.payments[order_id].cancel(reason) is True
         for sku in order.quantities:
             self.stocks[sku].release(order_id, reason)
 
@@ -223,7 +238,8 @@ class CheckoutMachine(RuleBasedStateMachine):
         if refund_id is None:
             return
         assert payment.complete_refund(refund_id, f"re-{refund_id}") is True
-        order.record_refund(payment.refunds[refund_id]["amount"])
+        if payment.refunds[refund_id]["kind"] in OWN_CAPTURE_REFUNDS:
+            order.record_refund(payment.refunds[refund_id]["amount"])
         assert payment.complete_refund(refund_id, f"re-{refund_id}") is False
 
     @rule(order_id=order_ids)
@@ -256,7 +272,9 @@ class CheckoutMachine(RuleBasedStateMachine):
     def refunds_never_exceed_captured(self) -> None:
         for payment in self.payments.values():
             succeeded = sum(
-                r["amount"] for r in payment.refunds.values() if r["status"] == "succeeded"
+                r["amount"]
+                for r in payment.refunds.values()
+                if r["status"] == "succeeded" and r["kind"] in OWN_CAPTURE_REFUNDS
             )
             assert payment.refunded_amount == succeeded
             assert payment.captured_amount in (0, payment.amount)

@@ -9,7 +9,7 @@ import pytest
 
 from domain import (
     CHECKOUT_NAMESPACE,
-    DuplicateCapture,
+    Capture,
     InvalidAmount,
     InvalidTransition,
     Money,
@@ -32,13 +32,13 @@ def pending() -> Payment:
 
 def failed() -> Payment:
     payment = pending()
-    payment.fail_attempt("card_declined", "pi_1")
+    payment.fail_attempt("card_declined", "ch_1")
     return payment
 
 
 def succeeded() -> Payment:
     payment = pending()
-    payment.succeed("pi_1", "evt_1")
+    payment.record_capture("pi_1", payment.amount, payment.currency, "evt_1")
     return payment
 
 
@@ -77,6 +77,7 @@ def test_status_values_are_the_contract_strings() -> None:
         "failed",
         "partially_refunded",
         "refunded",
+        "canceled",
     ]
 
 
@@ -116,7 +117,7 @@ def test_success_captures_the_amount() -> None:
 
 def test_success_straight_from_processing_is_accepted() -> None:
     payment = processing()
-    assert payment.succeed("pay_1") is True
+    assert payment.record_capture("pay_1", payment.amount, payment.currency) is Capture.RECORDED
     assert payment.status is PaymentStatus.SUCCEEDED
 
 
@@ -124,8 +125,8 @@ def test_a_customer_can_retry_after_a_decline() -> None:
     payment = failed()
     assert payment.status is PaymentStatus.FAILED
     assert payment.failure_reason == "card_declined"
-    assert payment.fail_attempt("insufficient_funds", "pi_1") is True
-    assert payment.succeed("pi_1") is True
+    assert payment.fail_attempt("insufficient_funds", "ch_2") is True
+    assert payment.record_capture("pi_1", payment.amount, payment.currency) is Capture.RECORDED
     assert payment.status is PaymentStatus.SUCCEEDED
     assert payment.failure_reason is None
     assert [a["outcome"] for a in payment.attempts] == ["failed", "failed", "succeeded"]
@@ -134,16 +135,11 @@ def test_a_customer_can_retry_after_a_decline() -> None:
 def test_duplicate_success_notice_is_a_no_op() -> None:
     payment = succeeded()
     version = payment.version
-    assert payment.succeed("pi_1", "evt_2") is False
+    assert (
+        payment.record_capture("pi_1", payment.amount, payment.currency, "evt_2")
+        is Capture.ALREADY_RECORDED
+    )
     assert payment.version == version
-
-
-def test_success_of_a_different_charge_after_capture_is_a_duplicate_capture() -> None:
-    payment = succeeded()
-    with pytest.raises(DuplicateCapture) as caught:
-        payment.succeed("pi_other")
-    assert (caught.value.existing, caught.value.incoming) == ("pi_1", "pi_other")
-    assert payment.gateway_payment_id == "pi_1"
 
 
 def test_late_failure_never_undoes_a_success() -> None:

@@ -27,6 +27,12 @@ def test_requested_refund_is_pending_and_reserves_the_amount() -> None:
         "status": "pending",
         "gateway_refund_id": None,
         "failure_reason": None,
+        "reason": None,
+        "actor": "unknown",
+        "kind": "requested",
+        "charge": None,
+        "currency": None,
+        "fingerprint": None,
     }
     assert payment.status is PaymentStatus.SUCCEEDED
     assert (payment.refund_pending_amount, payment.refundable, payment.refunded_amount) == (

@@ -1,0 +1,89 @@
+"""The capture review view: money that arrived but paid for no order, for operators.
+
+- ``duplicate`` and ``mismatch``: extra charges on an engine payment, refunded
+  automatically; the row follows its refund to ``succeeded`` or ``failed``;
+- ``foreign``: a capture that matches no engine payment; nothing is refunded, a person
+  decides (its ``refund_status`` stays empty).
+
+Served by GET /admin/reviews and counted on /metrics. Events are rare, so each is one
+statement rather than a batched upsert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from eventsourcing.utils import get_topic
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from domain import ForeignCapture, Payment, RefundStatus
+from projections import schema
+from projections.projection import DomainEvent, Handler, Projection
+
+REVIEW_KINDS = ("foreign", "duplicate", "mismatch")
+
+
+def review_id(provider: str, gateway_payment_id: str) -> str:
+    return f"{provider}:{gateway_payment_id}"
+
+
+class CaptureReviewView(Projection):
+    name: ClassVar[str] = "reviews"
+    handlers: ClassVar[Mapping[type[Any], Handler]] = {}  # one statement per event: below
+    followed: ClassVar[tuple[type[Any], ...]] = (
+        ForeignCapture.Recorded,
+        Payment.ExtraChargeRecorded,
+        Payment.RefundCompleted,
+        Payment.RefundFailed,
+    )
+
+    def __init__(self, table: sa.Table = schema.capture_review_view) -> None:
+        super().__init__(table)
+        self.topics = frozenset(get_topic(cls) for cls in self.followed)
+
+    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+        for event in domain_events:
+            if isinstance(event, ForeignCapture.Recorded):
+                self._add(conn, event, kind="foreign", payment_id=None, order_id=None)
+            elif isinstance(event, Payment.ExtraChargeRecorded):
+                self._add(
+                    conn,
+                    event,
+                    kind=event.cause,
+                    payment_id=event.originator_id,
+                    order_id=event.order_id,
+                    refund_id=event.refund_id,
+                    refund_status=RefundStatus.PENDING.value,
+                )
+            elif isinstance(event, Payment.RefundCompleted | Payment.RefundFailed):
+                self._refund_settled(conn, event)
+
+    def _add(self, conn: Connection, event: Any, **values: Any) -> None:
+        row = {
+            "review_id": review_id(event.provider, event.gateway_payment_id),
+            "provider": event.provider,
+            "gateway_payment_id": event.gateway_payment_id,
+            "gateway_order_id": getattr(event, "gateway_order_id", None),
+            "amount": event.amount,
+            "currency": event.currency,
+            "detail": event.detail,
+            "refund_id": None,
+            "refund_status": None,
+            "recorded_at": event.timestamp,
+            "updated_at": event.timestamp,
+        } | values
+        conn.execute(insert(self.table).values(row).on_conflict_do_nothing())
+
+    def _refund_settled(
+        self, conn: Connection, event: Payment.RefundCompleted | Payment.RefundFailed
+    ) -> None:
+        status = RefundStatus.SUCCEEDED if isinstance(event, Payment.RefundCompleted) else None
+        c = self.table.c
+        conn.execute(
+            sa.update(self.table)
+            .where(c.payment_id == event.originator_id, c.refund_id == event.refund_id)
+            .values(refund_status=(status or RefundStatus.FAILED).value, updated_at=event.timestamp)
+        )
