@@ -18,6 +18,10 @@ from domain.money import MAX_MINOR_UNITS
 MAX_TEXT = 500
 
 
+def _clean(text: str, limit: int = MAX_TEXT) -> str:
+    return text.replace("\x00", "")[:limit]
+
+
 class ForeignCapture(Aggregate):
     class Recorded(Aggregate.Created):
         class_version = 1
@@ -70,11 +74,13 @@ class ForeignCapture(Aggregate):
             cls.Recorded,
             id=cls.create_id(provider, gateway_payment_id),
             provider=provider,
-            gateway_payment_id=gateway_payment_id[:MAX_TEXT],
-            gateway_order_id=None if gateway_order_id is None else gateway_order_id[:MAX_TEXT],
+            gateway_payment_id=_clean(gateway_payment_id),
+            gateway_order_id=None if gateway_order_id is None else _clean(gateway_order_id),
             amount=min(max(amount, 0), MAX_MINOR_UNITS),
-            currency=currency.upper()[:3],
-            claimed_payment_id=None if claimed_payment_id is None else claimed_payment_id[:100],
-            detail=detail[:MAX_TEXT],
+            currency=_clean(currency.upper(), 3),
+            claimed_payment_id=None
+            if claimed_payment_id is None
+            else _clean(claimed_payment_id, 100),
+            detail=_clean(detail),
             provider_event_id=provider_event_id,
         )

@@ -25,7 +25,7 @@ from domain.errors import (
     UnknownRefund,
 )
 from domain.identity import stable_id
-from domain.money import Currency, Money
+from domain.money import MAX_MINOR_UNITS, Currency, Money
 from domain.payment_records import (
     DISPUTE_OPEN,
     SESSION_OPEN,
@@ -64,7 +64,8 @@ class Capture(StrEnum):
 
 
 def _bounded(text: str | None) -> str | None:
-    return None if text is None else text[:MAX_TEXT]
+    """Provider-sent text as views can store it: bounded, and without NUL characters."""
+    return None if text is None else text.replace("\x00", "")[:MAX_TEXT]
 
 
 class Payment(Aggregate):
@@ -425,8 +426,8 @@ class Payment(Aggregate):
         """
         if self.owns_charge(gateway_payment_id):
             return Capture.ALREADY_RECORDED
-        if type(amount) is not int or amount < 1:
-            raise InvalidAmount(amount, "a positive int of minor units")
+        if type(amount) is not int or not 1 <= amount <= MAX_MINOR_UNITS:
+            raise InvalidAmount(amount, "a positive int of minor units a view can store")
         matches = amount == self.amount and currency.upper() == self.currency
         if matches and self.status not in CAPTURED:
             self.trigger_event(

@@ -19,6 +19,9 @@ def test_an_unpaid_order_expires_and_its_intent_is_cancelled(open_shop: OpenShop
     intent_id = shop.payable(order_id, buyer)["gatewayOrderId"]
 
     shop.wait_order(order_id, buyer, "CANCELLED")
+    # The payment ends with its order: a polling frontend sees a terminal status.
+    payment = shop.wait_payment(order_id, buyer, "canceled")
+    assert payment["failureReason"] == "payment window expired"
 
     stock = shop.api.stock("SKU-1")
     assert not stock.has_reservation(UUID(order_id))
