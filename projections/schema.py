@@ -144,6 +144,32 @@ def capture_review_table(metadata: sa.MetaData, name: str = "capture_review_view
     return table
 
 
+def follower_dead_letters_table(
+    metadata: sa.MetaData, name: str = "follower_dead_letters"
+) -> sa.Table:
+    """Events a follower could not apply: it stops there until an operator skips or retries."""
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("follower", sa.Text, nullable=False),
+        sa.Column("position", sa.BigInteger, nullable=False),  # the event's notification id
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("originator_id", UUID(as_uuid=True)),
+        sa.Column("originator_version", sa.BigInteger),
+        sa.Column("error", sa.Text, nullable=False),
+        _timestamp("failed_at"),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        # Set when an operator acts: "skipped" (the position moves past it) or "retried".
+        sa.Column("resolution", sa.Text),
+        sa.Column("resolved_by", sa.Text),
+        sa.Column("resolution_reason", sa.Text),
+        _timestamp("resolved_at", nullable=True),
+        sa.UniqueConstraint("follower", "position"),
+    )
+    return table
+
+
 def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tracking") -> sa.Table:
     return sa.Table(
         name,
@@ -159,6 +185,7 @@ order_view = order_view_table(metadata)
 payment_status_view = payment_status_view_table(metadata)
 product_view = product_view_table(metadata)
 capture_review_view = capture_review_table(metadata)
+follower_dead_letters = follower_dead_letters_table(metadata)
 projection_tracking = projection_tracking_table(metadata)
 
 TABLE_FACTORIES: dict[str, TableFactory] = {
