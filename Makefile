@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean lock
+.PHONY: run test lint typecheck pytest chromium bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The browser tests (tests/e2e/browser) drive Debian's Chromium: Playwright cannot download
+# its own browsers here. Installed once, only when missing; CHROMIUM may name another one.
+CHROMIUM ?= /usr/bin/chromium
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+		echo "installing chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	}
+
 # A temp dir of our own: a shared /tmp/pytest-of-$USER can be pruned by other runs.
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	rm -rf .pytest-tmp
 	$(BIN)/python -m pytest --basetemp=.pytest-tmp $(PYTEST_ARGS)
 

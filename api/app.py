@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Router
+from starlette.routing import BaseRoute, Match, Route
 
 from api import health, openapi
 from api.domain_problems import problem_for
@@ -23,7 +23,7 @@ from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.operations import Operation
 from api.pages.routes import routes as pages
 from api.problems import Problem
-from api.rate_limits import WriteRateLimits
+from api.rate_limits import RateLimits
 from api.routes import admin, catalog, checkout, orders, payments, refunds, webhooks
 from application.errors import ApplicationError
 from domain import DomainError
@@ -54,14 +54,25 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return problem_for(exc).response(instance=request.url.path)
 
 
+def _allowed_methods(routes: list[BaseRoute], request: Request) -> str:
+    """Every method the path serves: a path may be served by one route per method."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] is Match.PARTIAL:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     titles = {404: "Not Found", 405: "Method Not Allowed"}
+    headers = dict(exc.headers or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request.app.routes, request)
+        detail = f"{request.method} is not served here; this path serves {headers['Allow']}."
     problem = Problem(
-        exc.status_code,
-        titles.get(exc.status_code, "HTTP Error"),
-        str(exc.detail),
-        headers=dict(exc.headers or {}),
+        exc.status_code, titles.get(exc.status_code, "HTTP Error"), detail, headers=headers
     )
     return problem.response(instance=request.url.path)
 
@@ -115,8 +126,10 @@ def create_app(container: Container) -> Starlette:
 
     middleware = _middleware(container.settings.cors_origins)
     app = Starlette(
-        # The demo pages are HTML, not API operations: mounted last, outside OpenAPI.
-        routes=[*(operation.route for operation in OPERATIONS), Mount("", app=Router(pages))],
+        # The demo pages are HTML, not API operations: outside OpenAPI. They are routes of
+        # their own, not a Mount at "": that would take every path no operation serves in
+        # full, so a wrong method on an API path would be its 404 instead of a 405.
+        routes=[*(operation.route for operation in OPERATIONS), *pages],
         middleware=middleware,
         exception_handlers={
             Problem: _problem,
@@ -131,8 +144,11 @@ def create_app(container: Container) -> Starlette:
         lifespan=lifespan,
     )
     app.state.container = container
-    app.state.rate_limits = WriteRateLimits(
-        container.settings.rate_limit_per_customer, container.settings.rate_limit_per_ip
+    settings = container.settings
+    app.state.rate_limits = RateLimits(
+        settings.rate_limit_per_customer,
+        settings.rate_limit_per_ip,
+        settings.rate_limit_reads_per_ip,
     )
     app.state.openapi = openapi.build_document(OPERATIONS)
     return app

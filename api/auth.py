@@ -3,6 +3,12 @@
 Tokens are HS256 JWTs. Only HS256 is accepted, so `alg: none` and algorithm-confusion
 tokens fail like any other bad token: 401 with `WWW-Authenticate: Bearer`. A valid token
 without the needed role is 403.
+
+Roles (CONTRACT.md, Additions): `admin` runs the shop; `auditor` reads orders, their
+payments and the order listing; `service` (internal callers) reads any order and its
+payment. Neither passes a write's role check, and customer writes (checkout, cancel, pay)
+refuse a token carrying either (403): its `sub` names no customer. A token with no role
+is a customer, who reads and changes only their own orders.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from api.problems import Problem
 from infrastructure.tokens import ALGORITHM
 
 ADMIN = "admin"
+AUDITOR = "auditor"
 SERVICE = "service"
+READ_ONLY_ROLES = frozenset({AUDITOR, SERVICE})
+# Who reads any order and its payment, not only their own.
+ORDER_READERS = frozenset({ADMIN, AUDITOR, SERVICE})
 
 
 @dataclass(frozen=True)
@@ -28,9 +38,15 @@ class Principal:
     def is_admin(self) -> bool:
         return ADMIN in self.roles
 
+    @property
+    def is_read_only(self) -> bool:
+        return not self.roles.isdisjoint(READ_ONLY_ROLES)
+
     def may_read(self, owner: str | None) -> bool:
-        """Owners and admins read an order; to anyone else it does not exist."""
-        return self.is_admin or (owner is not None and owner == self.subject)
+        """Owners, admins, auditors and services read an order; to others it does not exist."""
+        return not self.roles.isdisjoint(ORDER_READERS) or (
+            owner is not None and owner == self.subject
+        )
 
 
 def _unauthorized(detail: str, *, invalid: bool = True) -> Problem:
@@ -82,7 +98,24 @@ def authenticate(request: Request) -> Principal:
     return principal_from(request.headers.get("authorization"), secret)
 
 
-def require_role(principal: Principal, role: str) -> Principal:
-    if role not in principal.roles:
-        raise Problem(403, "Forbidden", f"This needs the {role!r} role.", kind="forbidden")
+def _forbidden(detail: str) -> Problem:
+    return Problem(403, "Forbidden", detail, kind="forbidden")
+
+
+def require_role(principal: Principal, role: str, *others: str) -> Principal:
+    """The principal, if it has ``role`` or one of ``others``; else 403."""
+    wanted = (role, *others)
+    if principal.roles.isdisjoint(wanted):
+        if others:
+            names = ", ".join(repr(name) for name in wanted)
+            raise _forbidden(f"This needs one of the roles {names}.")
+        raise _forbidden(f"This needs the {role!r} role.")
+    return principal
+
+
+def require_customer(principal: Principal) -> Principal:
+    """Customer writes (checkout, cancel, pay) are refused to read-only tokens."""
+    if principal.is_read_only:
+        roles = ", ".join(sorted(principal.roles & READ_ONLY_ROLES))
+        raise _forbidden(f"A token with the role {roles} is read-only: it cannot change orders.")
     return principal

@@ -1,9 +1,18 @@
 """Read-your-writes across the command side and the projections.
 
-Every write answers with `X-Log-Position`, the notification id of its last event. A read
-that sends it back (header, or `?minPosition=`) waits, bounded, until the views it reads
-have processed that position, so a client never sees its own new order as a 404. If the
-views do not catch up in time the answer is 503 + Retry-After, never stale data.
+Every write answers with `X-Log-Position`, the notification id of its last event. Reads
+are served from views that follow the log a few milliseconds behind, so:
+
+- A read that sends a position back (header, or `?minPosition=`) waits, bounded, until
+  the views it reads have processed it. A position beyond the log head was answered to
+  no write: 400 at once, after one query, rather than a wait for what may never come.
+- A single-order read (`fresh`) reflects every write answered before it began, with or
+  without a position: it waits for the log head as it was when the request arrived.
+  When the views are there already (the usual case) that costs one query.
+- Anything else (lists, the catalog) reads the views as they are.
+
+If the views do not catch up within MAX_WAIT_SECONDS the answer is 503 + Retry-After,
+never stale data. Waiting sleeps in the event loop (tracking.PositionReader).
 """
 
 from __future__ import annotations
@@ -17,39 +26,72 @@ from api.operations import LOG_POSITION_HEADER
 from api.problems import Problem
 from api.schemas import LOG_POSITION
 from api.validation import validate_header
-from projections.runner import wait_for_position
+from infrastructure.bootstrap import Container
+from projections.tracking import PositionReader
 
 MAX_WAIT_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 1
+MIN_POSITION_PARAMETER = "minPosition"
 
 
 def position_headers(position: int) -> dict[str, str]:
     return {LOG_POSITION_HEADER.name: str(position)}
 
 
-def requested_position(request: Request, min_position: int | None) -> int | None:
-    """The highest position the client asked for, by header or query parameter."""
-    positions = [] if min_position is None else [min_position]
+def requested_positions(request: Request, min_position: int | None) -> dict[str, int]:
+    """The positions the client asked for, by where it sent them (query, header)."""
+    positions = {} if min_position is None else {MIN_POSITION_PARAMETER: min_position}
     name = LOG_POSITION_HEADER.name
     header = request.headers.get(name)
     if header is not None:
-        positions.append(validate_header(LOG_POSITION, name, header.strip()))
-    return max(positions, default=None)
+        positions[name] = validate_header(LOG_POSITION, name, header.strip())
+    return positions
 
 
-async def await_views(request: Request, views: Collection[str], min_position: int | None) -> None:
-    position = requested_position(request, min_position)
-    if not position:
-        return
-    engine = request.app.state.container.sql
-    caught_up = await run_in_threadpool(
-        wait_for_position, engine, list(views), position, MAX_WAIT_SECONDS
+async def _position_reader(request: Request) -> PositionReader:
+    """Built on first use, in a thread: the first look at the application may connect."""
+    state = request.app.state
+    reader: PositionReader | None = getattr(state, "position_reader", None)
+    if reader is None:
+        container: Container = state.container
+        reader = await run_in_threadpool(lambda: PositionReader.of(container.app, container.sql))
+        state.position_reader = reader
+    return reader
+
+
+def _beyond_head(asked: dict[str, int], head: int) -> Problem:
+    return Problem(
+        400,
+        "Position Beyond Log Head",
+        f"The log ends at position {head}: no write was answered with a later one.",
+        kind="position-beyond-head",
+        errors=[
+            {"field": field, "message": f"{position} is beyond the log head"}
+            for field, position in asked.items()
+            if position > head
+        ],
     )
-    if not caught_up:
+
+
+async def await_views(
+    request: Request, views: Collection[str], min_position: int | None, *, fresh: bool = False
+) -> None:
+    """Return once ``views`` reflect what the read must see (module docstring), or raise."""
+    asked = requested_positions(request, min_position)
+    if not fresh and not any(asked.values()):
+        return
+    reader = await _position_reader(request)
+    positions = await run_in_threadpool(reader.read, views)
+    if any(position > positions.head for position in asked.values()):
+        raise _beyond_head(asked, positions.head)
+    target = max([*asked.values(), positions.head if fresh else 0])
+    if positions.reached(views, target):
+        return
+    if not await reader.wait(views, target, MAX_WAIT_SECONDS):
         raise Problem(
             503,
             "Views Behind",
-            f"The read models have not reached log position {position} yet; retry shortly.",
+            f"The read models have not reached log position {target} yet; retry shortly.",
             kind="views-behind",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

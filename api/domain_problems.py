@@ -24,6 +24,7 @@ from domain import (
     InvalidTransition,
     MixedCurrencies,
     OnHandBelowReserved,
+    OutOfBounds,
     ProductInactive,
     UnknownProduct,
 )
@@ -67,6 +68,8 @@ def _field_errors(error: Exception) -> list[dict[str, Any]]:
         return [entry]
     if isinstance(error, EmptyCart | MixedCurrencies):
         return [{"field": "items", "message": str(error)}]
+    if isinstance(error, OutOfBounds):
+        return [{"field": error.field, "message": error.requirement}]
     return []
 
 

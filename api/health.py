@@ -1,4 +1,5 @@
-"""Liveness, readiness (really reaches the database and the broker) and Prometheus metrics."""
+"""Liveness, readiness (really reaches the database and the broker, and no follower of the
+log is stopped at an event it cannot apply) and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.routing import Route
 
 from api.operations import Access, Operation
 from infrastructure.bootstrap import Container
+from infrastructure.followers import check_followers
 from infrastructure.readiness import check_broker, check_database
 
 
@@ -21,12 +23,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     container: Container = request.app.state.container
-    database, broker = await asyncio.gather(
+    results = await asyncio.gather(
         run_in_threadpool(check_database, container.sql),
         run_in_threadpool(check_broker, container.services.bootstrap_servers),
+        run_in_threadpool(check_followers, container.sql),
     )
-    checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in (database, broker)}
-    ready = database.ok and broker.ok
+    checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in results}
+    ready = all(c.ok for c in results)
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
@@ -58,6 +61,7 @@ OPERATIONS = [
         operation_id="readyz",
         summary="Readiness: the database and the broker are reachable (503 if not).",
         access=Access.PUBLIC,
+        also=(503,),
         tags=("operations",),
     ),
     Operation(

@@ -13,23 +13,40 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.operations import Access, Header, Operation
+from api.operations import TEXT_PATH_PARAMS, Access, Header, Operation
 from api.problems import PROBLEM_JSON
 from api.schemas import ProblemDetails
 
 REF = "#/components/schemas/{model}"
+DESCRIPTION = """Checkout, orders and payments. Errors are application/problem+json; a
+method a path does not serve is 405 with `Allow`.
+
+Consistency: every write answers with `X-Log-Position`. Reads come from views that follow
+the event log a few milliseconds behind. A single-order read (`GET /orders/{orderId}`,
+`/payments`, `/admin/orders/{orderId}/refunds`) reflects every write answered before it
+began. Any read given a position (the `X-Log-Position` header or `?minPosition=`) reflects
+that write; lists and the catalog reflect writes only that way. A read waits at most 5 s
+for the views, then answers 503 with Retry-After, never stale data; a position beyond the
+log head is 400 at once.
+
+Roles: customers (no role) read and change their own orders; `admin` everything;
+`auditor` reads any order, its payment and refunds, and the order listing; `service`
+reads any order and its payment. `auditor` and `service` tokens change nothing (403)."""
 BEARER = "bearerAuth"
 
 PROBLEM_TITLES = {
-    400: "Malformed JSON, or the request does not match the schema",
+    400: (
+        "Malformed JSON, a body, parameter or header that does not match the schema, or a "
+        "log position beyond the log head; `errors` names each bad field"
+    ),
     401: "Missing, malformed, expired or wrongly signed bearer token",
-    403: "The token lacks the required role",
+    403: "The token lacks the required role, or is read-only (`service`, `auditor`)",
     404: "No such resource (or not yours)",
     409: "Conflict with the current state",
     413: "Request body over 64 KiB",
     422: "The request breaks a business rule",
     429: "Rate limited; see Retry-After",
-    503: "Busy or views behind; retry after Retry-After seconds",
+    503: "Busy, database unavailable or views behind; retry after Retry-After seconds",
 }
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
 _PROBLEM_HEADERS = {
@@ -73,7 +90,7 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "format": "uuid"},
+            "schema": TEXT_PATH_PARAMS.get(name, {"type": "string", "format": "uuid"}),
         }
         for name in operation.path_params
     ]
@@ -121,15 +138,24 @@ def describe(operation: Operation, components: Components) -> dict[str, Any]:
         "responses": _responses(operation, components),
         "security": [] if operation.access is Access.PUBLIC else [{BEARER: []}],
     }
-    if operation.access is Access.ADMIN:
-        document["description"] = "Needs a bearer token with the `admin` role."
+    description = _description(operation)
+    if description:
+        document["description"] = description
     if operation.request is not None:
         schema = components.ref(operation.request, "validation")
         document["requestBody"] = {
-            "required": True,
+            "required": operation.body_required,
             "content": {"application/json": {"schema": schema}},
         }
     return document
+
+
+def _description(operation: Operation) -> str:
+    parts = [operation.description] if operation.description else []
+    if operation.access is Access.ADMIN:
+        roles = " or ".join(f"`{role}`" for role in operation.roles)
+        parts.append(f"Needs a bearer token with the {roles} role.")
+    return "\n\n".join(parts)
 
 
 def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
@@ -144,7 +170,7 @@ def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
         "info": {
             "title": "checkout-engine",
             "version": "1.0.0",
-            "description": "Checkout, orders and payments. Errors are application/problem+json.",
+            "description": DESCRIPTION,
         },
         "paths": paths,
         "components": {

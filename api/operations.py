@@ -23,12 +23,14 @@ from api.schemas import IDEMPOTENCY_KEY, LOG_POSITION
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
+# Path parameters are UUIDs (anything else is a 404), except these text ones.
+TEXT_PATH_PARAMS = {"sku": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
 class Access(StrEnum):
     PUBLIC = "public"
-    CUSTOMER = "customer"  # any valid bearer token
-    ADMIN = "admin"  # a bearer token with the admin role
+    CUSTOMER = "customer"  # any valid bearer token (the endpoint decides what it may see)
+    ADMIN = "admin"  # a bearer token with one of the operation's roles (default: admin)
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,11 @@ REQUIRED_IDEMPOTENCY_KEY_HEADER = Header(
 )
 LOG_POSITION_HEADER = Header(
     "X-Log-Position",
-    "Event-log position of a write. Sent back on a read, the read waits (at most 5 s) "
-    "until the views include that write, or answers 503.",
+    "The event-log position of a write; every write answers with it. Sent back on a read "
+    "(or as `?minPosition=`), the read reflects that write: it waits, at most 5 s, until "
+    "the views it reads include it, else 503 with Retry-After. A position beyond the log "
+    "head (one no write answered) is 400 at once. Single-order reads reflect every write "
+    "answered before they began even without it; lists and the catalog only with it.",
     LOG_POSITION.json_schema(),
 )
 REPLAYED_HEADER = Header(
@@ -78,12 +83,15 @@ class Operation:
     also: tuple[int, ...] = ()  # other success statuses with the same response body
     response: type[BaseModel] | None = None
     request: type[BaseModel] | None = None
+    body_required: bool = True  # False: no body (or an empty one) is the model's defaults
     query: type[BaseModel] | None = None
     problems: tuple[int, ...] = ()
     request_headers: tuple[Header, ...] = ()
     response_headers: tuple[Header, ...] = ()
     media_type: str = "application/json"
     tags: tuple[str, ...] = field(default=())
+    description: str = ""  # more than the summary: who may call it, what it reflects
+    roles: tuple[str, ...] = ("admin",)  # for Access.ADMIN: any one of these
 
     @property
     def path_params(self) -> list[str]:
@@ -91,5 +99,7 @@ class Operation:
 
     @property
     def route(self) -> Route:
-        starlette_path = _PATH_PARAM.sub(r"{\1:uuid}", self.path)
+        starlette_path = _PATH_PARAM.sub(
+            lambda m: f"{{{m[1]}}}" if m[1] in TEXT_PATH_PARAMS else f"{{{m[1]}:uuid}}", self.path
+        )
         return Route(starlette_path, self.endpoint, methods=[self.method], name=self.operation_id)

@@ -10,7 +10,7 @@ sku) are deliberately not schema rules: the domain answers those with 422.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from domain import OrderStatus, PaymentStatus, Provider
+from domain import OrderStatus, PaymentStatus, Provider, bounds
 from domain.money import MAX_MINOR_UNITS
 
 OrderStatusName = Literal[
@@ -82,25 +82,38 @@ class QueryModel(BaseModel):
 # --- requests ---------------------------------------------------------------------------
 
 
+def _bounded(**schema: Any) -> Any:
+    """Bounds the domain enforces with a 422 naming the field; stated here for clients."""
+    return Field(json_schema_extra=schema)
+
+
+def _text(limit: int) -> Any:
+    return _bounded(maxLength=limit, pattern=bounds.TEXT_PATTERN)
+
+
 class CartItemIn(RequestModel):
     sku: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    quantity: int
+    quantity: Annotated[int, _bounded(minimum=1, maximum=bounds.MAX_LINE_QUANTITY)]
 
 
 class CheckoutBody(RequestModel):
-    """POST /checkout. An empty `items` list is valid JSON here and a 422 from the domain."""
+    """POST /checkout. An empty `items` list is valid JSON here and a 422 from the domain;
+    so are the bounds below (422 naming the field): at most 100 lines of at most 1,000
+    units, and an order total of at most 99,999,999 minor units."""
 
-    items: list[CartItemIn]
+    items: Annotated[list[CartItemIn], _bounded(maxItems=bounds.MAX_LINES)]
     provider: ProviderName
 
 
 class ProductIn(RequestModel):
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    name: str
-    vendor_id: str
-    unit_amount: int
+    """A catalog entry; values outside the stated bounds are a 422 naming the field."""
+
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=200), _text(bounds.MAX_SKU)]
+    name: Annotated[str, _text(bounds.MAX_NAME)]
+    vendor_id: Annotated[str, _text(bounds.MAX_VENDOR_ID)]
+    unit_amount: Annotated[int, _bounded(minimum=0, maximum=bounds.MAX_TOTAL)]
     currency: str
-    stock: int
+    stock: Annotated[int, _bounded(minimum=0, maximum=bounds.MAX_STOCK)]
     active: bool = True
 
 
@@ -165,7 +178,11 @@ class RefundBody(RequestModel):
     """POST /admin/orders/{orderId}/refunds; without `amount`, all that is still refundable."""
 
     amount: Annotated[int, Field(ge=1, le=MAX_MINOR_UNITS)] | None = None
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+        _bounded(description="No control characters (422 otherwise)."),
+    ]
 
 
 # --- responses --------------------------------------------------------------------------
@@ -368,6 +385,20 @@ class CatalogUpserted(ResponseModel):
     created: int
     updated: int
     unchanged: int
+
+
+class StockChangeBody(RequestModel):
+    """Exactly one of: `delta` units delivered (added to on hand), or the units `available`
+    to buy on top of what open orders hold (units already sold stay sold)."""
+
+    delta: Annotated[int, _bounded(minimum=1, maximum=bounds.MAX_STOCK)] | None = None
+    available: Annotated[int, _bounded(minimum=0, maximum=bounds.MAX_STOCK)] | None = None
+
+
+class StockOut(ResponseModel):
+    sku: str
+    on_hand: int
+    available: int
 
 
 class FieldError(ResponseModel):

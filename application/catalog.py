@@ -1,16 +1,22 @@
-"""Catalog upserts: products and their stock, all in one transaction."""
+"""Catalog upserts: products and their stock, all in one transaction.
+
+Stock is a count of units that sell, so an upsert never sets it absolutely: a file loaded
+again after sales would put sold units back on sale (adr/0013). A new sku starts with the
+entry's stock; an existing sku's stock changes only when asked, per ``StockMode``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from application.contention import with_retries
 from application.engine import CheckoutEngine
-from domain import Product, Stock
+from domain import Product, Stock, UnknownProduct
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,22 @@ class CatalogEntry:
     currency: str
     stock: int
     active: bool = True
+
+
+class StockMode(StrEnum):
+    """What an entry's ``stock`` means for a sku that exists already."""
+
+    INITIAL = "initial"  # only the stock a new sku starts with: existing skus keep theirs
+    RESTOCK = "restock"  # units delivered: added to what is on hand
+    AVAILABLE = "available"  # units to offer on top of what is reserved (sold units are gone)
+
+
+@dataclass(frozen=True)
+class StockChanged:
+    sku: str
+    on_hand: int
+    available: int
+    position: int
 
 
 @dataclass(frozen=True)
@@ -36,19 +58,44 @@ class Catalog:
     def __init__(self, app: CheckoutEngine) -> None:
         self.app = app
 
-    def upsert(self, entries: Sequence[CatalogEntry]) -> CatalogLoaded:
+    def upsert(
+        self, entries: Sequence[CatalogEntry], stock_mode: StockMode = StockMode.INITIAL
+    ) -> CatalogLoaded:
         """Create or update every entry, or (on any invalid entry) nothing at all."""
         skus = [entry.sku for entry in entries]
         if len(set(skus)) != len(skus):
             raise ValueError("a sku appears more than once in the catalog file")
-        return with_retries(lambda: self._upsert(entries))
+        return with_retries(lambda: self._upsert(entries, stock_mode))
 
-    def _upsert(self, entries: Sequence[CatalogEntry]) -> CatalogLoaded:
+    def change_stock(
+        self, sku: str, *, delta: int | None = None, available: int | None = None
+    ) -> StockChanged:
+        """Add ``delta`` units, or make ``available`` units sellable; raises UnknownProduct."""
+        if (delta is None) == (available is None):
+            raise ValueError("give either delta or available")
+
+        def attempt() -> StockChanged:
+            try:
+                stock = self.app.load(Stock, Stock.id_for(sku))
+            except AggregateNotFoundError:
+                raise UnknownProduct([sku]) from None
+            if delta is not None:
+                stock.restock(delta)
+            else:
+                assert available is not None
+                stock.set_available(available)
+            recordings = self.app.save(stock)
+            position = recordings[-1].notification.id if recordings else self.app.head_position()
+            return StockChanged(sku, stock.on_hand, stock.available, position)
+
+        return with_retries(attempt)
+
+    def _upsert(self, entries: Sequence[CatalogEntry], stock_mode: StockMode) -> CatalogLoaded:
         changed: list[Aggregate] = []
         created = updated = 0
         for entry in entries:
             product, is_new, product_changed = self._product(entry)
-            stock, stock_changed = self._stock(entry)
+            stock, stock_changed = self._stock(entry, stock_mode)
             created += is_new
             updated += (product_changed or stock_changed) and not is_new
             changed += [a for a, c in ((product, product_changed), (stock, stock_changed)) if c]
@@ -76,9 +123,14 @@ class Catalog:
         toggled = product.reactivate() if entry.active else product.deactivate()
         return product, False, changed or toggled
 
-    def _stock(self, entry: CatalogEntry) -> tuple[Stock, bool]:
+    def _stock(self, entry: CatalogEntry, mode: StockMode) -> tuple[Stock, bool]:
         try:
             stock = self.app.load(Stock, Stock.id_for(entry.sku))
         except AggregateNotFoundError:
             return Stock.create(entry.sku, entry.stock), True
-        return stock, stock.set_on_hand(entry.stock)
+        if mode is StockMode.RESTOCK and entry.stock > 0:
+            stock.restock(entry.stock)
+            return stock, True
+        if mode is StockMode.AVAILABLE:
+            return stock, stock.set_available(entry.stock)
+        return stock, False

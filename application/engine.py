@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
 
-from domain import Stock
+from domain import Payment, Stock
 
 A = TypeVar("A")
 
@@ -23,7 +23,10 @@ class CheckoutEngine(Application[UUID]):
     # A busy sku collects a reservation and a release or commit per order; snapshots
     # keep loading it cheap however long its history gets.
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
-        Stock: 50
+        Stock: 50,
+        # Payments grow with attempts, refunds, sessions and disputes (a long-lived one,
+        # retried and refunded in parts, reaches dozens of events).
+        Payment: 20,
     }
 
     def head_position(self) -> int:

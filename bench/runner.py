@@ -171,7 +171,7 @@ class Runner:
                 "its own process (multiprocessing spawn): one thread per client, closed "
                 "loop, one keep-alive HTTP/1.1 connection each (httpx)"
             ),
-            "rate_limits": "off (RATE_LIMIT_PER_CUSTOMER/PER_IP=off)",
+            "rate_limits": "off (RATE_LIMIT_PER_CUSTOMER/PER_IP/READS_PER_IP=off)",
             "warmup": "requests completing during the warm-up are not counted",
             "machine_busy_before_start": self.busy_before,
             "notes": self.notes,

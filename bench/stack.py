@@ -75,6 +75,7 @@ class Stack:
                 "SANDBOX_PORT": str(self.sandbox_port),
                 "RATE_LIMIT_PER_CUSTOMER": "off",
                 "RATE_LIMIT_PER_IP": "off",
+                "RATE_LIMIT_READS_PER_IP": "off",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import InvalidProduct
 from domain.identity import stable_id
 from domain.money import Currency, Money
@@ -13,13 +14,22 @@ from domain.money import Currency, Money
 
 def _validated(name: str, vendor_id: str, unit_amount: int, currency: str) -> str:
     """Check product fields; return the normalised currency code."""
-    if not name.strip():
+    if isinstance(name, str) and not name.strip():
         raise InvalidProduct("name must not be empty")
-    if not vendor_id.strip():
+    if isinstance(vendor_id, str) and not vendor_id.strip():
         raise InvalidProduct("vendor id must not be empty")
+    bounds.text(name, "name", bounds.MAX_NAME)
+    bounds.text(vendor_id, "vendorId", bounds.MAX_VENDOR_ID)
     if type(unit_amount) is not int or unit_amount < 0:
         raise InvalidProduct(f"unit amount must be a non-negative int, got {unit_amount!r}")
+    bounds.amount(unit_amount, "unitAmount")
     return Currency.of(currency).code
+
+
+def validate_sku(sku: str) -> str:
+    if isinstance(sku, str) and (not sku.strip() or sku != sku.strip()):
+        raise InvalidProduct(f"sku must be non-empty without surrounding spaces: {sku!r}")
+    return bounds.text(sku, "sku", bounds.MAX_SKU)
 
 
 class Product(Aggregate):
@@ -82,8 +92,7 @@ class Product(Aggregate):
     def register(
         cls, sku: str, name: str, vendor_id: str, unit_amount: int, currency: str
     ) -> Product:
-        if not sku.strip() or sku != sku.strip():
-            raise InvalidProduct(f"sku must be non-empty without surrounding spaces: {sku!r}")
+        validate_sku(sku)
         code = _validated(name, vendor_id, unit_amount, currency)
         return cls._create(
             cls.Registered,

@@ -199,6 +199,17 @@ class PaymentMismatch(DomainError):
         super().__init__(f"payment does not belong to this order: {detail}")
 
 
+class OutOfBounds(DomainError):
+    """A value outside what the engine accepts (too large, too long, control characters)."""
+
+    code = "out-of-bounds"
+
+    def __init__(self, field: str, requirement: str) -> None:
+        super().__init__(f"{field} {requirement}")
+        self.field = field
+        self.requirement = requirement
+
+
 class InvalidProduct(DomainError):
     code = "invalid-product"
 

@@ -11,11 +11,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import (
     EmptyCart,
     InvalidAmount,
     InvalidQuantity,
     InvalidTransition,
+    OutOfBounds,
     PaymentMismatch,
     RefundExceedsCaptured,
 )
@@ -41,10 +43,11 @@ class OrderLine:
     vendor_id: str
 
     def __post_init__(self) -> None:
-        if type(self.quantity) is not int or self.quantity < 1:
-            raise InvalidQuantity(self.quantity, self.sku)
+        if type(self.quantity) is not int or not 1 <= self.quantity <= bounds.MAX_LINE_QUANTITY:
+            raise InvalidQuantity(self.quantity, self.sku, bounds.MAX_LINE_QUANTITY)
         if type(self.unit_amount) is not int or self.unit_amount < 0:
             raise InvalidAmount(self.unit_amount, "a non-negative int of minor units")
+        bounds.total(self.total, f"the line total of {self.sku}")
 
     @property
     def total(self) -> int:
@@ -174,6 +177,10 @@ class Order(Aggregate):
         """Validate and record a new order. Prices come from the catalog (see pricing)."""
         if not lines:
             raise EmptyCart()
+        if len(lines) > bounds.MAX_LINES:
+            raise OutOfBounds("items", f"must have at most {bounds.MAX_LINES} lines")
+        bounds.text(customer_id, "customerId", bounds.MAX_CUSTOMER_ID)
+        bounds.total(sum(line.total for line in lines), "the order total")
         if sum(line.total for line in lines) < 1:
             # Every order goes through a provider, and providers refuse zero charges.
             raise InvalidAmount(0, "a positive order total")

@@ -15,8 +15,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 
+from domain import bounds
 from domain.errors import (
     InvalidAmount,
     InvalidTransition,
@@ -70,6 +71,16 @@ def _bounded(text: str | None) -> str | None:
 
 class Payment(Aggregate):
     """Exactly one per order: its id is derived from the order id."""
+
+    class Snapshot(Snapshot):
+        """Snapshots keep state as JSON: the enums come back as plain strings."""
+
+        def mutate(self, _: None) -> Payment:
+            payment = super().mutate(_)
+            assert isinstance(payment, Payment)
+            payment.status = PaymentStatus(payment.status)
+            payment.provider = Provider(payment.provider)
+            return payment
 
     class Initiated(Aggregate.Created):
         class_version = 1
@@ -523,6 +534,9 @@ class Payment(Aggregate):
         """
         if type(amount) is not int or amount < 1:
             raise InvalidAmount(amount, "a positive int of minor units")
+        if reason is not None:
+            bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.text(actor, "actor", bounds.MAX_CUSTOMER_ID + 10)
         existing = self.refunds.get(refund_id)
         if existing is not None:
             differs = fingerprint is not None and existing["fingerprint"] not in (None, fingerprint)

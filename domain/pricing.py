@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from domain import bounds
 from domain.catalog import Product
 from domain.errors import (
     EmptyCart,
     InvalidQuantity,
     MixedCurrencies,
+    OutOfBounds,
     ProductInactive,
     UnknownProduct,
 )
@@ -22,7 +24,7 @@ from domain.order import OrderLine
 
 # Upper bound per line: guards against typos (1000 instead of 10) and integer blow-ups in
 # totals; real bulk orders go through a sales channel, not this checkout.
-MAX_LINE_QUANTITY = 1000
+MAX_LINE_QUANTITY = bounds.MAX_LINE_QUANTITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ def price_cart(
     """
     if not wanted:
         raise EmptyCart()
+    if len(wanted) > bounds.MAX_LINES:
+        raise OutOfBounds("items", f"must have at most {bounds.MAX_LINES} lines")
     for sku, quantity in wanted.items():
         if type(quantity) is not int or not 1 <= quantity <= max_quantity:
             raise InvalidQuantity(quantity, sku, max_quantity)
@@ -69,4 +73,5 @@ def price_cart(
         )
         for sku, quantity in wanted.items()
     )
+    bounds.total(sum(line.total for line in lines), "the order total")
     return PricedCart(lines=lines, currency=currencies.pop())

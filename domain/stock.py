@@ -12,11 +12,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.errors import (
     DuplicateReservation,
     InsufficientStock,
     InvalidQuantity,
-    OnHandBelowReserved,
     UnknownReservation,
 )
 from domain.identity import stable_id
@@ -31,7 +31,7 @@ def _positive(quantity: int, sku: str) -> int:
 def _non_negative(on_hand: int, sku: str) -> int:
     if type(on_hand) is not int or on_hand < 0:
         raise InvalidQuantity(on_hand, sku)
-    return on_hand
+    return bounds.amount(on_hand, "stock", 0, bounds.MAX_STOCK)
 
 
 class Stock(Aggregate):
@@ -111,18 +111,22 @@ class Stock(Aggregate):
         return self.reservations.get(str(order_id), 0)
 
     def restock(self, quantity: int) -> None:
-        self.trigger_event(self.Restocked, quantity=_positive(quantity, self.sku))
+        """Add units (a delivery arrived): what is reserved or sold stays as it is."""
+        _positive(quantity, self.sku)
+        bounds.amount(self.on_hand + quantity, "stock", 0, bounds.MAX_STOCK)
+        self.trigger_event(self.Restocked, quantity=quantity)
 
-    def set_on_hand(self, on_hand: int) -> bool:
-        """Set the count (catalog load); False when unchanged, so reloads add nothing.
+    def set_available(self, available: int) -> bool:
+        """Make ``available`` units sellable on top of what open orders hold; False if so.
 
-        The count may not drop below what open orders hold: that would sell units twice.
+        Units already sold left on_hand when they were committed, and reserved units stay
+        held, so this can never put a sold or held unit on sale again.
         """
-        _non_negative(on_hand, self.sku)
+        _non_negative(available, self.sku)
+        on_hand = self.reserved + available
+        bounds.amount(on_hand, "stock", 0, bounds.MAX_STOCK)
         if on_hand == self.on_hand:
             return False
-        if on_hand < self.reserved:
-            raise OnHandBelowReserved(self.sku, on_hand, self.reserved)
         self.trigger_event(self.OnHandSet, on_hand=on_hand)
         return True
 

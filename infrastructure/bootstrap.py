@@ -122,6 +122,7 @@ class Container:
     @cached_property
     def metrics(self) -> CollectorRegistry:
         """Metrics computed from the database when scraped (not this process's counters)."""
+        from infrastructure.followers import FollowerCollector
         from infrastructure.relay import RelayBacklogCollector
         from infrastructure.webhooks.metrics import CaptureReviewCollector, WebhookInboxCollector
         from infrastructure.worker.metrics import ProviderTasksCollector
@@ -131,6 +132,7 @@ class Container:
         registry.register(ProviderTasksCollector(self.sql))
         registry.register(WebhookInboxCollector(self.sql))
         registry.register(CaptureReviewCollector(self.sql))
+        registry.register(FollowerCollector(self.sql))
         return registry
 
     @cached_property

@@ -12,8 +12,13 @@ from typing import Any, NoReturn
 
 import click
 
+from infrastructure.db_cli import db as db_group
+from infrastructure.followers import followers as followers_group
 from infrastructure.settings import ConfigurationError, Settings, load_settings
 from projections.cli import projections as projections_group
+
+# Command groups that work on the database: DATABASE_URL, or the embedded one.
+DATABASE_GROUPS = {"projections", "followers"}
 
 EXIT_USAGE = 2
 
@@ -35,7 +40,7 @@ def settings_or_exit() -> Settings:
 def cli(ctx: click.Context) -> None:
     """checkout-engine: event-sourced checkout and payments with a transactional outbox."""
     ctx.ensure_object(dict)
-    if ctx.invoked_subcommand == "projections" and "--help" not in sys.argv:
+    if ctx.invoked_subcommand in DATABASE_GROUPS and "--help" not in sys.argv:
         from infrastructure.embedded import embedded_database_url
 
         stack = ctx.with_resource(ExitStack())
@@ -43,6 +48,8 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(projections_group)
+cli.add_command(db_group)
+cli.add_command(followers_group)
 
 
 @cli.command()
@@ -151,12 +158,32 @@ def catalog() -> None:
 
 @catalog.command("load")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-def catalog_load(file: Path) -> None:
-    """Upsert products and stock from JSON: [{sku,name,vendorId,unitAmount,currency,stock}]."""
+@click.option(
+    "--restock",
+    "mode",
+    flag_value="restock",
+    help="For skus that exist, add each entry's stock to what is on hand (a delivery).",
+)
+@click.option(
+    "--set-available",
+    "mode",
+    flag_value="available",
+    help="For skus that exist, make each entry's stock the units available to buy, on top "
+    "of what open orders hold (units already sold stay sold).",
+)
+def catalog_load(file: Path, mode: str | None) -> None:
+    """Upsert products from JSON: [{sku,name,vendorId,unitAmount,currency,stock}].
+
+    A new sku starts with its stock. An existing sku keeps its stock unless --restock or
+    --set-available says what the file's stock means, so loading the same file again
+    after sales never puts sold units back on sale.
+    """
+    from application.catalog import StockMode
     from domain import DomainError
     from infrastructure.catalog_file import CatalogFileError, read_catalog
     from infrastructure.launcher import open_container
 
+    stock_mode = StockMode(mode) if mode else StockMode.INITIAL
     settings = settings_or_exit()
     try:
         entries = read_catalog(file)
@@ -165,12 +192,13 @@ def catalog_load(file: Path) -> None:
     click.echo(f"loading {len(entries)} products from {file} ...", err=True)
     with open_container(settings, role="catalog") as container:
         try:
-            loaded = container.catalog.upsert(entries)
+            loaded = container.catalog.upsert(entries, stock_mode)
         except (DomainError, ValueError) as exc:
             fail(f"{file}: {exc}")
     click.echo(
         f"catalog loaded: {loaded.created} created, {loaded.updated} updated, "
-        f"{loaded.unchanged} unchanged (log position {loaded.position})"
+        f"{loaded.unchanged} unchanged (stock of existing skus: {stock_mode.value}; "
+        f"log position {loaded.position})"
     )
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 
 import click
 import httpx
@@ -19,6 +20,7 @@ from infrastructure.roles import NamedLoop, run_loops
 from infrastructure.settings import Settings
 from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
 from infrastructure.tokens import mint_token
+from projections.migrations import upgrade_database
 
 
 @contextmanager
@@ -45,6 +47,7 @@ def run_api(settings: Settings) -> None:
     configure_logging("api")
     services = Services.from_settings(settings)
     container = build_container(settings, services)
+    upgrade_database(container.sql)  # the views it reads, the inbox it writes (adr/0012)
     uvicorn.run(
         create_app(container),
         host=settings.host,
@@ -96,16 +99,22 @@ def run_relay_role(settings: Settings) -> int:
 
 def run_worker(settings: Settings) -> int:
     """Provider calls and the expiry reaper; starts fine with no provider configured."""
-    from infrastructure.worker.assembly import worker_loops
+    from infrastructure.worker.assembly import WorkerOptions, worker_loops
+    from infrastructure.worker.retention import RetentionPolicy
 
     configure_logging("worker")
     container = build_container(settings, Services.from_settings(settings, jwt=False))
     try:
+        retention = RetentionPolicy(
+            webhooks=timedelta(days=settings.webhook_retention_days),
+            tasks=timedelta(days=settings.task_retention_days),
+        )
         loops = worker_loops(
             container.app,
             container.sql,
             container.gateways,
             container.clock,
+            WorkerOptions(retention=retention),
             sessions=container.checkout_sessions,
         )
         return run_loops(loops)

@@ -47,9 +47,12 @@ class Settings(BaseSettings):
     )
     kafka_topic_partitions: int = Field(default=3, alias="KAFKA_TOPIC_PARTITIONS", ge=1, le=1000)
     payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
+    webhook_retention_days: int = Field(default=90, alias="WEBHOOK_RETENTION_DAYS", ge=1, le=36500)
+    task_retention_days: int = Field(default=90, alias="TASK_RETENTION_DAYS", ge=1, le=36500)
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
     rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")
+    rate_limit_reads_per_ip: str = Field(default="6000/minute", alias="RATE_LIMIT_READS_PER_IP")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="CORS_ORIGINS")
 
     @field_validator("database_url")
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{server.strip()!r} is not host:port")
         return value
 
-    @field_validator("rate_limit_per_customer", "rate_limit_per_ip")
+    @field_validator("rate_limit_per_customer", "rate_limit_per_ip", "rate_limit_reads_per_ip")
     @classmethod
     def _check_rate(cls, value: str) -> str:
         if value.strip().lower() == "off" or _RATE.match(value.lower()):

@@ -62,14 +62,26 @@ def encode_cursor(created_at: datetime, order_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The page boundary a cursor from ``encode_cursor`` names; InvalidCursor for any other.
+
+    A cursor comes from the client: anything that is not exactly the pair we encode (an
+    aware timestamp and an order id, both strings) is refused, never half-used.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, order_id = json.loads(raw)
+        decoded = json.loads(raw)
+        if not isinstance(decoded, list) or len(decoded) != 2:
+            raise InvalidCursor()
+        created_at, order_id = decoded
+        if not isinstance(created_at, str) or not isinstance(order_id, str):
+            raise InvalidCursor()
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise InvalidCursor()
+        # Within what PostgreSQL's timestamptz and Python both represent once in UTC.
+        moment.astimezone(UTC)
         return moment, UUID(order_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
         raise InvalidCursor() from None
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from application.engine import CheckoutEngine
 from projections import ALL_PROJECTIONS
+from projections.dead_letters import RETRIED, DeadLetters
 from projections.projection import Projection
 from projections.rebuild import RebuildResult, rebuild
 from projections.schema import create_schema
@@ -62,6 +64,9 @@ log = structlog.get_logger(__name__)
 # Failures that a retry from the stored position can cure: the tables were swapped by a
 # rebuild, a connection dropped, a serialisation or lock timeout.
 RETRYABLE = (PositionMoved, sa.exc.DBAPIError)
+# Failures no retry cures: the event holds a value the tables refuse. They, and anything
+# the projection's own code raises, stop the follower at that event (dead letter).
+REFUSED = (sa.exc.DataError, sa.exc.IntegrityError)
 # The database or our session went away; the lock, if we held it, went with the session.
 CONNECTION_LOST = (
     sa.exc.OperationalError,
@@ -92,6 +97,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         standby_retry: float = 1.0,
         safety_poll: float = 5.0,
+        stall_poll: float = 1.0,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -99,6 +105,9 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.standby_retry = standby_retry
         self.safety_poll = safety_poll
+        self.stall_poll = stall_poll
+        self.dead_letters = DeadLetters(engine)
+        self.stalled = threading.Event()  # set while stopped at a dead letter
         self.channel = channel_of(app)
         self.active = threading.Event()  # set while this instance holds the lock
         self.position = 0  # last committed position, as this runner knows it
@@ -166,17 +175,70 @@ class ProjectionRunner:
         try:
             self.position = self.process(notifications, self.position)
             self._failing = 0
-        except RETRYABLE as exc:
+        except Exception as exc:
+            if is_refused(exc):
+                self._find_refused(notifications, stop)
+                return
+            if not isinstance(exc, RETRYABLE):
+                raise  # the connection went away: run_forever stands by and takes over
             self.retries += 1
             self._failing += 1
-            log.info(
-                "projection batch rolled back", projection=self.projection.name, error=str(exc)
+            log.warning(
+                "projection batch rolled back, will retry",
+                projection=self.projection.name,
+                error=str(exc),
             )
             # A swap by a rebuild is cured at once; a failure that repeats (database
             # down, a bad migration) backs off up to a second between attempts.
             if self._failing > 1:
                 stop.wait(min(1.0, 0.05 * 2**self._failing))
             self.position = self._stored_position()
+
+    def _find_refused(self, notifications: Sequence[Notification], stop: threading.Event) -> None:
+        """Apply the batch one event at a time, up to the event that is refused."""
+        for notification in notifications:
+            try:
+                self.position = self.process([notification], self.position)
+            except Exception as exc:
+                if not is_refused(exc):
+                    return  # transient after all: the next pass retries from here
+                self._stall(notification, exc, stop)
+                return
+
+    def _stall(self, notification: Notification, exc: Exception, stop: threading.Event) -> None:
+        """Record the dead letter, say so loudly, and wait here for an operator's decision."""
+        name = self.projection.name
+        error = f"{type(exc).__name__}: {exc}"
+        letter = self.dead_letters.record(
+            name,
+            notification.id,
+            notification.topic,
+            _uuid(notification.originator_id),
+            notification.originator_version,
+            error,
+        )
+        log.error(
+            "projection stopped: an event it cannot apply (followers skip or retry)",
+            projection=name,
+            position=notification.id,
+            topic=notification.topic,
+            originator=str(notification.originator_id),
+            attempts=letter.attempts,
+            error=error,
+        )
+        self.stalled.set()
+        decided = letter
+        try:
+            while not stop.wait(self.stall_poll):
+                found = self.dead_letters.get(name, notification.id)
+                if found is None or found.resolution is not None:
+                    decided = found or decided
+                    break
+            if decided.resolution == RETRIED:
+                log.warning("projection retries a dead letter", projection=name)
+        finally:
+            self.stalled.clear()
+        self.position = self._stored_position()
 
     def catch_up(self) -> int:
         """Process everything committed so far in the calling thread; returns the position.
@@ -217,6 +279,20 @@ class ProjectionRunner:
                 for _ in listener.notifies(timeout=0):
                     pass
                 return
+
+
+def _uuid(value: object) -> UUID | None:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        return None
+
+
+def is_refused(exc: Exception) -> bool:
+    """An event no retry will apply: refused by the tables, or by the projection's code."""
+    if isinstance(exc, REFUSED):
+        return True
+    return not isinstance(exc, (*RETRYABLE, *CONNECTION_LOST))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """The read-model tables and their tracking table (SQLAlchemy Core).
 
+The database gets them from the Alembic revisions in ``projections.migrations``
+(adr/0012); these factories describe the same tables to the code, and a change to one
+comes with a revision that makes it (tests/integration/migrations compares the two).
+
 Tables are built by factories that take the table name, so a rebuild can create a shadow
 copy (``<table>__rebuild``) whose indexes and constraints carry the shadow's name and do not
 collide with the live ones; the swap renames them back (see ``projections.rebuild``).
@@ -13,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.engine import Engine
 
+from projections.migrations import upgrade_database
+
 # Names derived from the table name, so a shadow table's constraints are distinct.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -21,9 +27,6 @@ NAMING_CONVENTION = {
 }
 
 SHADOW_SUFFIX = "__rebuild"
-
-# Any constant works; it only has to differ from other advisory locks in this database.
-_SCHEMA_LOCK = "projections:schema"
 
 TableFactory = Callable[[sa.MetaData, str], sa.Table]
 
@@ -148,7 +151,7 @@ def follower_dead_letters_table(
     metadata: sa.MetaData, name: str = "follower_dead_letters"
 ) -> sa.Table:
     """Events a follower could not apply: it stops there until an operator skips or retries."""
-    table = sa.Table(
+    return sa.Table(
         name,
         metadata,
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -167,7 +170,6 @@ def follower_dead_letters_table(
         _timestamp("resolved_at", nullable=True),
         sa.UniqueConstraint("follower", "position"),
     )
-    return table
 
 
 def projection_tracking_table(metadata: sa.MetaData, name: str = "projection_tracking") -> sa.Table:
@@ -196,29 +198,15 @@ TABLE_FACTORIES: dict[str, TableFactory] = {
 }
 
 
-ADDED_COLUMNS = (("payment_status_view", "refunds"), ("payment_status_view", "disputes"))
-
-
 def shadow_of(table: sa.Table, shadow_metadata: sa.MetaData) -> sa.Table:
     """The rebuild copy of a live view table, with the same columns and indexes."""
     return TABLE_FACTORIES[table.name](shadow_metadata, table.name + SHADOW_SUFFIX)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the missing tables; safe when several processes start at once.
+    """Bring every table the engine owns up to the newest revision (projections.migrations).
 
-    ``CREATE TABLE IF NOT EXISTS`` alone is not: two sessions can both see the table
-    missing and one fails on the catalog's unique index. The transaction-level advisory
-    lock serialises the check-and-create and is released at commit.
+    Safe when several processes start at once, and cheap once this process has seen the
+    database at head: runners call it each time they become active.
     """
-    with engine.begin() as conn:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
-        metadata.create_all(conn, checkfirst=True)
-        for table, column in ADDED_COLUMNS:
-            # Columns added after a view first shipped; a rebuild fills them for old events.
-            conn.execute(
-                sa.text(
-                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} "
-                    "JSONB NOT NULL DEFAULT '{}'"
-                )
-            )
+    upgrade_database(engine)

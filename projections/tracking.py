@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
+from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
+from application.engine import CheckoutEngine
 from projections.schema import projection_tracking
 
-# How often wait_for_position looks at the tracking rows (see there).
-WAIT_INTERVAL = 0.01
+# Waiting for a position looks again after 5 ms, then twice as long each time, at most
+# every 200 ms: a projection usually commits within a few ms of the write, and a wait
+# that lasts costs a handful of lookups, not hundreds.
+FIRST_INTERVAL = 0.005
+MAX_INTERVAL = 0.2
 
 
 class PositionMoved(Exception):
@@ -68,16 +76,21 @@ def set_position(conn: Connection, name: str, new: int) -> None:
     )
 
 
+def intervals() -> Iterator[float]:
+    """The pauses between looks at the tracking rows: growing, then steady."""
+    interval = FIRST_INTERVAL
+    while True:
+        yield interval
+        interval = min(interval * 2, MAX_INTERVAL)
+
+
 def wait_for_position(
     engine: Engine, names: Collection[str], position: int, timeout: float
 ) -> bool:
     """True as soon as every named projection reached ``position``; False at the timeout.
 
-    Polls the tracking rows (a primary-key lookup) every 10 ms on one connection. The
-    alternative, LISTEN on a channel the runners NOTIFY after each commit, needs a
-    dedicated session per waiting request (LISTEN state must not leak back into the pool)
-    and still a re-check after subscribing; for waits of a few tens of milliseconds the
-    lookups are cheaper, and the common case (already there) costs one query.
+    Blocks its thread (tests, tools). A request waits with ``PositionReader.wait``,
+    which sleeps in the event loop instead.
     """
     wanted = set(names)
     if position <= 0 or not wanted:
@@ -86,11 +99,81 @@ def wait_for_position(
     t = projection_tracking
     query = sa.select(t.c.name, t.c.position).where(t.c.name.in_(wanted))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        while True:
+        for interval in intervals():
             reached = {name for name, at in conn.execute(query) if at >= position}
             if reached >= wanted:
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            time.sleep(min(WAIT_INTERVAL, remaining))
+            time.sleep(min(interval, remaining))
+    raise AssertionError("unreachable")  # intervals() never ends
+
+
+@dataclass(frozen=True)
+class LogPositions:
+    """The log head and where some projections are, as one query saw them."""
+
+    head: int
+    views: Mapping[str, int]
+
+    def reached(self, names: Collection[str], position: int) -> bool:
+        return all(self.views.get(name, 0) >= position for name in names)
+
+
+class PositionReader:
+    """Reads the log head and projection positions together, and waits for a position.
+
+    One statement answers both (the head is ``max(notification_id)``, a backward scan of
+    its unique index; each position a primary-key lookup), so a read whose views are
+    already there costs one query. Waiting sleeps in the event loop between lookups and
+    runs each lookup in a worker thread only while it executes: a waiting request holds
+    neither a thread nor a connection. LISTEN would need a dedicated session per waiting
+    request and the runners to NOTIFY after each commit; for waits of a few tens of
+    milliseconds the lookups are cheaper.
+    """
+
+    def __init__(self, engine: Engine, events_table: str, schema: str = "public") -> None:
+        self.engine = engine
+        self.events_table = events_table
+        self.schema = schema
+        events = sa.table(events_table, sa.column("notification_id"), schema=schema)
+        head = sa.select(
+            sa.cast(sa.null(), sa.Text).label("name"),
+            sa.func.coalesce(sa.func.max(events.c.notification_id), 0).label("position"),
+        )
+        t = projection_tracking
+        views = sa.select(t.c.name, t.c.position).where(
+            t.c.name == sa.any_(sa.bindparam("names", type_=sa.ARRAY(sa.Text)))
+        )
+        self._query = sa.union_all(head, views)
+
+    @classmethod
+    def of(cls, app: CheckoutEngine, engine: Engine) -> PositionReader:
+        """The reader of ``app``'s own events table, through ``engine``."""
+        recorder = app.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise TypeError("positions are read from a PostgreSQL notification log")
+        return cls(engine, recorder.events_table_name, recorder.datastore.schema)
+
+    def read(self, names: Collection[str]) -> LogPositions:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            rows = conn.execute(self._query, {"names": list(names)}).all()
+        head = next(at for name, at in rows if name is None)
+        return LogPositions(int(head), {name: at for name, at in rows if name is not None})
+
+    async def wait(self, names: Collection[str], position: int, timeout: float) -> bool:
+        """True once every named projection reached ``position``; False at the timeout.
+
+        For a caller that has just looked (``read``): the first look here is after a pause.
+        """
+        deadline = time.monotonic() + timeout
+        for interval in intervals():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await anyio.sleep(min(interval, remaining))
+            positions = await anyio.to_thread.run_sync(self.read, names)
+            if positions.reached(names, position):
+                return True
+        raise AssertionError("unreachable")  # intervals() never ends

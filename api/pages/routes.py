@@ -3,11 +3,16 @@
 They hold no logic of their own: the browser calls the same endpoints any frontend
 would, with the bearer token the person pasted (or `run` put in the link's fragment,
 which never reaches a server log).
+
+Each response carries a strict Content-Security-Policy with a fresh nonce for the page's
+own inline script and style, so markup that ever slipped into the page could not run.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from importlib import resources
 from typing import Any
 from uuid import UUID
@@ -16,22 +21,76 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from domain.money import ISO_4217_EXPONENTS
 from infrastructure.bootstrap import Container
 
-_SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+# Real Razorpay (no sandbox configured): checkout.js is loaded from its CDN and opens its
+# modal in a frame on the API's origin.
+RAZORPAY_CHECKOUT_JS = "https://checkout.razorpay.com"
+RAZORPAY_CHECKOUT_FRAME = "https://api.razorpay.com"
+
+_PLACEHOLDER = re.compile(r"__(NONCE|CONFIG)__")
 
 
-def _page(name: str) -> str:
-    return resources.files("api.pages").joinpath(name).read_text(encoding="utf-8")
+def content_security_policy(nonce: str, *, razorpay_checkout_js: bool = False) -> str:
+    """Only the page's own nonce-carrying script and style run; it talks to its own origin.
+
+    Trusted Types make the browser itself refuse HTML strings in DOM sinks (innerHTML);
+    checkout.js is third-party code we cannot hold to that, so it is off on the one page
+    that loads it.
+    """
+    script = [f"'nonce-{nonce}'"]
+    connect = ["'self'"]
+    directives: dict[str, list[str]] = {}
+    if razorpay_checkout_js:
+        script.append(RAZORPAY_CHECKOUT_JS)
+        connect.append(RAZORPAY_CHECKOUT_FRAME)
+        directives["frame-src"] = [RAZORPAY_CHECKOUT_FRAME]
+    else:
+        directives["require-trusted-types-for"] = ["'script'"]
+        directives["trusted-types"] = ["'none'"]
+    policy = {
+        "default-src": ["'none'"],
+        "script-src": script,
+        "style-src": [f"'nonce-{nonce}'"],
+        "connect-src": connect,
+        "img-src": ["'self'", "data:"],
+        # No page posts a form: the hosted checkout pages are reached by navigation.
+        "form-action": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        **directives,
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())
+
+
+def _headers(nonce: str, *, razorpay_checkout_js: bool = False) -> dict[str, str]:
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": content_security_policy(
+            nonce, razorpay_checkout_js=razorpay_checkout_js
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
 
 
 def _embed(config: dict[str, Any]) -> str:
     # JSON inside <script>: "<" escaped so no value can close the element.
     return json.dumps(config).replace("<", "\\u003c")
+
+
+def _render(name: str, nonce: str, config: dict[str, Any]) -> str:
+    """The page with its placeholders filled in one pass, so no value is ever re-scanned."""
+    template = resources.files("api.pages").joinpath(name).read_text(encoding="utf-8")
+    values = {"NONCE": nonce, "CONFIG": _embed(config)}
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def _nonce() -> str:
+    # token_urlsafe is [A-Za-z0-9_-]: safe in an attribute and in the header as it is.
+    return secrets.token_urlsafe(18)
 
 
 async def storefront(request: Request) -> HTMLResponse:
@@ -43,6 +102,7 @@ async def storefront(request: Request) -> HTMLResponse:
         # checkout.js itself (the page loads it when this is null).
         "razorpayCheckoutBase": f"{base.rstrip('/')}/checkout" if base else None,
         "razorpayResult": None,
+        "currencyExponents": ISO_4217_EXPONENTS,
     }
     order_id = request.path_params.get("order_id")
     if order_id is not None:
@@ -53,12 +113,15 @@ async def storefront(request: Request) -> HTMLResponse:
         fields = ("razorpay_order_id", "razorpay_payment_id", "razorpay_signature")
         if all(isinstance(form.get(f), str) for f in fields):
             config["razorpayResult"] = {f: form.get(f) for f in fields}
-    html = _page("storefront.html").replace("__CONFIG__", _embed(config))
-    return HTMLResponse(html, headers=_SECURITY_HEADERS)
+    nonce = _nonce()
+    html = _render("storefront.html", nonce, config)
+    return HTMLResponse(html, headers=_headers(nonce, razorpay_checkout_js=not base))
 
 
 async def admin_console(request: Request) -> HTMLResponse:
-    return HTMLResponse(_page("admin.html"), headers=_SECURITY_HEADERS)
+    nonce = _nonce()
+    html = _render("admin.html", nonce, {"currencyExponents": ISO_4217_EXPONENTS})
+    return HTMLResponse(html, headers=_headers(nonce))
 
 
 def order_page_path(order_id: UUID) -> str:

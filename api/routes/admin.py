@@ -6,9 +6,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import ADMIN, authenticate, require_role
+from api.auth import ADMIN, AUDITOR, require_role
 from api.consistency import await_views
 from api.operations import LOG_POSITION_HEADER, Access, Operation
+from api.rate_limits import authenticate_read
 from api.representations import json_response
 from api.schemas import (
     AdminOrder,
@@ -25,7 +26,7 @@ from projections.queries import InvalidCursor
 
 
 async def list_orders(request: Request) -> Response:
-    require_role(authenticate(request), ADMIN)
+    require_role(authenticate_read(request), ADMIN, AUDITOR)
     query = validate_query(AdminOrdersQuery, request.query_params)
     await await_views(request, [OrderView.name], query.min_position)
     container: Container = request.app.state.container
@@ -42,7 +43,7 @@ async def list_orders(request: Request) -> Response:
 
 
 async def list_reviews(request: Request) -> Response:
-    require_role(authenticate(request), ADMIN)
+    require_role(authenticate_read(request), ADMIN)
     query = validate_query(ReviewsQuery, request.query_params)
     await await_views(request, [CaptureReviewView.name], query.min_position)
     container: Container = request.app.state.container
@@ -58,9 +59,14 @@ OPERATIONS = [
         operation_id="listOrders",
         summary="Orders, newest first, optionally by status; follow nextCursor for more.",
         access=Access.ADMIN,
+        roles=(ADMIN, AUDITOR),
+        description=(
+            "A list: it reflects a write only when given its position (`X-Log-Position` or "
+            "`minPosition`). A malformed or foreign `cursor` is 400."
+        ),
         query=AdminOrdersQuery,
         response=OrderPage,
-        problems=(400, 401, 403, 503),
+        problems=(400, 401, 403, 429, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
     ),
@@ -76,7 +82,7 @@ OPERATIONS = [
         access=Access.ADMIN,
         query=ReviewsQuery,
         response=ReviewPage,
-        problems=(400, 401, 403, 503),
+        problems=(400, 401, 403, 429, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
     ),

@@ -1,4 +1,5 @@
-"""The catalog: GET /products (public) and POST /admin/products (admin upsert)."""
+"""The catalog: GET /products (public), POST /admin/products (admin upsert; an existing
+sku keeps its stock) and POST /admin/products/{sku}/stock (deliveries, availability)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from api.auth import ADMIN, authenticate, require_role
 from api.consistency import await_views, position_headers
 from api.operations import LOG_POSITION_HEADER, Access, Operation
 from api.problems import Problem
+from api.rate_limits import limit_read
 from api.representations import json_response
-from api.schemas import CatalogUpserted, ProductList, ProductOut, ProductUpload, ReadQuery
-from api.validation import parse_body, validate_query
-from application.catalog import CatalogEntry, CatalogLoaded
+from api.schemas import (
+    CatalogUpserted,
+    ProductList,
+    ProductOut,
+    ProductUpload,
+    ReadQuery,
+    StockChangeBody,
+    StockOut,
+)
+from api.validation import invalid_request, parse_body, validate_query
+from application.catalog import CatalogEntry, CatalogLoaded, StockChanged
 from infrastructure.bootstrap import Container
 from projections import CatalogView
 
 
 async def list_products(request: Request) -> Response:
+    limit_read(request)
     query = validate_query(ReadQuery, request.query_params)
     await await_views(request, [CatalogView.name], query.min_position)
     container: Container = request.app.state.container
@@ -57,6 +68,25 @@ async def upsert_products(request: Request) -> Response:
     return json_response(body, headers=position_headers(loaded.position))
 
 
+def _change_stock(container: Container, sku: str, body: StockChangeBody) -> StockChanged:
+    if (body.delta is None) == (body.available is None):
+        raise invalid_request(
+            "Give exactly one of delta and available.",
+            [{"field": "delta", "message": "give delta or available, not both or neither"}],
+        )
+    return container.catalog.change_stock(sku, delta=body.delta, available=body.available)
+
+
+async def change_stock(request: Request) -> Response:
+    require_role(authenticate(request), ADMIN)
+    body = await parse_body(request, StockChangeBody)
+    sku: str = request.path_params["sku"]
+    container: Container = request.app.state.container
+    changed = await run_in_threadpool(_change_stock, container, sku, body)
+    out = StockOut(sku=changed.sku, on_hand=changed.on_hand, available=changed.available)
+    return json_response(out, headers=position_headers(changed.position))
+
+
 OPERATIONS = [
     Operation(
         "GET",
@@ -67,7 +97,7 @@ OPERATIONS = [
         access=Access.PUBLIC,
         query=ReadQuery,
         response=ProductList,
-        problems=(400, 503),
+        problems=(400, 429, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("catalog",),
     ),
@@ -81,6 +111,22 @@ OPERATIONS = [
         request=ProductUpload,
         response=CatalogUpserted,
         problems=(400, 401, 403, 409, 413, 422, 503),
+        response_headers=(LOG_POSITION_HEADER,),
+        tags=("admin",),
+    ),
+    Operation(
+        "POST",
+        "/admin/products/{sku}/stock",
+        change_stock,
+        operation_id="changeStock",
+        summary=(
+            "Add delivered units (`delta`) or set the units available to buy (`available`, "
+            "on top of what open orders hold): never puts sold units back on sale."
+        ),
+        access=Access.ADMIN,
+        request=StockChangeBody,
+        response=StockOut,
+        problems=(400, 401, 403, 413, 422, 503),
         response_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
     ),

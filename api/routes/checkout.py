@@ -55,10 +55,14 @@ OPERATIONS = [
         operation_id="checkout",
         summary="Place an order for the cart; prices come from the catalog.",
         access=Access.CUSTOMER,
+        description=(
+            "A customer's token (no role needed); tokens with the `service` or `auditor` "
+            "role are read-only (403)."
+        ),
         status=201,
         request=CheckoutBody,
         response=CheckoutCreated,
-        problems=(400, 401, 409, 413, 422, 429, 503),
+        problems=(400, 401, 403, 409, 413, 422, 429, 503),
         request_headers=(IDEMPOTENCY_KEY_HEADER,),
         response_headers=(LOG_POSITION_HEADER, REPLAYED_HEADER),
         tags=("checkout",),

@@ -8,11 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import authenticate
 from api.consistency import await_views, position_headers
 from api.operations import LOG_POSITION_HEADER, Access, Operation
 from api.problems import not_found
-from api.rate_limits import authenticate_write
+from api.rate_limits import authenticate_read, authenticate_write
 from api.representations import json_response, order_from_aggregates
 from api.schemas import OrderOut, PaymentOut, ReadQuery
 from api.validation import validate_query
@@ -30,9 +29,9 @@ def _order_id(request: Request) -> UUID:
 
 
 async def get_order(request: Request) -> Response:
-    principal = authenticate(request)
+    principal = authenticate_read(request)
     query = validate_query(ReadQuery, request.query_params)
-    await await_views(request, [OrderView.name], query.min_position)
+    await await_views(request, [OrderView.name], query.min_position, fresh=True)
     container: Container = request.app.state.container
     record = await run_in_threadpool(container.order_queries.get, _order_id(request))
     if record is None or not principal.may_read(record.customer_id):
@@ -41,9 +40,9 @@ async def get_order(request: Request) -> Response:
 
 
 async def get_payment(request: Request) -> Response:
-    principal = authenticate(request)
+    principal = authenticate_read(request)
     query = validate_query(ReadQuery, request.query_params)
-    await await_views(request, [PaymentStatusView.name], query.min_position)
+    await await_views(request, [PaymentStatusView.name], query.min_position, fresh=True)
     container: Container = request.app.state.container
     record = await run_in_threadpool(container.payment_queries.get, _order_id(request))
     if record is None or not principal.may_read(record.customer_id):
@@ -68,7 +67,20 @@ async def cancel_order(request: Request) -> Response:
     return json_response(body, headers=position_headers(ended.position))
 
 
-_READ_PROBLEMS = (400, 401, 404, 503)
+_READ_PROBLEMS = (400, 401, 404, 429, 503)
+_READERS = (
+    "The owner, or a token with the `admin`, `auditor` or `service` role; to anyone else "
+    "the order does not exist (404)."
+)
+_FRESH = (
+    "Reflects every write answered before this request began (read-your-writes without "
+    "a position): it waits, at most 5 s, for the views to reach the log head it found "
+    "on arrival, else 503 with Retry-After. `X-Log-Position` / `minPosition` may name a "
+    "later position; beyond the log head it is 400."
+)
+_OWNER_WRITE = (
+    "The order's owner only; tokens with the `service` or `auditor` role are read-only (403)."
+)
 
 OPERATIONS = [
     Operation(
@@ -76,8 +88,9 @@ OPERATIONS = [
         "/orders/{orderId}",
         get_order,
         operation_id="getOrder",
-        summary="The order (owner or admin).",
+        summary="The order.",
         access=Access.CUSTOMER,
+        description=f"{_READERS}\n\n{_FRESH}",
         query=ReadQuery,
         response=OrderOut,
         problems=_READ_PROBLEMS,
@@ -89,8 +102,9 @@ OPERATIONS = [
         "/orders/{orderId}/payments",
         get_payment,
         operation_id="getOrderPayment",
-        summary="The order's payment status, for frontends to poll (owner or admin).",
+        summary="The order's payment status, for frontends to poll.",
         access=Access.CUSTOMER,
+        description=f"{_READERS}\n\n{_FRESH}",
         query=ReadQuery,
         response=PaymentOut,
         problems=_READ_PROBLEMS,
@@ -104,8 +118,9 @@ OPERATIONS = [
         operation_id="cancelOrder",
         summary="Cancel an unpaid order and release its stock (owner only).",
         access=Access.CUSTOMER,
+        description=_OWNER_WRITE,
         response=OrderOut,
-        problems=(401, 404, 409, 429, 503),
+        problems=(401, 403, 404, 409, 429, 503),
         response_headers=(LOG_POSITION_HEADER,),
         tags=("orders",),
     ),

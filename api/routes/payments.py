@@ -212,6 +212,10 @@ async def create_checkout_session(request: Request) -> Response:
     return json_response(out, status=201 if opened.created else 200)
 
 
+_OWNER_ONLY = (
+    "The order's owner only; tokens with the `service` or `auditor` role are read-only (403)."
+)
+
 OPERATIONS = [
     Operation(
         "POST",
@@ -220,9 +224,10 @@ OPERATIONS = [
         operation_id="verifyRazorpayPayment",
         summary="Check the proof checkout.js hands over (owner; Razorpay). Webhooks confirm.",
         access=Access.CUSTOMER,
+        description=_OWNER_ONLY,
         request=RazorpayPaymentProof,
         response=PaymentVerified,
-        problems=(400, 401, 404, 413, 422, 429, 503),
+        problems=(400, 401, 403, 404, 413, 422, 429, 503),
         tags=("payments",),
     ),
     Operation(
@@ -235,11 +240,16 @@ OPERATIONS = [
             "when none is open: one payment, one payable session (owner; Stripe)."
         ),
         access=Access.CUSTOMER,
+        description=(
+            "The body is optional: without one (or with `{}`) Stripe returns the customer "
+            f"to the demo storefront's order page. {_OWNER_ONLY}"
+        ),
         status=201,
         also=(200,),
         request=CheckoutSessionBody,
+        body_required=False,
         response=CheckoutSessionOut,
-        problems=(400, 401, 404, 409, 413, 422, 429, 502, 503),
+        problems=(400, 401, 403, 404, 409, 413, 422, 429, 502, 503),
         tags=("payments",),
     ),
 ]

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import ADMIN, authenticate, require_role
+from api.auth import ADMIN, AUDITOR, authenticate, require_role
 from api.consistency import await_views, position_headers
 from api.operations import (
     LOG_POSITION_HEADER,
@@ -26,6 +26,7 @@ from api.operations import (
     Operation,
 )
 from api.problems import Problem
+from api.rate_limits import authenticate_read
 from api.representations import json_response
 from api.schemas import IDEMPOTENCY_KEY, RefundAccepted, RefundBody, RefundList, RefundOut
 from api.validation import invalid_request, parse_body, validate_header
@@ -95,9 +96,9 @@ async def request_refund(request: Request) -> Response:
 
 
 async def list_refunds(request: Request) -> Response:
-    require_role(authenticate(request), ADMIN)
+    require_role(authenticate_read(request), ADMIN, AUDITOR)
     order_id: UUID = request.path_params["orderId"]
-    await await_views(request, [PaymentStatusView.name], None)
+    await await_views(request, [PaymentStatusView.name], None, fresh=True)
     container: Container = request.app.state.container
     refunds = await run_in_threadpool(container.payment_queries.refunds, order_id)
     if refunds is None:
@@ -132,8 +133,13 @@ OPERATIONS = [
         operation_id="listRefunds",
         summary="Every refund of the order's payment: amount, reason, actor, status.",
         access=Access.ADMIN,
+        roles=(ADMIN, AUDITOR),
+        description=(
+            "Reflects every write answered before this request began (a refund just "
+            "requested is listed), waiting at most 5 s for the views, else 503."
+        ),
         response=RefundList,
-        problems=(400, 401, 403, 404, 503),
+        problems=(400, 401, 403, 404, 429, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
     ),

@@ -17,7 +17,8 @@ from types import TracebackType
 import psycopg
 from psycopg import sql
 
-from infrastructure.database import DatabaseAddress, schema_lock
+from infrastructure.database import DatabaseAddress
+from projections.migrations import upgrade_database
 
 POSITION_TABLE = "relay_position"
 _STOP_CHECK_SECONDS = 0.25
@@ -34,13 +35,12 @@ def advisory_key(name: str) -> int:
 
 
 def ensure_position_table(address: DatabaseAddress) -> None:
-    with schema_lock(address), psycopg.connect(address.conninfo, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS relay_position ("
-            " name text PRIMARY KEY,"
-            " position bigint NOT NULL,"
-            " updated_at timestamptz NOT NULL DEFAULT now())"
-        )
+    """The table comes from the migrations (projections.migrations), as every engine table."""
+    engine = address.sqlalchemy_engine(pool_size=1)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
 
 
 class Lease:

@@ -23,9 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Engine, RowMapping
 
+from projections.migrations import upgrade_database
 from projections.schema import new_metadata
-
-_SCHEMA_LOCK = "webhooks:schema"
 
 
 class InboxStatus(StrEnum):
@@ -74,10 +73,8 @@ sa.Index(
 
 
 def create_inbox_table(engine: Engine) -> None:
-    """Create the table if missing; safe when several processes start at once."""
-    with engine.begin() as conn:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
-        metadata.create_all(conn, checkfirst=True)
+    """The table comes from the migrations (projections.migrations), as every engine table."""
+    upgrade_database(engine)
 
 
 @dataclass(frozen=True)
@@ -238,6 +235,24 @@ class WebhookInbox:
             query = query.where(_c.provider == provider)
         with self.engine.connect() as conn:
             return [InboxEntry.from_row(row) for row in conn.execute(query).mappings()]
+
+    def prune(self, older_than: timedelta, batch: int = 1000) -> int:
+        """Delete up to ``batch`` settled rows applied more than ``older_than`` ago.
+
+        Failed and unapplied rows stay for operators. A pruned event, if ever delivered
+        again, is applied again: every use case is idempotent (the aggregates dedupe).
+        """
+        doomed = (
+            sa.select(_c.id)
+            .where(
+                _c.status.in_([s.value for s in SETTLED]),
+                _c.processed_at < sa.func.now() - older_than,
+            )
+            .limit(batch)
+        )
+        with self.engine.begin() as conn:
+            result = conn.execute(sa.delete(webhook_inbox).where(_c.id.in_(doomed)))
+        return int(result.rowcount)
 
     def census(self) -> dict[tuple[str, InboxStatus], int]:
         """Rows by provider and status; empty before any process created the table."""

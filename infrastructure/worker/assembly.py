@@ -22,6 +22,7 @@ from infrastructure.webhooks.sweeper import InboxSweeper
 from infrastructure.worker.doorbell import Doorbell, listen_for_tasks
 from infrastructure.worker.executor import Executor, ExecutorSettings
 from infrastructure.worker.reaper import ExpiryReaper
+from infrastructure.worker.retention import RetentionPolicy, RetentionPruner
 from infrastructure.worker.task_projection import ProviderTasks
 from infrastructure.worker.tasks import TaskQueue, create_task_table
 from projections.queries import OrderQueries
@@ -38,6 +39,7 @@ class WorkerOptions:
     reaper_interval_seconds: float = 5.0
     inbox_interval_seconds: float = 1.0
     inbox_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
 
 def worker_loops(
@@ -68,8 +70,10 @@ def worker_loops(
     reaper = ExpiryReaper(
         OrderQueries(engine), OrderLifecycle(app), clock, options.reaper_interval_seconds
     )
+    pruner = RetentionPruner(inbox, queue, options.retention)
     loops = [
         NamedLoop("projection:provider_tasks", runner.run_forever),
+        NamedLoop("worker:retention", pruner.run_forever),
         NamedLoop("worker:doorbell", partial(listen_for_tasks, engine, doorbell)),
         NamedLoop("worker:reaper", reaper.run_forever),
         NamedLoop("worker:webhook-inbox", sweeper.run_forever),

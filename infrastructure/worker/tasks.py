@@ -20,9 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Engine, RowMapping
 
+from projections.migrations import upgrade_database
 from projections.schema import new_metadata
-
-_SCHEMA_LOCK = "worker:schema"
 
 
 class TaskKind(StrEnum):
@@ -80,18 +79,8 @@ sa.Index("ix_provider_tasks_payment", _c.payment_id)
 
 
 def create_task_table(engine: Engine) -> None:
-    """Create the table if missing; safe when several workers start at once."""
-    with engine.begin() as conn:
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(_SCHEMA_LOCK))))
-        metadata.create_all(conn, checkfirst=True)
-        # Tables made before a kind was added refuse it: widen their check to today's kinds.
-        kinds = ", ".join(f"'{kind.value}'" for kind in TaskKind)
-        conn.execute(
-            sa.text(
-                "ALTER TABLE provider_tasks DROP CONSTRAINT IF EXISTS ck_provider_tasks_kind, "
-                f"ADD CONSTRAINT ck_provider_tasks_kind CHECK (kind IN ({kinds}))"
-            )
-        )
+    """The table comes from the migrations (projections.migrations), as every engine table."""
+    upgrade_database(engine)
 
 
 @dataclass(frozen=True)
@@ -182,6 +171,24 @@ class TaskQueue:
         )
         with self.engine.begin() as conn:
             return conn.execute(statement).rowcount == 1
+
+    def prune(self, older_than: timedelta, batch: int = 1000) -> int:
+        """Delete up to ``batch`` tasks done more than ``older_than`` ago (failed ones stay).
+
+        The unique call key goes with the row, which is safe: the task projection never
+        replays the log (the queue is not rebuilt), so no done call is ever queued again.
+        """
+        doomed = (
+            sa.select(_c.id)
+            .where(
+                _c.status == TaskStatus.DONE.value,
+                _c.updated_at < sa.func.now() - older_than,
+            )
+            .limit(batch)
+        )
+        with self.engine.begin() as conn:
+            result = conn.execute(sa.delete(provider_tasks).where(_c.id.in_(doomed)))
+        return int(result.rowcount)
 
     def census(self) -> TaskCensus:
         """How many tasks are due now, and how many of each kind are in each status."""

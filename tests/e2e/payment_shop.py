@@ -263,6 +263,7 @@ def provider_settings(sandbox_url: str, **overrides: str) -> dict[str, str]:
         "RAZORPAY_API_BASE": f"{sandbox_url}/razorpay",
         "RATE_LIMIT_PER_CUSTOMER": "off",
         "RATE_LIMIT_PER_IP": "off",
+        "RATE_LIMIT_READS_PER_IP": "off",
     } | overrides
 
 

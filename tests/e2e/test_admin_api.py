@@ -92,7 +92,14 @@ def test_admin_upserts_one_product_or_a_list(api: RunningApi) -> None:
         headers=api.admin(),
     )
 
-    assert many.json() == {"created": 1, "updated": 1, "unchanged": 0}
+    # An existing sku keeps its stock: a file uploaded again never puts sold units back.
+    assert many.json() == {"created": 1, "updated": 0, "unchanged": 1}
+    assert api.stock("SKU-NEW").available == 3
+    more = api.client.post(
+        "/admin/products/SKU-NEW/stock", json={"available": 7}, headers=api.admin()
+    )
+    assert more.status_code == 200, more.text
+    assert more.json() == {"sku": "SKU-NEW", "onHand": 7, "available": 7}
     assert api.stock("SKU-NEW").available == 7
     placed = api.checkout("cust-jug", [{"sku": "SKU-NEW", "quantity": 7}])
     assert placed.json()["lines"][0]["unitAmount"] == 1500
@@ -108,6 +115,13 @@ def test_admin_upserts_one_product_or_a_list(api: RunningApi) -> None:
         (PRODUCT | {"currency": "XYZ"}, 422),
         (PRODUCT | {"stock": -1}, 422),
         ([PRODUCT, PRODUCT], 422),
+        (PRODUCT | {"unitAmount": 2**63}, 422),
+        (PRODUCT | {"unitAmount": 100_000_000}, 422),
+        (PRODUCT | {"stock": 1_000_000_001}, 422),
+        (PRODUCT | {"name": "Milk\u0000jug"}, 422),
+        (PRODUCT | {"name": "Milk\njug"}, 422),
+        (PRODUCT | {"vendorId": "v" * 65}, 422),
+        (PRODUCT | {"sku": "SKU\u0007"}, 422),
     ],
 )
 def test_invalid_uploads_write_nothing(api: RunningApi, body: object, status: int) -> None:
@@ -143,3 +157,30 @@ def test_the_public_catalog_lists_active_products_with_availability(api: Running
         "available": 100,
     }
     assert items["SKU-2"]["available"] == 3
+
+
+def test_stock_changes_by_delta_or_availability_and_refuses_the_rest(api: RunningApi) -> None:
+    api.client.post("/admin/products", json=PRODUCT, headers=api.admin())
+    api.checkout("cust-hold", [{"sku": "SKU-NEW", "quantity": 2}])  # 2 held by an open order
+    path = "/admin/products/SKU-NEW/stock"
+
+    delivered = api.client.post(path, json={"delta": 10}, headers=api.admin())
+    offered = api.client.post(path, json={"available": 4}, headers=api.admin())
+
+    assert delivered.json() == {"sku": "SKU-NEW", "onHand": 13, "available": 11}
+    assert offered.json() == {"sku": "SKU-NEW", "onHand": 6, "available": 4}
+    before = api.head()
+    for body, status in [
+        ({}, 400),
+        ({"delta": 1, "available": 1}, 400),
+        ({"delta": 0}, 422),
+        ({"available": -1}, 422),
+        ({"delta": 1_000_000_000}, 422),
+    ]:
+        response = api.client.post(path, json=body, headers=api.admin())
+        assert response.status_code == status, (body, response.text)
+    unknown = api.client.post("/admin/products/NOPE/stock", json={"delta": 1}, headers=api.admin())
+    assert unknown.status_code == 422
+    assert api.head() == before
+    as_customer = api.client.post(path, json={"delta": 1}, headers=api.auth("cust-1"))
+    assert as_customer.status_code == 403

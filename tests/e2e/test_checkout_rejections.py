@@ -185,3 +185,30 @@ def test_the_ip_limit_covers_every_customer(start_api: StartApi) -> None:
     items = [{"sku": "SKU-1", "quantity": 1}]
     statuses = [api.checkout(f"cust-{n}", items).status_code for n in range(4)]
     assert statuses == [201, 201, 201, 429]
+
+
+def test_totals_lines_and_customer_ids_beyond_the_bounds_are_422_and_write_nothing(
+    api: RunningApi,
+) -> None:
+    from application.catalog import CatalogEntry
+
+    api.container.catalog.upsert(
+        [CatalogEntry("SKU-BIG", "Piano", "vendor-p", 60_000_000, "USD", 10)]
+    )
+    many = [{"sku": f"SKU-{n}", "quantity": 1} for n in range(101)]
+    before = api.head()
+
+    too_much = _problem(api.checkout("cust-big", [{"sku": "SKU-BIG", "quantity": 2}]), 422)
+    too_long = _problem(api.checkout("cust-long", many), 422)
+    control = _problem(api.checkout("cust\x07bell", [{"sku": "SKU-1", "quantity": 1}]), 422)
+
+    assert too_much["type"].endswith("/out-of-bounds")
+    assert too_much["errors"][0] == {
+        "field": "items",
+        "message": "the line total of SKU-BIG must be at most 99999999 minor units",
+    }
+    assert too_long["errors"][0]["field"] == "items"
+    assert control["errors"][0]["field"] == "customerId"
+    assert api.head() == before
+    fine = api.checkout("cust-big", [{"sku": "SKU-BIG", "quantity": 1}])
+    assert fine.status_code == 201, fine.text

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,10 @@ from domain import Product, Stock
 from infrastructure.database import DatabaseAddress
 
 
-def load(database_url: str, path: Path) -> subprocess.CompletedProcess[str]:
+def load(database_url: str, path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "catalog", "load", str(path)],
+        [sys.executable, "-m", "infrastructure.cli", "catalog", "load", str(path), *flags],
         capture_output=True,
         text=True,
         env=env,
@@ -64,7 +65,38 @@ def test_load_creates_then_updates(database_url: str, tmp_path: Path) -> None:
     try:
         mug = app.load(Product, Product.id_for("MUG"))
         assert (mug.unit_amount, mug.currency, mug.vendor_id) == (1300, "USD", "v1")
-        assert app.load(Stock, Stock.id_for("MUG")).on_hand == 9
+        # Without --restock or --set-available an existing sku keeps its stock.
+        assert app.load(Stock, Stock.id_for("MUG")).on_hand == 7
+    finally:
+        app.close()
+
+
+def _sell(app: CheckoutEngine, sku: str, units: int) -> None:
+    stock = app.load(Stock, Stock.id_for(sku))
+    order = uuid.uuid4()
+    stock.reserve(order, units)
+    stock.commit(order)
+    app.save(stock)
+
+
+def test_reloading_after_sales_puts_nothing_back_on_sale(database_url: str, tmp_path: Path) -> None:
+    limited = [{**ITEMS[0], "stock": 3}]
+    assert load(database_url, write(tmp_path, limited)).returncode == 0
+    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    try:
+        _sell(app, "MUG", 3)  # a limited run of 3, sold out
+
+        again = load(database_url, write(tmp_path, limited))
+
+        assert again.returncode == 0, again.stderr
+        assert app.load(Stock, Stock.id_for("MUG")).available == 0
+        restocked = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 2}]), "--restock")
+        assert restocked.returncode == 0, restocked.stderr
+        assert app.load(Stock, Stock.id_for("MUG")).available == 2
+        reset = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 5}]), "--set-available")
+        assert reset.returncode == 0, reset.stderr
+        stock = app.load(Stock, Stock.id_for("MUG"))
+        assert (stock.available, stock.on_hand) == (5, 5)
     finally:
         app.close()
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from application.catalog import Catalog, CatalogEntry
+from application.catalog import Catalog, CatalogEntry, StockMode
 from application.checkout import CartItem, Checkout, CheckoutRequest
 from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
@@ -54,7 +54,10 @@ def test_available_follows_reservations_sales_and_releases(
     assert listing(app, engine)["MUG"]["available"] == 7
     catalog.upsert([CatalogEntry("MUG", "Big mug", "v1", 1500, "USD", 20)])
     mug = listing(app, engine)["MUG"]
-    assert (mug["name"], mug["unitAmount"], mug["available"]) == ("Big mug", 1500, 20)
+    # An upsert keeps an existing sku's stock: the 3 sold stay sold.
+    assert (mug["name"], mug["unitAmount"], mug["available"]) == ("Big mug", 1500, 7)
+    catalog.upsert([CatalogEntry("MUG", "Big mug", "v1", 1500, "USD", 20)], StockMode.AVAILABLE)
+    assert listing(app, engine)["MUG"]["available"] == 20
 
 
 def test_rebuild_gives_the_same_catalog(app: CheckoutEngine, engine: Engine) -> None:

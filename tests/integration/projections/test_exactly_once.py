@@ -21,8 +21,11 @@ from tests.integration.projections.shop import Shop
 from tests.waiting import wait_until
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process dying mid-batch (a BaseException, like SystemExit: no handler takes it).
+
+    An ordinary exception from a projection is a dead letter instead (test_dead_letters).
+    """
 
 
 class CrashingOrderView(OrderView):

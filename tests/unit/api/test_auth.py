@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from api.auth import Principal, principal_from, require_role
+from api.auth import Principal, principal_from, require_customer, require_role
 from api.problems import Problem
 from infrastructure.tokens import mint_token
 
@@ -98,7 +98,34 @@ def test_a_missing_role_is_403() -> None:
         (Principal("a", frozenset()), None, False),
         (Principal("ops", frozenset({"admin"})), "b", True),
         (Principal("ops", frozenset({"admin"})), None, True),
+        (Principal("audit", frozenset({"auditor"})), "b", True),
+        (Principal("fulfilment", frozenset({"service"})), "b", True),
+        (Principal("a", frozenset({"something-else"})), "b", False),
     ],
 )
-def test_owners_and_admins_may_read(principal: Principal, owner: str | None, allowed: bool) -> None:
+def test_owners_admins_auditors_and_services_may_read(
+    principal: Principal, owner: str | None, allowed: bool
+) -> None:
     assert principal.may_read(owner) is allowed
+
+
+def test_a_route_for_several_roles_takes_any_of_them() -> None:
+    auditor = Principal("audit", frozenset({"auditor"}))
+    assert require_role(auditor, "admin", "auditor") is auditor
+    with pytest.raises(Problem) as caught:
+        require_role(Principal("svc", frozenset({"service"})), "admin", "auditor")
+    assert caught.value.status == 403
+    assert "'admin', 'auditor'" in caught.value.detail
+
+
+@pytest.mark.parametrize("roles", [{"service"}, {"auditor"}, {"admin", "service"}])
+def test_read_only_roles_make_no_customer_writes(roles: set[str]) -> None:
+    with pytest.raises(Problem) as caught:
+        require_customer(Principal("x", frozenset(roles)))
+    assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("roles", [set(), {"admin"}])
+def test_customers_and_admins_make_customer_writes(roles: set[str]) -> None:
+    principal = Principal("x", frozenset(roles))
+    assert require_customer(principal) is principal

@@ -14,10 +14,14 @@ def test_the_document_uses_the_validating_models() -> None:
     expected_defs = expected.pop("$defs")
     assert schemas["CheckoutBody"] == expected
     assert schemas["CartItemIn"] == expected_defs["CartItemIn"]
+    # The bounds the domain enforces (with a 422) are stated for clients.
     assert schemas["CartItemIn"]["properties"]["quantity"] == {
         "title": "Quantity",
         "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
     }
+    assert schemas["CheckoutBody"]["properties"]["items"]["maxItems"] == 100
     assert schemas["CheckoutBody"]["additionalProperties"] is False
 
 

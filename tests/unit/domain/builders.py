@@ -20,11 +20,12 @@ def new_order(
     provider: str = Provider.STRIPE,
     order_lines: list[OrderLine] | None = None,
     currency: str = "USD",
+    customer_id: str = "customer-1",
 ) -> Order:
     order_id = order_id or uuid4()
     return Order.place(
         order_id=order_id,
-        customer_id="customer-1",
+        customer_id=customer_id,
         lines=lines(("SKU-A", 2, 1500), ("SKU-B", 1, 1000)) if order_lines is None else order_lines,
         currency=currency,
         payment_id=Payment.id_for(order_id),

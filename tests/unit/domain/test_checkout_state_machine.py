@@ -27,7 +27,6 @@ from domain import (
     Capture,
     InsufficientStock,
     InvalidTransition,
-    OnHandBelowReserved,
     Order,
     OrderLine,
     OrderStatus,
@@ -84,15 +83,12 @@ class CheckoutMachine(RuleBasedStateMachine):
         self.stocks[sku].restock(quantity)
         self.expected_on_hand[sku] += quantity
 
-    @rule(sku=SKUS, on_hand=st.integers(0, 12))
-    def set_on_hand(self, sku: str, on_hand: int) -> None:
+    @rule(sku=SKUS, available=st.integers(0, 12))
+    def set_available(self, sku: str, available: int) -> None:
         stock = self.stocks[sku]
-        if on_hand < stock.reserved:
-            with pytest.raises(OnHandBelowReserved):
-                stock.set_on_hand(on_hand)
-        else:
-            stock.set_on_hand(on_hand)
-            self.expected_on_hand[sku] = on_hand
+        stock.set_available(available)
+        self.expected_on_hand[sku] = stock.reserved + available
+        assert stock.available == available
 
     # Checkout
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from domain import Order, OrderStatus, Payment, Product, Stock
+from domain import Order, OrderStatus, Payment, PaymentStatus, Product, Provider, Stock
 from tests.unit.domain.builders import new_order, paid_pair
 
 
@@ -119,3 +120,26 @@ def test_payment_ids_collide_for_the_same_order(app: Application[UUID]) -> None:
     duplicate = Payment.initiate(order_id, "stripe", 100, "USD")
     with pytest.raises(IntegrityError):
         app.save(duplicate)
+
+
+def test_a_payment_read_back_from_a_snapshot_keeps_its_enums() -> None:
+    class Snapshotting(Application[UUID]):
+        snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+            Payment: 2
+        }
+
+    app = Snapshotting()
+    payment = Payment.initiate(uuid4(), "razorpay", 4000, "INR")
+    payment.record_provider_order("order_1", key_id="rzp_test_k")
+    payment.record_capture("pay_1", 4000, "INR")
+    payment.request_refund("r1", 100, reason="damaged", actor="admin:ops")
+    app.save(payment)
+    assert app.snapshots is not None
+    assert len(list(app.snapshots.get(payment.id))) == 2
+
+    restored = app.repository.get(payment.id)
+
+    assert restored == payment
+    assert restored.status is PaymentStatus.SUCCEEDED
+    assert restored.provider is Provider.RAZORPAY
+    app.close()

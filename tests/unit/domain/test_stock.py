@@ -9,7 +9,6 @@ from domain import (
     DuplicateReservation,
     InsufficientStock,
     InvalidQuantity,
-    OnHandBelowReserved,
     Stock,
     UnknownReservation,
     reserve_all,
@@ -103,20 +102,19 @@ def test_restock_adds_units() -> None:
         item.restock(0)
 
 
-def test_set_on_hand_records_only_changes() -> None:
+def test_set_available_records_only_changes() -> None:
     item = stock(on_hand=5)
-    assert item.set_on_hand(5) is False
-    assert item.set_on_hand(8) is True
+    assert item.set_available(5) is False
+    assert item.set_available(8) is True
     assert item.on_hand == 8
 
 
-def test_set_on_hand_may_not_drop_below_reserved() -> None:
+def test_set_available_counts_on_top_of_what_is_reserved() -> None:
     item = stock(on_hand=5)
     item.reserve(uuid4(), 3)
-    with pytest.raises(OnHandBelowReserved):
-        item.set_on_hand(2)
-    assert item.set_on_hand(3) is True
-    assert item.available == 0
+    assert item.set_available(2) is False  # 2 are available already
+    assert item.set_available(0) is True
+    assert (item.on_hand, item.reserved, item.available) == (3, 3, 0)
 
 
 @pytest.mark.parametrize("on_hand", [-1, 2.0])
@@ -124,7 +122,7 @@ def test_stock_is_never_negative(on_hand: int) -> None:
     with pytest.raises(InvalidQuantity):
         Stock.create("SKU", on_hand)
     with pytest.raises(InvalidQuantity):
-        stock().set_on_hand(on_hand)
+        stock().set_available(on_hand)
 
 
 def test_reserve_all_reserves_every_sku() -> None:

@@ -1,0 +1,74 @@
+"""`checkout-engine db upgrade|current`: the engine's tables and their revision (adr/0012).
+
+Both use DATABASE_URL, or the embedded PostgreSQL under CHECKOUT_DATA_DIR when it is unset,
+as `projections` does. Configuration errors reach the main CLI, which exits 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import NoReturn
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from infrastructure.database import DatabaseAddress
+from infrastructure.observability import configure_logging
+from infrastructure.settings import load_settings
+from projections.migrations import current_revision, head_revision, migrate
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"checkout-engine: error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from infrastructure.embedded import embedded_database_url
+
+    configure_logging("db", logging.WARNING)  # stdout says what happened
+    with ExitStack() as stack:
+        url = embedded_database_url(load_settings(), stack)
+        engine = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=1)
+        stack.callback(engine.dispose)
+        try:
+            yield engine
+        except sa.exc.OperationalError as exc:
+            _fail(f"database: {str(exc.orig or exc).strip().splitlines()[0]}")
+
+
+def describe(revision: str | None) -> str:
+    """Like `alembic current`: "0002 (head)"; "none" before the first migration."""
+    if revision is None:
+        return "none"
+    return f"{revision} (head)" if revision == head_revision() else revision
+
+
+@click.group("db")
+def db() -> None:
+    """The engine's tables: apply the migrations, show the revision."""
+
+
+@db.command("upgrade")
+def upgrade_command() -> None:
+    """Apply the migrations this database lacks (safe while other processes start)."""
+    with _engine() as engine:
+        with engine.connect() as conn:
+            before = current_revision(conn)
+        after = migrate(engine)
+    if before == after:
+        click.echo(f"database already at {describe(after)}")
+    else:
+        click.echo(f"database upgraded from {describe(before)} to {describe(after)}")
+
+
+@db.command("current")
+def current_command() -> None:
+    """Print the revision the database is at."""
+    with _engine() as engine, engine.connect() as conn:
+        click.echo(describe(current_revision(conn)))

@@ -1,0 +1,87 @@
+"""The read side's position reader: the head and the views in one query, async waits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+
+import anyio
+from sqlalchemy.engine import Engine
+
+from application.engine import CheckoutEngine
+from projections import ALL_PROJECTIONS
+from projections.order_view import OrderView
+from projections.runner import ProjectionRunner
+from projections.tracking import LogPositions, PositionReader, intervals
+from tests.integration.projections.conftest import StartRunner
+from tests.integration.projections.shop import Shop
+
+
+class CountingReader(PositionReader):
+    def __init__(self, app: CheckoutEngine, engine: Engine) -> None:
+        table = PositionReader.of(app, engine)
+        super().__init__(engine, table.events_table, table.schema)
+        self.reads = 0
+
+    def read(self, names: Collection[str]) -> LogPositions:
+        self.reads += 1
+        return super().read(names)
+
+
+def test_one_read_gives_the_head_and_each_position(
+    shop: Shop, app: CheckoutEngine, engine: Engine
+) -> None:
+    reader = PositionReader.of(app, engine)
+    # No tracking row yet: a projection that never ran is simply absent.
+    assert reader.read(["orders"]) == LogPositions(app.head_position(), {})
+    shop.place()
+    head = app.head_position()
+    ProjectionRunner(app, engine, OrderView()).catch_up()
+
+    positions = reader.read(["orders", "payments", "no-such-view"])
+
+    assert positions.head == head
+    assert positions.views == {"orders": head}
+    assert positions.reached(["orders"], head)
+    assert not positions.reached(["orders", "payments"], head)
+
+
+def test_a_wait_ends_when_the_runner_gets_there(
+    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+) -> None:
+    shop.place()
+    head = app.head_position()
+    reader = PositionReader.of(app, engine)
+
+    async def wait_while_the_runner_starts() -> bool:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(anyio.to_thread.run_sync, lambda: start_runner(OrderView()))
+            return await reader.wait(["orders"], head, timeout=10)
+
+    assert anyio.run(wait_while_the_runner_starts)
+
+
+def test_a_wait_times_out_after_a_few_growing_looks(
+    shop: Shop, app: CheckoutEngine, engine: Engine
+) -> None:
+    shop.place()
+    for projection in ALL_PROJECTIONS:
+        ProjectionRunner(app, engine, projection).catch_up()
+    head = app.head_position()
+    reader = CountingReader(app, engine)
+
+    started = time.monotonic()
+    reached = anyio.run(reader.wait, ["orders", "payments"], head + 1, 1.0)
+
+    assert not reached
+    assert 1.0 <= time.monotonic() - started < 2
+    # 5, 10, 20, ... ms, then every 200 ms: about ten looks in a second, not a hundred.
+    assert 5 <= reader.reads <= 12
+
+
+def test_the_pauses_grow_to_a_ceiling() -> None:
+    pauses = intervals()
+    first = [next(pauses) for _ in range(8)]
+    assert first[0] == 0.005
+    assert first == sorted(first)
+    assert first[-1] == 0.2

@@ -1,0 +1,70 @@
+"""The worker prunes settled webhook rows and finished tasks past their retention, only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, create_inbox_table
+from infrastructure.worker.retention import RetentionPolicy, RetentionPruner
+from infrastructure.worker.tasks import TaskQueue, TaskStatus, create_task_table, provider_tasks
+
+OLD = timedelta(days=91)
+
+
+def _inbox_row(inbox: WebhookInbox, status: InboxStatus, age: timedelta) -> str:
+    event_id = f"evt_{uuid.uuid4().hex[:12]}"
+    inbox.accept("stripe", event_id, "charge.succeeded", b"{}", {})
+    with inbox.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE webhook_inbox SET status = :status, processed_at = now() - :age "
+                "WHERE event_id = :event_id"
+            ),
+            {"status": status.value, "age": age, "event_id": event_id},
+        )
+    return event_id
+
+
+def _task(engine: Engine, status: TaskStatus, age: timedelta) -> int:
+    with engine.begin() as conn:
+        task_id: int = conn.execute(
+            sa.insert(provider_tasks)
+            .values(
+                kind="cancel",
+                payment_id=uuid.uuid4(),
+                status=status.value,
+                updated_at=sa.func.now() - age,
+            )
+            .returning(provider_tasks.c.id)
+        ).scalar_one()
+    return task_id
+
+
+def test_only_settled_rows_past_retention_are_pruned(engine: Engine) -> None:
+    create_inbox_table(engine)
+    create_task_table(engine)
+    inbox, queue = WebhookInbox(engine), TaskQueue(engine)
+    old_processed = _inbox_row(inbox, InboxStatus.PROCESSED, OLD)
+    old_ignored = _inbox_row(inbox, InboxStatus.IGNORED, OLD)
+    old_failed = _inbox_row(inbox, InboxStatus.FAILED, OLD)
+    recent = _inbox_row(inbox, InboxStatus.PROCESSED, timedelta(days=1))
+    done_old = _task(engine, TaskStatus.DONE, OLD)
+    failed_old = _task(engine, TaskStatus.FAILED, OLD)
+    done_recent = _task(engine, TaskStatus.DONE, timedelta(days=1))
+
+    pruner = RetentionPruner(inbox, queue, RetentionPolicy(batch=1))
+    assert pruner.prune_once() == (2, 1)
+
+    kept = {e.event_id for e in inbox.entries()}
+    assert kept == {old_failed, recent}
+    assert old_processed not in kept
+    assert old_ignored not in kept
+    with engine.connect() as conn:
+        ids = set(conn.execute(sa.select(provider_tasks.c.id)).scalars())
+    assert ids == {failed_old, done_recent}
+    assert done_old not in ids
+    assert pruner.prune_once() == (0, 0)
