@@ -145,6 +145,14 @@ class AdminOrdersQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+class CustomerOrdersQuery(QueryModel):
+    """GET /orders: the caller's own orders, a page at a time."""
+
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    min_position: LogPosition | None = None
+
+
 class ReviewsQuery(QueryModel):
     kind: Literal["foreign", "duplicate", "mismatch"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
@@ -234,6 +242,15 @@ class AdminOrder(OrderOut):
 class OrderPage(ResponseModel):
     items: list[AdminOrder]
     next_cursor: str | None
+
+
+class CustomerOrderPage(ResponseModel):
+    """GET /orders: orders as GET /orders/{orderId} shows them, newest first."""
+
+    items: list[OrderOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class PaymentMetadata(ResponseModel):

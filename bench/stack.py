@@ -70,6 +70,7 @@ class Stack:
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
                 "CHECKOUT_JWT_SECRET": self.jwt_secret,
                 "CHECKOUT_DATA_DIR": str(self.workdir / "data"),
+                "XDG_STATE_HOME": str(self.workdir / "state"),  # not the user's pointer
                 "HOST": "127.0.0.1",
                 "PORT": str(self.port),
                 "SANDBOX_PORT": str(self.sandbox_port),

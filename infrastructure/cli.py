@@ -1,26 +1,29 @@
 """The `checkout-engine` command line (CONTRACT.md, Commands).
 
-Bad arguments and bad configuration exit 2 with a one-line reason.
+Bad arguments and bad configuration exit 2 with a one-line reason; so does a command that
+needs the engine's database or secret when none is configured and no engine is running
+(infrastructure.running_engine). Each command's ``short_help`` is what the listings show:
+click would cut a longer first line short with "...".
 """
 
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import structlog
 
 from infrastructure.db_cli import db as db_group
 from infrastructure.followers import followers as followers_group
+from infrastructure.running_engine import data_dir_option, database_url
 from infrastructure.settings import ConfigurationError, Settings, load_settings
 from projections.cli import projections as projections_group
 
-# Command groups that work on the database: DATABASE_URL, or the embedded one.
-DATABASE_GROUPS = {"projections", "followers"}
-
 EXIT_USAGE = 2
+# "COMMAND [ARGS]..." is click's default; a help text here never ends in "...".
+SUBCOMMAND = "COMMAND [ARGS]"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -35,16 +38,26 @@ def settings_or_exit() -> Settings:
         fail(str(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def database_url_or_exit() -> str:
+    """DATABASE_URL, else the running engine's database (NoRunningEngine: exit 2)."""
+    return database_url(settings_or_exit())
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]}, subcommand_metavar=SUBCOMMAND
+)
+@data_dir_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """checkout-engine: event-sourced checkout and payments with a transactional outbox."""
-    ctx.ensure_object(dict)
-    if ctx.invoked_subcommand in DATABASE_GROUPS and "--help" not in sys.argv:
-        from infrastructure.embedded import embedded_database_url
+    """checkout-engine: event-sourced checkout and payments with a transactional outbox.
 
-        stack = ctx.with_resource(ExitStack())
-        ctx.obj["database_url"] = embedded_database_url(settings_or_exit(), stack)
+    `run` starts everything and records where it runs; the other commands find the
+    running engine from there unless DATABASE_URL (and CHECKOUT_JWT_SECRET for tokens)
+    say otherwise.
+    """
+    ctx.ensure_object(dict)
+    # Looked up only when a command needs it, after its own options (--data-dir) are read.
+    ctx.obj["database_url"] = database_url_or_exit
 
 
 cli.add_command(projections_group)
@@ -52,15 +65,21 @@ cli.add_command(db_group)
 cli.add_command(followers_group)
 
 
-@cli.command()
+@cli.command(short_help="Every role, plus embedded services for what is not configured.")
+@data_dir_option
 def run() -> None:
-    """Every role in one process group, with embedded services for what is not configured."""
+    """Every role in one process group, with embedded services for what is not configured.
+
+    Refuses (exit 2) when an engine already runs for this data directory or PORT or
+    SANDBOX_PORT is taken. Prints the URLs, tokens and `export` lines for other shells;
+    Ctrl-C or SIGTERM stops everything.
+    """
     from infrastructure.launcher import run_all
 
     sys.exit(run_all(settings_or_exit()))
 
 
-@cli.command()
+@cli.command(short_help="The HTTP API alone, for production.")
 def api() -> None:
     """The HTTP API alone (needs DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, CHECKOUT_JWT_SECRET)."""
     from infrastructure.launcher import run_api
@@ -72,7 +91,7 @@ def api() -> None:
         fail(str(exc))
 
 
-@cli.command()
+@cli.command(short_help="The read-model projections alone, for production.")
 def projector() -> None:
     """The read-model projections alone (needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)."""
     from infrastructure.launcher import run_projector
@@ -80,27 +99,29 @@ def projector() -> None:
     sys.exit(run_projector(settings_or_exit()))
 
 
-@cli.command()
+@cli.command(short_help="The outbox relay alone, for production.")
 def relay() -> None:
-    """The outbox relay alone: committed events to Kafka (needs DATABASE_URL, KAFKA_...)."""
+    """The outbox relay alone: committed events to Kafka (needs DATABASE_URL and
+    KAFKA_BOOTSTRAP_SERVERS)."""
     from infrastructure.launcher import run_relay_role
 
     sys.exit(run_relay_role(settings_or_exit()))
 
 
-@cli.command()
+@cli.command(short_help="Provider calls and the expiry reaper alone, for production.")
 def worker() -> None:
-    """Provider calls and the expiry reaper alone (needs DATABASE_URL, KAFKA_...)."""
+    """Provider calls and the expiry reaper alone (needs DATABASE_URL and
+    KAFKA_BOOTSTRAP_SERVERS)."""
     from infrastructure.launcher import run_worker
 
     sys.exit(run_worker(settings_or_exit()))
 
 
-@cli.command()
+@cli.command(short_help="The Stripe and Razorpay sandbox on its own.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--stripe-webhook-url", help="Where to send signed Stripe webhooks.")
-@click.option("--stripe-webhook-secret", help="whsec_... secret that signs them.")
+@click.option("--stripe-webhook-secret", help="The whsec_ secret that signs them.")
 @click.option("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
 @click.option("--razorpay-webhook-secret", help="Secret that signs them.")
 def sandbox(
@@ -127,36 +148,45 @@ def sandbox(
         razorpay_webhook_url=razorpay_webhook_url,
         razorpay_webhook_secret=razorpay_webhook_secret,
     )
-    click.echo(f"provider sandbox on http://{host}:{port} (/stripe, /razorpay)", err=True)
+    from infrastructure.observability import configure_logging
+
+    configure_logging("sandbox")
+    structlog.get_logger(__name__).info(
+        "provider sandbox starting",
+        stripe=f"http://{host}:{port}/stripe",
+        razorpay=f"http://{host}:{port}/razorpay",
+    )
     run_sandbox(host, port, config)
 
 
-@cli.command()
+@cli.command(short_help="Mint a bearer token the engine accepts.")
 @click.option("--sub", "subject", required=True, help="Customer or service id (the `sub` claim).")
 @click.option(
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["admin", "service"]),
+    type=click.Choice(["admin", "auditor", "service"]),
     help="Add a role claim; repeatable.",
 )
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 31_536_000))
+@data_dir_option
 def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
-    """Mint a bearer token with the configured (or embedded-mode) secret."""
-    from infrastructure.embedded import jwt_secret_for
+    """Mint a bearer token signed with CHECKOUT_JWT_SECRET, or else with the secret of the
+    running engine (the one `run` started; exit 2 when none is running)."""
+    from infrastructure.running_engine import jwt_secret
     from infrastructure.tokens import mint_token
 
     if not subject.strip():
         fail("--sub must not be empty")
-    click.echo(mint_token(jwt_secret_for(settings_or_exit()), subject, roles, ttl))
+    click.echo(mint_token(jwt_secret(settings_or_exit()), subject, roles, ttl))
 
 
-@cli.group()
+@cli.group(subcommand_metavar=SUBCOMMAND, short_help="The product catalog and its stock.")
 def catalog() -> None:
     """The product catalog and its stock."""
 
 
-@catalog.command("load")
+@catalog.command("load", short_help="Upsert products and their stock from a JSON file.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--restock",
@@ -171,12 +201,16 @@ def catalog() -> None:
     help="For skus that exist, make each entry's stock the units available to buy, on top "
     "of what open orders hold (units already sold stay sold).",
 )
+@data_dir_option
 def catalog_load(file: Path, mode: str | None) -> None:
     """Upsert products from JSON: [{sku,name,vendorId,unitAmount,currency,stock}].
 
     A new sku starts with its stock. An existing sku keeps its stock unless --restock or
     --set-available says what the file's stock means, so loading the same file again
     after sales never puts sold units back on sale.
+
+    Loads into DATABASE_URL, or else the running engine's database (exit 2 when none is
+    running).
     """
     from application.catalog import StockMode
     from domain import DomainError

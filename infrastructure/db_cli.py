@@ -1,7 +1,9 @@
 """`checkout-engine db upgrade|current`: the engine's tables and their revision (adr/0012).
 
-Both use DATABASE_URL, or the embedded PostgreSQL under CHECKOUT_DATA_DIR when it is unset,
-as `projections` does. Configuration errors reach the main CLI, which exits 2.
+Both use DATABASE_URL, or else the running engine's database, as `projections` does; with
+neither they exit 2 (infrastructure.running_engine) and start no database of their own:
+`run` migrates the embedded one itself. Configuration errors reach the main CLI, which
+exits 2.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from infrastructure.database import DatabaseAddress
 from infrastructure.observability import configure_logging
+from infrastructure.running_engine import data_dir_option, database_url
 from infrastructure.settings import load_settings
 from projections.migrations import current_revision, head_revision, migrate
 
@@ -29,11 +32,9 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _engine() -> Iterator[Engine]:
-    from infrastructure.embedded import embedded_database_url
-
+    url = database_url(load_settings())
     configure_logging("db", logging.WARNING)  # stdout says what happened
     with ExitStack() as stack:
-        url = embedded_database_url(load_settings(), stack)
         engine = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=1)
         stack.callback(engine.dispose)
         try:
@@ -43,18 +44,21 @@ def _engine() -> Iterator[Engine]:
 
 
 def describe(revision: str | None) -> str:
-    """Like `alembic current`: "0002 (head)"; "none" before the first migration."""
+    """Like `alembic current`: "0003 (head)"; "none" before the first migration."""
     if revision is None:
         return "none"
     return f"{revision} (head)" if revision == head_revision() else revision
 
 
-@click.group("db")
+@click.group(
+    "db", subcommand_metavar="COMMAND [ARGS]", short_help="Schema migrations: upgrade, current."
+)
 def db() -> None:
     """The engine's tables: apply the migrations, show the revision."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Apply the migrations this database lacks.")
+@data_dir_option
 def upgrade_command() -> None:
     """Apply the migrations this database lacks (safe while other processes start)."""
     with _engine() as engine:
@@ -67,7 +71,8 @@ def upgrade_command() -> None:
         click.echo(f"database upgraded from {describe(before)} to {describe(after)}")
 
 
-@db.command("current")
+@db.command("current", short_help="Print the revision the database is at.")
+@data_dir_option
 def current_command() -> None:
     """Print the revision the database is at."""
     with _engine() as engine, engine.connect() as conn:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from infrastructure.database import DatabaseAddress
 from infrastructure.readiness import Check
+from infrastructure.running_engine import data_dir_option
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, SKIPPED, DeadLetters, NoDeadLetter
 from projections.schema import create_schema, projection_tracking
@@ -114,7 +115,10 @@ def retry(engine: Engine, follower: str, by: str, reason: str) -> list[int]:
 
 
 def _engine(ctx: click.Context) -> Engine:
-    engine = DatabaseAddress.parse(ctx.obj["database_url"]).sqlalchemy_engine(pool_size=2)
+    # The main CLI's lookup: DATABASE_URL, else the running engine's database.
+    lookup = ctx.obj["database_url"]
+    url = str(lookup() if callable(lookup) else lookup)
+    engine = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=2)
     ctx.call_on_close(engine.dispose)
     create_schema(engine)
     return engine
@@ -126,12 +130,15 @@ def _known(follower: str) -> str:
     return follower
 
 
-@click.group()
+@click.group(
+    subcommand_metavar="COMMAND [ARGS]", short_help="The log's followers: status, skip, retry."
+)
 def followers() -> None:
     """The followers of the event log and the events they stopped at."""
 
 
-@followers.command("status")
+@followers.command("status", short_help="Each follower's position and where it stopped.")
+@data_dir_option
 @click.pass_context
 def followers_status(ctx: click.Context) -> None:
     """Each follower's position, and the dead letter it is stopped at, if any."""
@@ -150,11 +157,12 @@ def followers_status(ctx: click.Context) -> None:
         click.echo(f"{name:<16} position {positions[name]:<10} {state}")
 
 
-@followers.command("skip")
+@followers.command("skip", short_help="Move a stopped follower past the event it stopped at.")
 @click.argument("follower")
 @click.argument("position", type=click.IntRange(min=1))
 @click.option("--reason", required=True, help="Why the event may be skipped (kept on record).")
 @click.option("--by", default=None, help="Who decided (default: the login name).")
+@data_dir_option
 @click.pass_context
 def followers_skip(
     ctx: click.Context, follower: str, position: int, reason: str, by: str | None
@@ -169,10 +177,11 @@ def followers_skip(
     click.echo(f"{follower} skips the event at {position}")
 
 
-@followers.command("retry")
+@followers.command("retry", short_help="Let a stopped follower try its event again.")
 @click.argument("follower")
 @click.option("--reason", default="retried after a fix", help="Kept on record.")
 @click.option("--by", default=None, help="Who decided (default: the login name).")
+@data_dir_option
 @click.pass_context
 def followers_retry(ctx: click.Context, follower: str, reason: str, by: str | None) -> None:
     """Let FOLLOWER try the event it stopped at again (after a fix)."""

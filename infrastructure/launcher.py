@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -10,31 +13,44 @@ from datetime import timedelta
 
 import click
 import httpx
+import structlog
 import uvicorn
 
 from infrastructure.bootstrap import Container, Services, build_container
-from infrastructure.embedded import embedded_database_url, jwt_secret_for, resolve_services
-from infrastructure.embedded.providers import sandbox_wiring
+from infrastructure.embedded import resolve_services
+from infrastructure.embedded.providers import SandboxWiring, sandbox_wiring
 from infrastructure.observability import configure_logging
+from infrastructure.preflight import check_ports, claim_data_dir
 from infrastructure.roles import NamedLoop, run_loops
+from infrastructure.running_engine import (
+    EngineState,
+    Publication,
+    database_url,
+    pointer_path,
+    process_start,
+    publish,
+)
 from infrastructure.settings import Settings
 from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
 from infrastructure.tokens import mint_token
 from projections.migrations import upgrade_database
 
+log = structlog.get_logger(__name__)
+
 
 @contextmanager
 def open_container(settings: Settings, role: str) -> Iterator[Container]:
-    """A container for a one-shot command; embedded PostgreSQL when DATABASE_URL is unset."""
+    """A container for a one-shot command on DATABASE_URL or the running engine's database."""
+    url = database_url(settings)  # before logging: "no running engine" is one plain line
     configure_logging(role)
-    with ExitStack() as stack:
-        database_url = embedded_database_url(settings, stack)
-        services = Services(
-            database_url, settings.kafka_bootstrap_servers or "", jwt_secret_for(settings)
-        )
-        container = build_container(settings, services)
-        stack.callback(container.close)
+    services = Services(
+        url, settings.kafka_bootstrap_servers or "", settings.checkout_jwt_secret or ""
+    )
+    container = build_container(settings, services)
+    try:
         yield container
+    finally:
+        container.close()
 
 
 # The roles `run` supervises, besides the provider sandbox when no keys are set.
@@ -122,19 +138,19 @@ def run_worker(settings: Settings) -> int:
         container.close()
 
 
-def _wait_ready(url: str, timeout: float) -> bool:
+def _wait_ready(url: str, timeout: float, stopping: threading.Event) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping.is_set():
         try:
             if httpx.get(url, timeout=2.0).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass
-        time.sleep(0.25)
+        stopping.wait(0.25)
     return False
 
 
-def _banner(services: Services, base: str, sandbox: str | None) -> str:
+def _banner(services: Services, base: str, sandbox: str | None, state_file: str) -> str:
     customer = mint_token(services.jwt_secret, "customer-demo", (), 24 * 3600)
     admin = mint_token(services.jwt_secret, "admin-demo", ("admin",), 24 * 3600)
     lines = [
@@ -148,37 +164,109 @@ def _banner(services: Services, base: str, sandbox: str | None) -> str:
         f"  providers     {sandbox + ' (built-in sandbox)' if sandbox else 'configured keys'}",
         f"  customer JWT  {customer}",
         f"  admin JWT     {admin}",
+        f"  state         {state_file} (how token, catalog load, db, projections and "
+        "followers find this engine)",
+        "For other shells and tools (Kafka consumers, psql), paste:",
+        *export_lines(services),
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
 
 
+def export_lines(services: Services) -> list[str]:
+    """`export NAME=value` lines a POSIX shell takes as they are."""
+    values = {
+        "DATABASE_URL": services.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
+        "CHECKOUT_JWT_SECRET": services.jwt_secret,
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+def _stop_on_sigterm() -> None:
+    """Until the supervisor takes the signals over, SIGTERM unwinds like Ctrl-C does."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_all(settings: Settings) -> int:
+    """`run`: refuse at once (RunRefused, exit 2) if this data dir or a port is taken."""
     configure_logging("supervisor")
+    base = f"http://{settings.host}:{settings.port}"
+    sandbox = sandbox_wiring(settings, base)
     with ExitStack() as stack:
-        services = resolve_services(settings, stack)
-        base = f"http://{settings.host}:{settings.port}"
-        overrides = {
-            "DATABASE_URL": services.database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
-            "CHECKOUT_JWT_SECRET": services.jwt_secret,
-        }
-        roles = [Role(name, role_command(name)) for name in ENGINE_ROLES]
-        sandbox = sandbox_wiring(settings, base)
-        if sandbox is not None:
-            overrides.update(sandbox.environment)
-            roles.insert(0, Role("sandbox", role_command("sandbox", *sandbox.arguments)))
-        supervisor = Supervisor(roles, child_environment(overrides))
-        supervisor.install_signal_handlers()
-        stack.callback(supervisor.stop)
-        supervisor.start()
-        if not _wait_ready(f"{base}/readyz", timeout=60):
-            click.echo("checkout-engine: error: the API did not become ready in 60s", err=True)
-            return 1
-        click.echo(_banner(services, base, sandbox.base_url if sandbox else None))
+        stack.callback(claim_data_dir(settings.data_dir).release)
+        check_ports(settings, with_sandbox=sandbox is not None)
+        _stop_on_sigterm()
         try:
-            supervisor.watch()
-        except RoleFailed as exc:
-            click.echo(f"checkout-engine: error: {exc}", err=True)
-            return 1
+            code = _run_supervised(settings, stack, base, sandbox)
+        except KeyboardInterrupt:
+            log.info("interrupted while starting")
+            code = 0
+    log.info("stopped", exit_code=code)
+    return code
+
+
+def _publish(
+    settings: Settings, services: Services, base: str, sandbox: SandboxWiring | None
+) -> Publication:
+    return publish(
+        EngineState(
+            pid=os.getpid(),
+            data_dir=str(settings.data_dir),
+            api_url=base,
+            database_url=services.database_url,
+            kafka_bootstrap_servers=services.bootstrap_servers,
+            jwt_secret=services.jwt_secret,
+            sandbox_url=sandbox.base_url if sandbox else None,
+            process_start=process_start(os.getpid()),
+        )
+    )
+
+
+def _run_supervised(
+    settings: Settings, stack: ExitStack, base: str, sandbox: SandboxWiring | None
+) -> int:
+    services = resolve_services(settings, stack)
+    overrides = {
+        "DATABASE_URL": services.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
+        "CHECKOUT_JWT_SECRET": services.jwt_secret,
+    }
+    roles = [Role(name, role_command(name)) for name in ENGINE_ROLES]
+    if sandbox is not None:
+        overrides.update(sandbox.environment)
+        roles.insert(0, Role("sandbox", role_command("sandbox", *sandbox.arguments)))
+    supervisor = Supervisor(roles, child_environment(overrides))
+    supervisor.install_signal_handlers()
+    stack.callback(supervisor.stop)
+    supervisor.start()
+    # Published once the database is up: `catalog load` may run while the API starts.
+    publication = _publish(settings, services, base, sandbox)
+    stack.callback(publication.withdraw)  # first to go when stopping
+    if publication.pointer is None:
+        log.warning(
+            "could not write the pointer to this engine: other commands find it only "
+            "by its data directory (CHECKOUT_DATA_DIR or --data-dir)",
+            pointer=str(pointer_path()),
+        )
+    if not _wait_ready(f"{base}/readyz", 60, supervisor.stopping):
+        if supervisor.stopping.is_set():
+            log.info("stopped before the API was ready")
+            return 0
+        log.error("the API did not become ready in 60s", readiness=f"{base}/readyz")
+        return 1
+    click.echo(
+        _banner(services, base, sandbox.base_url if sandbox else None, str(publication.state_file))
+    )
+    log.info("engine ready", api=base, state_file=str(publication.state_file))
+    try:
+        supervisor.watch()
+    except RoleFailed as exc:
+        log.error("stopping: a role keeps dying", reason=str(exc))
+        return 1
+    log.info("stopping")
     return 0

@@ -4,6 +4,9 @@ A role that dies is reported loudly and restarted; one that keeps dying
 (more than MAX_RESTARTS within RESTART_WINDOW seconds) stops the whole run,
 so a role is never silently missing. SIGINT/SIGTERM stop every child, then the
 embedded services, leaving no process and no bound port behind.
+
+What the children write comes back through pipes onto this process's stderr as JSON
+lines (ChildOutput), so everything `run` writes there is one JSON object a line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from infrastructure.child_output import ChildOutput
+
 log = structlog.get_logger(__name__)
 
 MAX_RESTARTS = 5
@@ -33,8 +38,16 @@ class Role:
     process: subprocess.Popen[bytes] | None = None
     restarts: deque[float] = field(default_factory=deque)
 
-    def start(self, env: Mapping[str, str]) -> None:
-        self.process = subprocess.Popen(self.argv, env=dict(env))  # noqa: S603 - our own CLI
+    def start(self, env: Mapping[str, str], output: ChildOutput | None = None) -> None:
+        """Start the process; with `output`, its stdout and stderr go through it."""
+        if output is None:
+            self.process = subprocess.Popen(self.argv, env=dict(env))  # noqa: S603 - our CLI
+            return
+        self.process = subprocess.Popen(  # noqa: S603 - our own CLI
+            self.argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert self.process.stdout is not None
+        output.follow(self.name, self.process.stdout)
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -59,6 +72,7 @@ class Supervisor:
     roles: list[Role]
     env: Mapping[str, str]
     stopping: threading.Event = field(default_factory=threading.Event)
+    output: ChildOutput | None = field(default_factory=ChildOutput)
 
     def install_signal_handlers(self) -> None:
         def request_stop(signum: int, _frame: object) -> None:
@@ -69,7 +83,7 @@ class Supervisor:
 
     def start(self) -> None:
         for role in self.roles:
-            role.start(self.env)
+            role.start(self.env, self.output)
             log.info("role started", child=role.name, pid=role.process and role.process.pid)
 
     def watch(self, poll: float = 0.25) -> None:
@@ -88,7 +102,7 @@ class Supervisor:
                         f"role {role.name} died {MAX_RESTARTS + 1} times in "
                         f"{RESTART_WINDOW:.0f}s (last exit code {code})"
                     )
-                role.start(self.env)
+                role.start(self.env, self.output)
                 log.warning(
                     "role restarted", child=role.name, pid=role.process and role.process.pid
                 )
@@ -105,6 +119,8 @@ class Supervisor:
                 log.warning("role did not stop in time; killing", pid=process.pid)
                 process.kill()
                 process.wait()
+        if self.output is not None:
+            self.output.drain(timeout=2.0)  # their last lines, before `run` says it stopped
 
 
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """`checkout-engine projections status|rebuild NAME` (registered by the main CLI).
 
-The main CLI puts the database URL in ``ctx.obj["database_url"]``; the work is done by
-``show_status`` and ``run_rebuild``, which take the URL, so tests call them directly.
+The main CLI puts a lookup of the database URL in ``ctx.obj["database_url"]`` (DATABASE_URL,
+else the running engine's); the work is done by ``show_status`` and ``run_rebuild``, which
+take the URL, so tests call them directly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from application.engine import CheckoutEngine
 from infrastructure.database import DatabaseAddress
+from infrastructure.running_engine import data_dir_option
 from projections import PROJECTIONS_BY_NAME, projection_named
 from projections.rebuild import Progress, RebuildInProgress, RebuildResult, rebuild
 from projections.runner import ProjectionStatus, status
@@ -81,25 +83,32 @@ def run_rebuild(database_url: str, name: str) -> RebuildResult:
 
 def _database_url() -> str:
     obj = click.get_current_context().obj
-    url = obj.get("database_url") if isinstance(obj, dict) else None
+    lookup = obj.get("database_url") if isinstance(obj, dict) else None
+    url = lookup() if callable(lookup) else lookup
     if not url:
         raise click.UsageError("no database URL configured (DATABASE_URL)")
     return str(url)
 
 
-@click.group("projections")
+@click.group(
+    "projections",
+    subcommand_metavar="COMMAND [ARGS]",
+    short_help="Read models: their lag, and rebuilding one.",
+)
 def projections() -> None:
     """Read models: where they stand, and rebuilding them from the log."""
 
 
-@projections.command("status")
+@projections.command("status", short_help="Position, head and lag of every projection.")
+@data_dir_option
 def status_command() -> None:
     """Position, head and lag of every projection."""
     show_status(_database_url())
 
 
-@projections.command("rebuild")
+@projections.command("rebuild", short_help="Rebuild a view from the first event.")
 @click.argument("name", type=click.Choice(sorted(PROJECTIONS_BY_NAME)))
+@data_dir_option
 def rebuild_command(name: str) -> None:
     """Replay the whole log into NAME's tables while the API keeps serving the old ones."""
     try:

@@ -137,6 +137,32 @@ class OrderQueries:
         more = len(rows) > limit
         return items, encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
 
+    def list_for_customer(
+        self, customer_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[Documents, str | None]:
+        """One customer's orders, newest first, keyset-paginated like ``list``.
+
+        Walks ix_order_view_customer_recent: a page costs the same however many orders the
+        customer or the shop has. Items are order documents without ``customerId`` (the
+        caller is that customer).
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        c = order_view.c
+        query = (
+            sa.select(order_view)
+            .where(c.customer_id == customer_id)
+            .order_by(c.created_at.desc(), c.order_id.desc())
+        )
+        if cursor is not None:
+            query = query.where(sa.tuple_(c.created_at, c.order_id) < decode_cursor(cursor))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit + 1)).mappings().all()
+        page = rows[:limit]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
+        return [order_document(row) for row in page], next_cursor
+
     def expired_orders(self, now: datetime, limit: int = 100) -> OrderIds:
         """Unpaid orders past their expiry, oldest expiry first (the reaper's work list)."""
         c = order_view.c

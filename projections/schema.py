@@ -66,6 +66,8 @@ def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Tabl
     sa.Index(f"ix_{name}_listing", c.status, c.created_at, c.order_id)
     # The unfiltered admin listing walks this one instead of sorting the whole table.
     sa.Index(f"ix_{name}_recent", c.created_at, c.order_id)
+    # A customer's own orders, newest first (GET /orders), without sorting them all.
+    sa.Index(f"ix_{name}_customer_recent", c.customer_id, c.created_at, c.order_id)
     sa.Index(
         f"ix_{name}_expiry",
         c.expires_at,

@@ -1,4 +1,6 @@
-"""The demo storefront and admin console: static pages on the public JSON API.
+"""The start page, the API reference, the demo storefront and admin console.
+
+The storefront and console are static pages on the public JSON API.
 
 They hold no logic of their own: the browser calls the same endpoints any frontend
 would, with the bearer token the person pasted (or `run` put in the link's fragment,
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from api.pages.docs import docs_page
 from domain.money import ISO_4217_EXPONENTS
 from infrastructure.bootstrap import Container
 
@@ -124,11 +127,26 @@ async def admin_console(request: Request) -> HTMLResponse:
     return HTMLResponse(html, headers=_headers(nonce))
 
 
+async def start_page(request: Request) -> HTMLResponse:
+    """Where a newcomer lands: links to the pages, the reference and the document."""
+    nonce = _nonce()
+    return HTMLResponse(_render("index.html", nonce, {}), headers=_headers(nonce))
+
+
+async def api_reference(request: Request) -> HTMLResponse:
+    """The served OpenAPI document as HTML (rendered here: the page runs no script)."""
+    nonce = _nonce()
+    document: dict[str, Any] = request.app.state.openapi
+    return HTMLResponse(docs_page(document, nonce), headers=_headers(nonce))
+
+
 def order_page_path(order_id: UUID) -> str:
     return f"/storefront/orders/{order_id}"
 
 
 routes = [
+    Route("/", start_page, methods=["GET"]),
+    Route("/docs", api_reference, methods=["GET"]),
     Route("/storefront", storefront, methods=["GET"]),
     Route("/storefront/orders/{order_id:uuid}", storefront, methods=["GET", "POST"]),
     Route("/admin", admin_console, methods=["GET"]),

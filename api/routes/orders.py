@@ -1,4 +1,4 @@
-"""A customer's order: read it, poll its payment, cancel it while unpaid."""
+"""A customer's orders: list them, read one, poll its payment, cancel it while unpaid."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.auth import READ_ONLY_ROLES, Principal
 from api.consistency import await_views, position_headers
 from api.operations import LOG_POSITION_HEADER, Access, Operation
-from api.problems import not_found
+from api.problems import Problem, not_found
 from api.rate_limits import authenticate_read, authenticate_write
 from api.representations import json_response, order_from_aggregates
-from api.schemas import OrderOut, PaymentOut, ReadQuery
-from api.validation import validate_query
+from api.schemas import CustomerOrderPage, CustomerOrdersQuery, OrderOut, PaymentOut, ReadQuery
+from api.validation import invalid_request, validate_query
 from application.orders import Ended
 from domain import Payment
 from infrastructure.bootstrap import Container
 from projections import OrderView, PaymentStatusView
+from projections.queries import InvalidCursor
 
 CUSTOMER_CANCELLED = "cancelled by customer"
 
@@ -26,6 +28,37 @@ CUSTOMER_CANCELLED = "cancelled by customer"
 def _order_id(request: Request) -> UUID:
     order_id: UUID = request.path_params["orderId"]
     return order_id
+
+
+def _own_orders_of(principal: Principal) -> str:
+    """The customer whose orders the token lists: its `sub`, unless it names no customer."""
+    if principal.is_read_only:
+        roles = ", ".join(sorted(principal.roles & READ_ONLY_ROLES))
+        raise Problem(
+            403,
+            "Forbidden",
+            f"A token with the role {roles} names no customer, so it has no orders of its "
+            "own: read orders by id, or list them with GET /admin/orders (auditor).",
+            kind="forbidden",
+        )
+    return principal.subject
+
+
+async def list_own_orders(request: Request) -> Response:
+    customer_id = _own_orders_of(authenticate_read(request))
+    query = validate_query(CustomerOrdersQuery, request.query_params)
+    await await_views(request, [OrderView.name], query.min_position)
+    container: Container = request.app.state.container
+    try:
+        items, next_cursor = await run_in_threadpool(
+            container.order_queries.list_for_customer, customer_id, query.limit, query.cursor
+        )
+    except InvalidCursor as exc:
+        raise invalid_request(str(exc), [{"field": "cursor", "message": str(exc)}]) from None
+    page = CustomerOrderPage(
+        items=[OrderOut.model_validate(item) for item in items], next_cursor=next_cursor
+    )
+    return json_response(page)
 
 
 async def get_order(request: Request) -> Response:
@@ -82,7 +115,30 @@ _OWNER_WRITE = (
     "The order's owner only; tokens with the `service` or `auditor` role are read-only (403)."
 )
 
+_OWN_ORDERS = (
+    "The orders whose `customerId` is the token's `sub`: a customer's own, never another's "
+    "(an `admin` token lists the orders its `sub` placed; for the whole shop see GET "
+    "/admin/orders). A token with the `service` or `auditor` role names no customer: 403.\n\n"
+    "Each item is what GET /orders/{orderId} answers. Follow `nextCursor` (as `cursor`) for "
+    "older orders; a malformed or foreign `cursor` is 400. A list: it reflects a write only "
+    "when given its position (`X-Log-Position` or `minPosition`)."
+)
+
 OPERATIONS = [
+    Operation(
+        "GET",
+        "/orders",
+        list_own_orders,
+        operation_id="listOwnOrders",
+        summary="The caller's own orders, newest first; follow nextCursor for more.",
+        access=Access.CUSTOMER,
+        description=_OWN_ORDERS,
+        query=CustomerOrdersQuery,
+        response=CustomerOrderPage,
+        problems=(400, 401, 403, 429, 503),
+        request_headers=(LOG_POSITION_HEADER,),
+        tags=("orders",),
+    ),
     Operation(
         "GET",
         "/orders/{orderId}",

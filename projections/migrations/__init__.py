@@ -70,7 +70,17 @@ def _known_revisions() -> set[str]:
 
 def current_revision(conn: Connection) -> str | None:
     """The revision the database is at; None when no migration has ever run on it."""
-    if conn.execute(sa.select(sa.func.to_regclass(VERSION_TABLE))).scalar() is None:
+    # pg_tables, not to_regclass(): right after the advisory lock is granted, to_regclass
+    # can still miss a version table another process has just committed (its catalog
+    # cache lags), and this process would stamp and migrate a second time.
+    exists = conn.execute(
+        sa.text(
+            "SELECT count(*) FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = :table"
+        ),
+        {"table": VERSION_TABLE},
+    ).scalar_one()
+    if not exists:
         return None
     version = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     return None if version is None else str(version)

@@ -15,7 +15,13 @@ from tests.e2e.browser.demo_pages import admin_link, storefront_link, table, tex
 from tests.e2e.conftest import RunningApi, StartApi
 from tests.e2e.payment_shop import OpenShop, customer
 
-PAGES = ["/storefront", "/storefront/orders/6b0d9a8e-4f4e-4a57-9d1c-0d6f8f5f9e21", "/admin"]
+PAGES = [
+    "/",
+    "/docs",
+    "/storefront",
+    "/storefront/orders/6b0d9a8e-4f4e-4a57-9d1c-0d6f8f5f9e21",
+    "/admin",
+]
 
 
 def policy(response: httpx.Response) -> dict[str, list[str]]:
@@ -91,7 +97,9 @@ def test_amounts_use_the_currencys_own_exponent(open_shop: OpenShop, visit: Visi
     response = visit.page.goto(storefront_link(shop.api, shop.api.token(buyer), kwd_order))
     assert response is not None
     assert "'nonce-" in response.headers["content-security-policy"]
-    expect(visit.page.get_by_role("cell", name="Dates", exact=True)).to_be_visible()
+    # The order's lines name the product too: the catalog's row is the one to wait for.
+    products = visit.page.locator("#products")
+    expect(products.get_by_role("cell", name="Dates", exact=True)).to_be_visible()
     prices = {row[0]: row[2] for row in table(visit.page, "#products")}
     assert prices["SKU-1"] == "$12.50"
     assert prices["SKU-2"] == "$4.99"
