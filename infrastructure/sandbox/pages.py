@@ -38,8 +38,35 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
+# How Stripe and Razorpay write amounts: zero-decimal and three-decimal currencies (their
+# docs' lists); every other currency has two decimals.
+_ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+_THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+
+
 def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
+    code = currency.upper()
+    decimals = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
+    return f"{amount / 10**decimals:,.{decimals}f} {escape(code)}"
 
 
 async def _form(request: Request) -> dict[str, str]:
