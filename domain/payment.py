@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from domain import bounds
 from domain.errors import (
@@ -72,7 +73,7 @@ def _bounded(text: str | None) -> str | None:
 class Payment(Aggregate):
     """Exactly one per order: its id is derived from the order id."""
 
-    class Snapshot(Snapshot):
+    class Snapshot(LibrarySnapshot):
         """Snapshots keep state as JSON: the enums come back as plain strings."""
 
         def mutate(self, _: None) -> Payment:
