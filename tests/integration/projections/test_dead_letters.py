@@ -99,6 +99,7 @@ class Fragile(CatalogView):
 def test_a_bug_in_a_projection_stops_it_and_retry_applies_the_event_once_fixed(
     app: CheckoutEngine, engine: Engine, start_runner: StartRunner
 ) -> None:
+    Fragile.broken = {"BUG"}
     bug = _product(app, "BUG")
     running = start_runner(Fragile(), stall_poll=0.05)
     wait_until(running.runner.stalled.is_set, what="the view to stop at the event")
@@ -108,7 +109,7 @@ def test_a_bug_in_a_projection_stops_it_and_retry_applies_the_event_once_fixed(
         lambda: (d := DeadLetters(engine).get("fragile", bug)) and d.attempts == 2,
         what="a second, failing try",
     )
-    assert running.runner.stalled.is_set()
+    wait_until(running.runner.stalled.is_set, what="the view stopped again")
     Fragile.broken.clear()  # the fix ships
     retry(engine, "fragile", "ops:bob", "fixed in the handler")
 
