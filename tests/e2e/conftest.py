@@ -26,6 +26,7 @@ from infrastructure.tokens import mint_token
 from projections import ALL_PROJECTIONS
 from projections.runner import ProjectionRunner
 from projections.schema import create_schema
+from projections.tracking import position
 from tests.waiting import wait_until
 
 JWT_SECRET = "e2e-secret-that-is-long-enough-for-hs256-0123456789"
@@ -132,6 +133,14 @@ def start_api(database_url: str, bootstrap_servers: str) -> Iterator[StartApi]:
             base_url = _serve(container, stack)
             # Registered after the server, so stopped before it closes the container.
             _run_projections(container, stack)
+            # The seeded catalog is in the views before any test (or page) reads them: a
+            # page that lists products once would otherwise race the catalog view.
+            head = container.app.head_position()
+            wait_until(
+                lambda: all(position(container.sql, p.name) >= head for p in ALL_PROJECTIONS),
+                timeout=30,
+                what="the views to catch up with the seeded catalog",
+            )
             client = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
             return RunningApi(base_url, container, client)
 
