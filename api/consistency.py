@@ -27,6 +27,7 @@ from api.problems import Problem
 from api.schemas import LOG_POSITION
 from api.validation import validate_header
 from infrastructure.bootstrap import Container
+from infrastructure.observability import READS_WAITING
 from projections.tracking import PositionReader
 
 MAX_WAIT_SECONDS = 5.0
@@ -87,7 +88,9 @@ async def await_views(
     target = max([*asked.values(), positions.head if fresh else 0])
     if positions.reached(views, target):
         return
-    if not await reader.wait(views, target, MAX_WAIT_SECONDS):
+    with READS_WAITING.track_inprogress():
+        caught_up = await reader.wait(views, target, MAX_WAIT_SECONDS)
+    if not caught_up:
         raise Problem(
             503,
             "Views Behind",

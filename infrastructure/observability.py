@@ -17,6 +17,10 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "checkout_http_request_seconds", "HTTP request latency", ["method", "route"]
 )
+READS_WAITING = Gauge(
+    "checkout_reads_waiting_for_views",
+    "Reads waiting, right now, for the views to reach the position they must reflect",
+)
 READY = Gauge("checkout_ready", "1 when the database and broker are reachable", ["dependency"])
 
 # Libraries that narrate at INFO what no operator needs.

@@ -9,11 +9,22 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from infrastructure.observability import READS_WAITING
 from tests.e2e.conftest import RunningApi
 from tests.e2e.held_views import views_held
+from tests.waiting import wait_until
 
 ITEMS = [{"sku": "SKU-1", "quantity": 1}]
-HOLD = 0.4  # seconds the views are held back while a read waits
+
+
+def reads_waiting(count: int) -> None:
+    """Until ``count`` reads are waiting for the views: the API runs in this process, so
+    its gauge is ours to read (0 between tests: every wait ends with its test)."""
+    wait_until(
+        lambda: READS_WAITING._value.get() >= count,
+        timeout=10,
+        what=f"{count} reads waiting for the views",
+    )
 
 
 def test_right_after_checkout_the_owner_reads_the_order_and_its_payment(
@@ -25,15 +36,13 @@ def test_right_after_checkout_the_owner_reads_the_order_and_its_payment(
             placed = api.checkout("cust-ryw", ITEMS)
             assert placed.status_code == 201
             order_id = placed.json()["orderId"]
-            started = time.monotonic()
             # No X-Log-Position: a single-order read reflects every write answered before it.
             order = pool.submit(api.client.get, f"/orders/{order_id}", headers=owner)
             payment = pool.submit(api.client.get, f"/orders/{order_id}/payments", headers=owner)
-            time.sleep(HOLD)
+            reads_waiting(2)
             assert not order.done()
-            assert not payment.done()
+            assert not payment.done()  # they wait for the views, they do not read stale rows
         order_read, payment_read = order.result(), payment.result()
-    assert time.monotonic() - started >= HOLD
     assert (order_read.status_code, payment_read.status_code) == (200, 200)
     assert order_read.json()["status"] == "PENDING_PAYMENT"
     assert payment_read.json()["orderId"] == order_id
@@ -51,7 +60,7 @@ def test_right_after_a_cancel_the_order_reads_cancelled_and_its_payment_canceled
             assert cancelled.status_code == 200
             order = pool.submit(api.client.get, f"/orders/{order_id}", headers=owner)
             payment = pool.submit(api.client.get, f"/orders/{order_id}/payments", headers=owner)
-            time.sleep(HOLD)
+            reads_waiting(2)
         order_read, payment_read = order.result(), payment.result()
     assert order_read.json()["status"] == "CANCELLED"
     assert order_read.json()["payment"]["status"] == "canceled"
@@ -90,10 +99,10 @@ def test_lists_reflect_a_write_only_when_given_its_position(api: RunningApi) -> 
             order_id = placed.json()["orderId"]
             started = time.monotonic()
             plain = api.client.get("/admin/orders", headers=api.admin())
-            assert time.monotonic() - started < HOLD  # no waiting without a position
+            assert time.monotonic() - started < 0.4  # no waiting without a position
             position = {"X-Log-Position": placed.headers["X-Log-Position"]}
             waiting = pool.submit(api.client.get, "/admin/orders", headers=api.admin() | position)
-            time.sleep(HOLD)
+            reads_waiting(1)
             assert not waiting.done()
         positioned = waiting.result()
     assert order_id not in [item["orderId"] for item in plain.json()["items"]]
@@ -158,7 +167,7 @@ def test_waiting_reads_hold_no_worker_thread(api: RunningApi) -> None:
             placed = api.checkout("cust-ryw", ITEMS)
             path = f"/orders/{placed.json()['orderId']}"
             reads = [pool.submit(api.client.get, path, headers=owner) for _ in range(waiting_reads)]
-            time.sleep(HOLD)
+            reads_waiting(waiting_reads)
             started = time.monotonic()
             # Served in a worker thread, like every query: it would queue behind the waiting
             # reads if they each held a thread.
