@@ -29,7 +29,7 @@ class RazorpayDisputes:
 
     def open_dispute(self, payment_id: str, body: JsonObject) -> JsonObject:
         """The customer's bank disputes a captured payment, all of it unless ``amount`` says."""
-        _reject_unknown(body, OPEN_FIELDS)
+        objects.reject_unknown(body, OPEN_FIELDS)
         reason_code = _text(body, "reason_code", "chargeback")
         phase = _text(body, "phase", "chargeback")
         if phase not in PHASES:
@@ -88,12 +88,6 @@ class RazorpayDisputes:
         if dispute is None:
             raise not_found()
         return dispute
-
-
-def _reject_unknown(body: JsonObject, allowed: tuple[str, ...]) -> None:
-    for name in body:
-        if name not in allowed:
-            raise RazorpayApiError(f"{name} is/are not required and should not be sent", field=name)
 
 
 def _text(body: JsonObject, name: str, default: str) -> str:

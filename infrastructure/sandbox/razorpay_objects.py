@@ -195,3 +195,10 @@ def event(account_id: str, event_type: str, entities: dict[str, JsonObject]) -> 
 
 def collection(items: list[JsonObject]) -> JsonObject:
     return {"entity": "collection", "count": len(items), "items": items}
+
+
+def reject_unknown(body: JsonObject, allowed: tuple[str, ...]) -> None:
+    """Razorpay refuses fields it does not know, naming the first one."""
+    for name in body:
+        if name not in allowed:
+            raise RazorpayApiError(f"{name} is/are not required and should not be sent", field=name)

@@ -41,7 +41,7 @@ class RazorpayOrders:
     # -- orders ----------------------------------------------------------------------------
 
     def create_order(self, body: JsonObject, credentials: OrderCredentials) -> JsonObject:
-        _reject_unknown(body, ORDER_FIELDS)
+        objects.reject_unknown(body, ORDER_FIELDS)
         amount = _amount(body, required=True)
         currency = _currency(body, default=None)
         receipt = body.get("receipt")
@@ -107,7 +107,7 @@ class RazorpayOrders:
             return copy.deepcopy(refund)
 
     def refund_payment(self, payment_id: str, body: JsonObject) -> JsonObject:
-        _reject_unknown(body, REFUND_FIELDS)
+        objects.reject_unknown(body, REFUND_FIELDS)
         requested = _amount(body, required=False, what="Refund") if "amount" in body else None
         with self._store.lock:
             payment = self._payment(payment_id)
@@ -143,7 +143,7 @@ class RazorpayOrders:
         the order's due amount and currency) and ``allowDuplicate`` (pay an order already paid,
         as a late UPI payment racing a card payment does).
         """
-        _reject_unknown(body, PAY_FIELDS)
+        objects.reject_unknown(body, PAY_FIELDS)
         outcome = _outcome(body)
         notes = _notes(body)
         duplicate = body.get("allowDuplicate", False)
@@ -182,7 +182,7 @@ class RazorpayOrders:
 
     def pay_without_order(self, body: JsonObject) -> JsonObject:
         """A standard payment made without a Razorpay order: nothing to sign, no order to pay."""
-        _reject_unknown(body, ORDERLESS_PAY_FIELDS)
+        objects.reject_unknown(body, ORDERLESS_PAY_FIELDS)
         outcome = _outcome(body)
         notes = _notes(body)
         amount = _amount(body, required=True, what="Payment")
@@ -241,12 +241,6 @@ class RazorpayOrders:
         if payment is None:
             raise not_found()
         return payment
-
-
-def _reject_unknown(body: JsonObject, allowed: tuple[str, ...]) -> None:
-    for name in body:
-        if name not in allowed:
-            raise RazorpayApiError(f"{name} is/are not required and should not be sent", field=name)
 
 
 def _amount(body: JsonObject, *, required: bool, what: str = "Order") -> int:

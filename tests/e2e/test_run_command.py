@@ -25,6 +25,7 @@ import psutil
 import pytest
 
 from infrastructure.embedded.broker import free_port
+from tests.cli import newcomer_cli
 from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,19 +184,7 @@ def _skus(base: str) -> list[str]:
 
 
 def newcomer(*args: str, cwd: Path, state_home: Path) -> subprocess.CompletedProcess[str]:
-    """A command typed in another terminal and directory, with nothing configured."""
-    unset = ("DATABASE_URL", "CHECKOUT_JWT_SECRET", "CHECKOUT_DATA_DIR", "KAFKA_BOOTSTRAP_SERVERS")
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update({"XDG_STATE_HOME": str(state_home), "PYTHONPATH": str(REPO)})
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return newcomer_cli(*args, cwd=cwd, state_home=state_home)
 
 
 def test_other_commands_find_the_running_engine(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,18 +12,11 @@ import pytest
 from application.engine import CheckoutEngine
 from domain import Product, Stock
 from infrastructure.database import DatabaseAddress
+from tests.cli import run_cli, with_database
 
 
 def load(database_url: str, path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "catalog", "load", str(path), *flags],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("catalog", "load", str(path), *flags, env=with_database(database_url))
 
 
 def write(tmp_path: Path, items: object) -> Path:

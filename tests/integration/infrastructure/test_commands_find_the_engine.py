@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from domain import Product
 from infrastructure.database import DatabaseAddress
 from infrastructure.running_engine import EngineState, process_start, publish
 from projections.migrations import head_revision
+from tests.cli import newcomer_cli
 
 REPO = Path(__file__).resolve().parents[3]
 MUG = {"sku": "MUG", "name": "Mug", "vendorId": "v1", "unitAmount": 1250, "currency": "USD"}
@@ -42,18 +42,7 @@ def engine_running(database_url: str, tmp_path: Path) -> Path:
 
 
 def cli(state_home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    unset = ("DATABASE_URL", "CHECKOUT_JWT_SECRET", "CHECKOUT_DATA_DIR")
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update({"XDG_STATE_HOME": str(state_home), "PYTHONPATH": str(REPO)})
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return newcomer_cli(*args, cwd=cwd, state_home=state_home)
 
 
 def test_the_commands_work_on_the_running_engines_database(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 
@@ -15,18 +13,11 @@ from infrastructure.database import DatabaseAddress
 from projections.dead_letters import DeadLetters
 from projections.schema import create_schema
 from projections.tracking import position
+from tests.cli import run_cli, with_database
 
 
 def followers(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "followers", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("followers", *args, env=with_database(database_url))
 
 
 @pytest.fixture

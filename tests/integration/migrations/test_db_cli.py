@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from projections.migrations import head_revision
+from tests.cli import run_cli, with_database
 
 
 def db(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "db", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("db", *args, env=with_database(database_url))
 
 
 def test_upgrade_on_a_fresh_database_then_current_prints_the_head(database_url: str) -> None:

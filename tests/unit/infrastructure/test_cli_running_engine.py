@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import jwt
 import pytest
 
 from infrastructure.running_engine import EngineState, process_start, publish
+from tests.cli import newcomer_cli
 
 SECRET = "running-engine-secret-that-is-long-enough-0123456789"
 MUG = {"sku": "M", "name": "Mug", "vendorId": "v", "unitAmount": 1, "currency": "USD", "stock": 1}
@@ -25,19 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 def run_cli(
     *args: str, cwd: Path, state_home: Path, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI as a newcomer runs it: nothing configured, in a directory of their choosing."""
-    unset = ("DATABASE_URL", "CHECKOUT_JWT_SECRET", "CHECKOUT_DATA_DIR", "KAFKA_BOOTSTRAP_SERVERS")
-    environment = {k: v for k, v in os.environ.items() if k not in unset}
-    environment.update({"XDG_STATE_HOME": str(state_home), "PYTHONPATH": str(REPO), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
+    return newcomer_cli(*args, cwd=cwd, state_home=state_home, **env)
 
 
 @pytest.fixture
