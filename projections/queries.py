@@ -20,6 +20,8 @@ Document = dict[str, Any]
 # Aliases, because inside OrderQueries the name `list` is the listing method.
 Documents = list[Document]
 OrderIds = list[UUID]
+Rows = list[RowMapping]
+Conditions = list[sa.ColumnElement[bool]]
 
 
 class InvalidCursor(ValueError):
@@ -122,20 +124,9 @@ class OrderQueries:
 
         Items are order documents plus ``customerId`` (the listing is for admins).
         """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        c = order_view.c
-        query = sa.select(order_view).order_by(c.created_at.desc(), c.order_id.desc())
-        if status is not None:
-            query = query.where(c.status == status)
-        if cursor is not None:
-            query = query.where(sa.tuple_(c.created_at, c.order_id) < decode_cursor(cursor))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1)).mappings().all()
-        page = rows[:limit]
-        items = [order_document(row) | {"customerId": row["customer_id"]} for row in page]
-        more = len(rows) > limit
-        return items, encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
+        where: Conditions = [] if status is None else [order_view.c.status == status]
+        rows, next_cursor = self._page(where, limit, cursor)
+        return [order_document(r) | {"customerId": r["customer_id"]} for r in rows], next_cursor
 
     def list_for_customer(
         self, customer_id: str, limit: int = 50, cursor: str | None = None
@@ -146,22 +137,22 @@ class OrderQueries:
         customer or the shop has. Items are order documents without ``customerId`` (the
         caller is that customer).
         """
+        rows, next_cursor = self._page([order_view.c.customer_id == customer_id], limit, cursor)
+        return [order_document(row) for row in rows], next_cursor
+
+    def _page(self, where: Conditions, limit: int, cursor: str | None) -> tuple[Rows, str | None]:
+        """One page of order rows, newest first, and the cursor of the next (or None)."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
         c = order_view.c
-        query = (
-            sa.select(order_view)
-            .where(c.customer_id == customer_id)
-            .order_by(c.created_at.desc(), c.order_id.desc())
-        )
+        query = sa.select(order_view).where(*where).order_by(c.created_at.desc(), c.order_id.desc())
         if cursor is not None:
             query = query.where(sa.tuple_(c.created_at, c.order_id) < decode_cursor(cursor))
         with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1)).mappings().all()
+            rows = list(conn.execute(query.limit(limit + 1)).mappings())
         page = rows[:limit]
         more = len(rows) > limit
-        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
-        return [order_document(row) for row in page], next_cursor
+        return page, encode_cursor(page[-1]["created_at"], page[-1]["order_id"]) if more else None
 
     def expired_orders(self, now: datetime, limit: int = 100) -> OrderIds:
         """Unpaid orders past their expiry, oldest expiry first (the reaper's work list)."""
