@@ -158,6 +158,7 @@ def _banner(services: Services, base: str, sandbox: str | None, state_file: str)
         f"  storefront    {base}/storefront#token={customer}",
         f"  admin         {base}/admin#token={admin}",
         f"  API           {base}   (OpenAPI: {base}/openapi.json)",
+        f"  start page    {base}/   docs: {base}/docs",
         f"  readiness     {base}/readyz   metrics: {base}/metrics",
         f"  database      {services.database_url}",
         f"  broker        {services.bootstrap_servers}",
