@@ -42,6 +42,13 @@ def text(value: object, field: str, limit: int, *, allow_empty: bool = False) ->
     return value
 
 
+def storable(value: str, limit: int) -> str:
+    """Text the engine did not choose (a provider's message, an exception) made storable:
+    NUL removed (PostgreSQL text cannot hold it) and cut to ``limit`` characters. For text a
+    person sends use ``text``, which refuses instead."""
+    return value.replace("\x00", "")[:limit]
+
+
 def amount(value: object, field: str, low: int = 0, high: int = MAX_TOTAL) -> int:
     if type(value) is not int or not low <= value <= high:
         raise OutOfBounds(field, f"must be an integer from {low} to {high}")

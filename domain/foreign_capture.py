@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import bounds
 from domain.identity import stable_id
 from domain.money import MAX_MINOR_UNITS
 
@@ -19,7 +20,7 @@ MAX_TEXT = 500
 
 
 def _clean(text: str, limit: int = MAX_TEXT) -> str:
-    return text.replace("\x00", "")[:limit]
+    return bounds.storable(text, limit)
 
 
 class ForeignCapture(Aggregate):

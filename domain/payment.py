@@ -67,7 +67,7 @@ class Capture(StrEnum):
 
 def _bounded(text: str | None) -> str | None:
     """Provider-sent text as views can store it: bounded, and without NUL characters."""
-    return None if text is None else text.replace("\x00", "")[:MAX_TEXT]
+    return None if text is None else bounds.storable(text, MAX_TEXT)
 
 
 class Payment(Aggregate):

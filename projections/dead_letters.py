@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
+from domain import bounds
 from projections.schema import follower_dead_letters
 
 SKIPPED = "skipped"
@@ -48,7 +49,7 @@ class NoDeadLetter(LookupError):
 
 
 def _clean(text: str, limit: int = MAX_ERROR) -> str:
-    return text.replace("\x00", "")[:limit]
+    return bounds.storable(text, limit)
 
 
 class DeadLetters:
