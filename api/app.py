@@ -27,7 +27,7 @@ from api.rate_limits import RateLimits
 from api.routes import admin, catalog, checkout, orders, payments, refunds, webhooks
 from application.errors import ApplicationError
 from domain import DomainError
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 
 OPERATIONS: list[Operation] = [
     *checkout.OPERATIONS,

@@ -26,7 +26,7 @@ from api.operations import LOG_POSITION_HEADER
 from api.problems import Problem
 from api.schemas import LOG_POSITION
 from api.validation import validate_header
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from infrastructure.observability import READS_WAITING
 from projections.tracking import PositionReader
 
@@ -55,7 +55,7 @@ async def _position_reader(request: Request) -> PositionReader:
     reader: PositionReader | None = getattr(state, "position_reader", None)
     if reader is None:
         container: Container = state.container
-        reader = await run_in_threadpool(lambda: PositionReader.of(container.app, container.sql))
+        reader = await run_in_threadpool(lambda: PositionReader.of(container.app, container.db))
         state.position_reader = reader
     return reader
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.operations import Access, Operation
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from infrastructure.followers import check_followers
 from infrastructure.readiness import check_broker, check_database
 
@@ -24,9 +24,9 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     container: Container = request.app.state.container
     results = await asyncio.gather(
-        run_in_threadpool(check_database, container.sql),
+        run_in_threadpool(check_database, container.db),
         run_in_threadpool(check_broker, container.services.bootstrap_servers),
-        run_in_threadpool(check_followers, container.sql),
+        run_in_threadpool(check_followers, container.db),
     )
     checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in results}
     ready = all(c.ok for c in results)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from application.payments import Outcome
 from domain import ForeignCapture
 
@@ -25,7 +25,7 @@ class ForeignCaptureNotice:
 
 
 class ForeignCaptures:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def record(self, notice: ForeignCaptureNotice) -> Outcome:

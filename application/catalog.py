@@ -14,8 +14,8 @@ from enum import StrEnum
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from domain import Product, Stock, UnknownProduct
 
 
@@ -55,7 +55,7 @@ class CatalogLoaded:
 
 
 class Catalog:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def upsert(

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.errors import IdempotencyConflict
 from application.ports import Clock
 from domain import (
@@ -81,7 +81,7 @@ class Placed:
 
 
 class Checkout:
-    def __init__(self, app: CheckoutEngine, clock: Clock, payment_ttl: timedelta) -> None:
+    def __init__(self, app: CheckoutApplication, clock: Clock, payment_ttl: timedelta) -> None:
         self.app = app
         self.clock = clock
         self.payment_ttl = payment_ttl

@@ -15,15 +15,15 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
-from application.ports import Clock
-from application.providers import (
+from application.ports import (
     CheckoutSession,
     CheckoutSessionLine,
     CheckoutSessionRequest,
     CheckoutSessions,
+    Clock,
     ProviderNotConfigured,
 )
 from domain import (
@@ -55,7 +55,7 @@ class ReturnUrls:
 
 class HostedCheckout:
     def __init__(
-        self, app: CheckoutEngine, sessions: CheckoutSessions | None, clock: Clock
+        self, app: CheckoutApplication, sessions: CheckoutSessions | None, clock: Clock
     ) -> None:
         self.app = app
         self.sessions = sessions

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.payments import Outcome
 from domain import Order, Payment
 from domain.payment_records import DISPUTE_OPEN
@@ -30,7 +30,7 @@ class DisputeNotice:
 
 
 class Disputes:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def update(self, payment_id: UUID, notice: DisputeNotice) -> Outcome:

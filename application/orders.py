@@ -12,8 +12,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.errors import OrderNotFound
 from domain import Order, OrderStatus, Payment, Stock
 
@@ -27,7 +27,7 @@ class Ended:
 
 
 class OrderLifecycle:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def get(self, order_id: UUID, customer_id: str | None = None) -> Order:

@@ -13,8 +13,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from domain import Capture, Order, OrderStatus, Payment, RefundKind, Stock
 from domain.payment import SYSTEM_ACTOR
 
@@ -32,7 +32,7 @@ class Outcome:
 
 
 class PaymentOutcomes:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def provider_order_created(

@@ -1,9 +1,181 @@
-"""Ports the application needs from the outside world, injected by the composition root."""
+"""Ports the application needs from the outside world, injected by the composition root
+(entrypoints.bootstrap): a clock, and the payment providers.
+
+The payment-provider port is what the engine asks of Stripe, Razorpay or any other gateway.
+
+Amounts cross this port as ISO 4217 minor units of the payment's currency, like everywhere
+else in the engine. A provider that writes some currency differently (Stripe keeps ISK as
+two-decimal and MGA as zero-decimal, ...) converts inside its adapter, never here.
+
+Every call must be safe to repeat: the worker calls again after a timeout, a crash or an
+expired lease, so an adapter makes a repeated ``create_order`` or ``refund`` for the same
+payment or refund id answer with the object the first call created (idempotency keys, or a
+look-up by receipt where the provider has no such keys).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
+from uuid import UUID
+
+
+class ProviderError(Exception):
+    """A provider call did not do what was asked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientProviderError(ProviderError):
+    """Worth repeating as is: a timeout, a lost connection, 429, 5xx, a lock conflict."""
+
+
+class PermanentProviderError(ProviderError):
+    """The provider refused the request itself (other 4xx): repeating it cannot help."""
+
+
+class ProviderNotConfigured(ProviderError):
+    """No credentials for this provider in this process: the call waits for configuration."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__("provider not configured")
+        self.provider = provider
+
+
+@dataclass(frozen=True)
+class ProviderOrderRequest:
+    payment_id: UUID
+    order_id: UUID
+    amount: int  # ISO 4217 minor units
+    currency: str
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderOrder:
+    """What the customer needs to pay: a Razorpay order, or a Stripe PaymentIntent.
+
+    Stripe has no order object: ``gateway_order_id`` and ``gateway_payment_id`` are both
+    the PaymentIntent's id (the id the intent is cancelled and refunded by), and
+    ``client_secret`` is what stripe.js confirms. Razorpay's order id is what checkout.js
+    opens, with ``key_id``; its payment id only exists once the customer has paid.
+    """
+
+    gateway_order_id: str
+    gateway_payment_id: str | None = None
+    client_secret: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRefundRequest:
+    """Refund ``amount`` of the captured ``gateway_payment_id``, once per ``refund_id``.
+
+    Adapters tag the provider's refund with ``refund_id`` and ``payment_id``, so the
+    provider's refund webhooks name both without a look-up on our side.
+    """
+
+    payment_id: UUID
+    refund_id: str
+    gateway_payment_id: str
+    amount: int  # ISO 4217 minor units
+    currency: str
+
+
+class ProviderRefundStatus(StrEnum):
+    PENDING = "pending"  # the provider's webhook will tell how it ends
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    gateway_refund_id: str
+    status: ProviderRefundStatus
+
+
+@dataclass(frozen=True)
+class ProviderCharge:
+    """A payment as the provider reports it, read back to check what a client claims."""
+
+    gateway_payment_id: str
+    gateway_order_id: str | None  # Razorpay's order; Stripe: the intent itself
+    amount: int  # ISO 4217 minor units
+    currency: str
+    status: str  # the provider's own word ("captured", "succeeded", ...)
+    captured: bool
+
+
+class PaymentGateway(Protocol):
+    """One payment provider, as the worker calls it."""
+
+    @property
+    def provider(self) -> str:
+        """The domain's name for it: a ``domain.Provider`` value."""
+        ...
+
+    def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
+        """Create (or, on a repeat for the same payment, find) the provider's object."""
+        ...
+
+    def cancel(self, gateway_order_id: str) -> None:
+        """Make the provider object unpayable; a no-op where the provider cannot do that."""
+        ...
+
+    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        """Refund a captured payment, once per refund id however often asked."""
+        ...
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        """Read a payment back from the provider (PermanentProviderError if unknown)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckoutSessionLine:
+    name: str
+    quantity: int
+    unit_amount: int  # ISO 4217 minor units
+
+
+@dataclass(frozen=True)
+class CheckoutSessionRequest:
+    """One hosted page for a payment; ``attempt`` numbers the payment's sessions.
+
+    The adapter derives its idempotency key from the payment and the attempt, so two
+    concurrent requests for a payment's next session get the same session back.
+    """
+
+    payment_id: UUID
+    order_id: UUID
+    currency: str
+    lines: tuple[CheckoutSessionLine, ...]
+    success_url: str
+    cancel_url: str
+    expires_at: int  # unix seconds
+    attempt: int = 0
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    url: str
+    session_id: str
+    expires_at: int = 0  # unix seconds; 0 when the provider did not say
+
+
+class CheckoutSessions(Protocol):
+    """Hosted payment pages (Stripe Checkout); Razorpay's checkout.js needs no such call."""
+
+    def create(self, request: CheckoutSessionRequest) -> CheckoutSession: ...
+
+    def expire(self, session_id: str) -> str:
+        """Make the session unpayable; answers its final status (``expired`` or ``complete``)."""
+        ...
 
 
 class Clock(Protocol):

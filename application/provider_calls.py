@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.payments import PaymentOutcomes
-from application.providers import (
+from application.ports import (
     CheckoutSessions,
     PaymentGateway,
     PermanentProviderError,
@@ -43,7 +43,7 @@ from domain import (
 class ProviderCalls:
     def __init__(
         self,
-        app: CheckoutEngine,
+        app: CheckoutApplication,
         gateways: Mapping[str, PaymentGateway],
         sessions: CheckoutSessions | None = None,
     ) -> None:

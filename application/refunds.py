@@ -14,8 +14,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.application import CheckoutApplication
 from application.contention import with_retries
-from application.engine import CheckoutEngine
 from application.errors import IdempotencyConflict, OrderNotFound
 from application.payments import Outcome
 from domain import InvalidTransition, Order, Payment, RefundExceedsCaptured, stable_id
@@ -43,7 +43,7 @@ def refund_fingerprint(amount: int | None, reason: str) -> str:
 
 
 class Refunds:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
     def request(

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Order, OrderLine, Payment, Product, Stock
 from infrastructure.database import DatabaseAddress, schema_lock
 from projections import PaymentStatusView
@@ -29,7 +29,7 @@ from projections.rebuild import rebuild
 from projections.schema import create_schema
 
 ORDERS_PER_TRANSACTION = 200
-EVENTS_TABLE = f"{CheckoutEngine.name}_events"
+EVENTS_TABLE = f"{CheckoutApplication.name}_events"
 
 
 def _paid_checkout(
@@ -63,21 +63,21 @@ def _paid_checkout(
     return [order, payment]
 
 
-def events_in_log(engine: Engine) -> int:
-    with engine.connect() as conn:
+def events_in_log(db: Engine) -> int:
+    with db.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {EVENTS_TABLE}")).scalar_one())
 
 
 def top_up(
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     skus: list[str],
     target_events: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Add paid checkout histories until the log holds at least `target_events` events."""
     started = time.perf_counter()
-    count = first_count = events_in_log(engine)
+    count = first_count = events_in_log(db)
     rng = random.Random(6)
     products = [app.load(Product, Product.id_for(sku)) for sku in skus]
     stocks = {sku: app.load(Stock, Stock.id_for(sku)) for sku in skus}
@@ -108,10 +108,10 @@ def measure_rebuild(
 ) -> dict[str, Any]:
     address = DatabaseAddress.parse(database_url)
     with schema_lock(address):
-        app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
-    engine = address.sqlalchemy_engine(pool_size=2)
+        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
+    db = address.sqlalchemy_engine(pool_size=2)
     try:
-        create_schema(engine)
+        create_schema(db)
         shown = [-1]
 
         def report(done: int, total: int) -> None:
@@ -120,9 +120,9 @@ def measure_rebuild(
                 shown[0] = tenth
                 progress(f"log {done}/{total} events")
 
-        filled = top_up(app, engine, skus, target_events, report)
+        filled = top_up(app, db, skus, target_events, report)
         progress("rebuilding the payment status view from the first event")
-        result = rebuild(app, engine, PaymentStatusView())
+        result = rebuild(app, db, PaymentStatusView())
         return {
             "events": result.events,
             "seconds": round(result.seconds, 2),
@@ -131,5 +131,5 @@ def measure_rebuild(
             "log_top_up": filled,
         }
     finally:
-        engine.dispose()
+        db.dispose()
         app.close()

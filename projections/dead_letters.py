@@ -53,8 +53,8 @@ def _clean(text: str, limit: int = MAX_ERROR) -> str:
 
 
 class DeadLetters:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def record(
         self,
@@ -89,7 +89,7 @@ class DeadLetters:
                 "resolved_at": None,
             },
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(statement)
         found = self.get(follower, position)
         assert found is not None
@@ -98,7 +98,7 @@ class DeadLetters:
     def get(self, follower: str, position: int) -> DeadLetter | None:
         t = follower_dead_letters
         query = sa.select(t).where(t.c.follower == follower, t.c.position == position)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else _letter(row)
 
@@ -107,7 +107,7 @@ class DeadLetters:
         query = sa.select(t).where(t.c.resolution.is_(None)).order_by(t.c.follower, t.c.position)
         if follower is not None:
             query = query.where(t.c.follower == follower)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [_letter(row) for row in conn.execute(query).mappings()]
 
     def all(self, follower: str | None = None) -> list[DeadLetter]:
@@ -115,7 +115,7 @@ class DeadLetters:
         query = sa.select(t).order_by(t.c.follower, t.c.position)
         if follower is not None:
             query = query.where(t.c.follower == follower)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [_letter(row) for row in conn.execute(query).mappings()]
 
     def resolve(
@@ -144,7 +144,7 @@ class DeadLetters:
             .where(t.c.resolution.is_(None))
             .group_by(t.c.follower)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows: list[tuple[str, int]] = [(str(f), int(n)) for f, n in conn.execute(query)]
         return dict(rows)
 

@@ -105,15 +105,15 @@ def order_document(row: RowMapping) -> Document:
 
 
 class OrderQueries:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def get(self, order_id: UUID | str) -> OrderRecord | None:
         key = _as_uuid(order_id)
         if key is None:
             return None
         query = sa.select(order_view).where(order_view.c.order_id == key)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else OrderRecord(row["customer_id"], order_document(row))
 
@@ -148,7 +148,7 @@ class OrderQueries:
         query = sa.select(order_view).where(*where).order_by(c.created_at.desc(), c.order_id.desc())
         if cursor is not None:
             query = query.where(sa.tuple_(c.created_at, c.order_id) < decode_cursor(cursor))
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = list(conn.execute(query.limit(limit + 1)).mappings())
         page = rows[:limit]
         more = len(rows) > limit
@@ -163,7 +163,7 @@ class OrderQueries:
             .order_by(c.expires_at)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return list(conn.execute(query).scalars())
 
 
@@ -191,15 +191,15 @@ def _refunds(row: RowMapping) -> Documents:
 
 
 class PaymentQueries:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def get(self, order_id: UUID | str) -> PaymentRecord | None:
         key = _as_uuid(order_id)
         if key is None:
             return None
         query = sa.select(payment_status_view).where(payment_status_view.c.order_id == key)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else PaymentRecord(row["customer_id"], payment_document(row))
 
@@ -207,7 +207,7 @@ class PaymentQueries:
         """Every refund of the order's payment, oldest first; None for an unknown order."""
         c = payment_status_view.c
         query = sa.select(c.refunds).where(c.order_id == order_id)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else _refunds(row)
 
@@ -215,15 +215,15 @@ class PaymentQueries:
 class ProductQueries:
     """The public catalog: active products with the units still available."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def list_active(self) -> Documents:
         c = product_view.c
         query = (
             sa.select(product_view).where(c.active.is_(True), c.name.is_not(None)).order_by(c.sku)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [_product_document(row) for row in conn.execute(query).mappings()]
 
 
@@ -261,15 +261,15 @@ def _review_document(row: RowMapping) -> Document:
 class ReviewQueries:
     """Captures that paid for no order: newest first, optionally of one kind."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def list(self, kind: str | None, limit: int) -> Documents:
         c = capture_review_view.c
         query = sa.select(capture_review_view).order_by(c.recorded_at.desc(), c.review_id)
         if kind is not None:
             query = query.where(c.kind == kind)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(query.limit(limit)).mappings()
             return [_review_document(row) for row in rows]
 
@@ -280,5 +280,5 @@ class ReviewQueries:
         query = sa.select(c.provider, c.kind, status, sa.func.count()).group_by(
             c.provider, c.kind, status
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {(p, k, s): n for p, k, s, n in conn.execute(query)}

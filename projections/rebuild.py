@@ -27,7 +27,7 @@ from projections.schema import create_schema
 from projections.tracking import ensure_tracking_row, read_position, set_position
 
 if TYPE_CHECKING:
-    from application.engine import CheckoutEngine
+    from application.application import CheckoutApplication
 
 Progress = Callable[[int, int], None]
 
@@ -47,28 +47,28 @@ class RebuildResult:
 
 
 def rebuild(
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     projection: Projection,
     progress: Progress | None = None,
     batch_size: int = REBUILD_BATCH,
 ) -> RebuildResult:
     """Replay the whole log into fresh tables and swap them in; progress(done, total)
     reports notification ids (done reaches total at the end)."""
-    create_schema(engine)
+    create_schema(db)
     report = progress or (lambda done, total: None)
     started = time.perf_counter()
-    with _exclusive_rebuild(engine, projection.name):
+    with _exclusive_rebuild(db, projection.name):
         shadow = projection.shadow()
-        _create_shadow(engine, shadow)
+        _create_shadow(db, shadow)
         target = app.head_position()
         filler = _Filler(app, shadow, batch_size)
         while filler.position < target:
-            with engine.begin() as conn:
+            with db.begin() as conn:
                 if not filler.fill(conn, stop=target):
                     break
             report(filler.position, target)
-        with engine.begin() as conn:
+        with db.begin() as conn:
             _swap(conn, projection, shadow, filler)
         report(filler.position, max(target, filler.position))
     seconds = time.perf_counter() - started
@@ -78,7 +78,7 @@ def rebuild(
 class _Filler:
     """Reads the log from where it stopped and applies it to the shadow tables."""
 
-    def __init__(self, app: CheckoutEngine, shadow: Projection, batch_size: int) -> None:
+    def __init__(self, app: CheckoutApplication, shadow: Projection, batch_size: int) -> None:
         self.app = app
         self.shadow = shadow
         self.batch_size = batch_size
@@ -102,9 +102,9 @@ class _Filler:
 
 
 @contextmanager
-def _exclusive_rebuild(engine: Engine, name: str) -> Iterator[None]:
+def _exclusive_rebuild(db: Engine, name: str) -> Iterator[None]:
     """Two rebuilds of one projection would drop each other's shadow tables."""
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    conn = db.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         key = sa.func.hashtext(f"rebuild:{name}")
         if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one():
@@ -115,8 +115,8 @@ def _exclusive_rebuild(engine: Engine, name: str) -> Iterator[None]:
         conn.close()
 
 
-def _create_shadow(engine: Engine, shadow: Projection) -> None:
-    with engine.begin() as conn:
+def _create_shadow(db: Engine, shadow: Projection) -> None:
+    with db.begin() as conn:
         for table in shadow.tables:
             table.drop(conn, checkfirst=True)  # left over from an interrupted rebuild
             table.create(conn)

@@ -34,7 +34,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.engine import Connection, Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, DeadLetters
 from projections.projection import Projection
@@ -78,7 +78,7 @@ CONNECTION_LOST = (
 )
 
 
-def channel_of(app: CheckoutEngine) -> str:
+def channel_of(app: CheckoutApplication) -> str:
     recorder = app.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
         raise TypeError("projections follow a PostgreSQL notification log")
@@ -90,8 +90,8 @@ class ProjectionRunner:
 
     def __init__(
         self,
-        app: CheckoutEngine,
-        engine: Engine,
+        app: CheckoutApplication,
+        db: Engine,
         projection: Projection,
         *,
         batch_size: int = 500,
@@ -100,13 +100,13 @@ class ProjectionRunner:
         stall_poll: float = 1.0,
     ) -> None:
         self.app = app
-        self.engine = engine
+        self.db = db
         self.projection = projection
         self.batch_size = batch_size
         self.standby_retry = standby_retry
         self.safety_poll = safety_poll
         self.stall_poll = stall_poll
-        self.dead_letters = DeadLetters(engine)
+        self.dead_letters = DeadLetters(db)
         self.stalled = threading.Event()  # set while stopped at a dead letter
         self.channel = channel_of(app)
         self.active = threading.Event()  # set while this instance holds the lock
@@ -130,13 +130,13 @@ class ProjectionRunner:
                 stop.wait(self.standby_retry)
 
     def _stand_by_then_lead(self, stop: threading.Event) -> None:
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = self.db.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             while not self._try_lock(conn):
                 if stop.wait(self.standby_retry):
                     return
             conn.execute(sa.text(f'LISTEN "{self.channel}"'))
-            create_schema(self.engine)
+            create_schema(self.db)
             self.active.set()
             log.info("projection active", projection=self.projection.name)
             self._lead(conn, stop)
@@ -165,7 +165,7 @@ class ProjectionRunner:
                 self._wait_for_events(listener, stop)
 
     def _stored_position(self) -> int:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             ensure_tracking_row(conn, self.projection.name)
             return read_position(conn, self.projection.name)
 
@@ -265,7 +265,7 @@ class ProjectionRunner:
             mapper.to_domain_event(n) for n in notifications if self.projection.wants(n.topic)
         ]
         last = notifications[-1].id
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             self.projection.apply_batch(conn, events)
             advance(conn, self.projection.name, expected, last)
         return last
@@ -305,13 +305,13 @@ class ProjectionStatus:
 
 
 def status(
-    app: CheckoutEngine, engine: Engine, projections: Sequence[Projection] = ALL_PROJECTIONS
+    app: CheckoutApplication, db: Engine, projections: Sequence[Projection] = ALL_PROJECTIONS
 ) -> list[ProjectionStatus]:
     """Where each projection stands against the head of the log."""
     head = app.head_position()
     report = []
     for projection in projections:
-        at = position(engine, projection.name)
+        at = position(db, projection.name)
         report.append(
             ProjectionStatus(
                 name=projection.name,
@@ -324,7 +324,7 @@ def status(
     return report
 
 
-def _lag_seconds(app: CheckoutEngine, at: int) -> float:
+def _lag_seconds(app: CheckoutApplication, at: int) -> float:
     """Age of the oldest event not processed yet (0 when caught up)."""
     oldest = app.recorder.select_notifications(start=at, limit=1, inclusive_of_start=False)
     if not oldest:

@@ -205,10 +205,10 @@ def shadow_of(table: sa.Table, shadow_metadata: sa.MetaData) -> sa.Table:
     return TABLE_FACTORIES[table.name](shadow_metadata, table.name + SHADOW_SUFFIX)
 
 
-def create_schema(engine: Engine) -> None:
+def create_schema(db: Engine) -> None:
     """Bring every table the engine owns up to the newest revision (projections.migrations).
 
     Safe when several processes start at once, and cheap once this process has seen the
     database at head: runners call it each time they become active.
     """
-    upgrade_database(engine)
+    upgrade_database(db)

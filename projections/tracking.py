@@ -13,7 +13,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections.schema import projection_tracking
 
 # Waiting for a position looks again after 5 ms, then twice as long each time, at most
@@ -47,9 +47,9 @@ def read_position(conn: Connection, name: str, *, for_update: bool = False) -> i
     return conn.execute(query).scalar_one_or_none() or 0
 
 
-def position(engine: Engine, name: str) -> int:
+def position(db: Engine, name: str) -> int:
     """The notification id up to which projection ``name`` has committed (0: none yet)."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return read_position(conn, name)
 
 
@@ -84,9 +84,7 @@ def intervals() -> Iterator[float]:
         interval = min(interval * 2, MAX_INTERVAL)
 
 
-def wait_for_position(
-    engine: Engine, names: Collection[str], position: int, timeout: float
-) -> bool:
+def wait_for_position(db: Engine, names: Collection[str], position: int, timeout: float) -> bool:
     """True as soon as every named projection reached ``position``; False at the timeout.
 
     Blocks its thread (tests, tools). A request waits with ``PositionReader.wait``,
@@ -98,7 +96,7 @@ def wait_for_position(
     deadline = time.monotonic() + timeout
     t = projection_tracking
     query = sa.select(t.c.name, t.c.position).where(t.c.name.in_(wanted))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for interval in intervals():
             reached = {name for name, at in conn.execute(query) if at >= position}
             if reached >= wanted:
@@ -133,8 +131,8 @@ class PositionReader:
     milliseconds the lookups are cheaper.
     """
 
-    def __init__(self, engine: Engine, events_table: str, schema: str = "public") -> None:
-        self.engine = engine
+    def __init__(self, db: Engine, events_table: str, schema: str = "public") -> None:
+        self.db = db
         self.events_table = events_table
         self.schema = schema
         events = sa.table(events_table, sa.column("notification_id"), schema=schema)
@@ -149,15 +147,15 @@ class PositionReader:
         self._query = sa.union_all(head, views)
 
     @classmethod
-    def of(cls, app: CheckoutEngine, engine: Engine) -> PositionReader:
+    def of(cls, app: CheckoutApplication, db: Engine) -> PositionReader:
         """The reader of ``app``'s own events table, through ``engine``."""
         recorder = app.recorder
         if not isinstance(recorder, PostgresApplicationRecorder):
             raise TypeError("positions are read from a PostgreSQL notification log")
-        return cls(engine, recorder.events_table_name, recorder.datastore.schema)
+        return cls(db, recorder.events_table_name, recorder.datastore.schema)
 
     def read(self, names: Collection[str]) -> LogPositions:
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             rows = conn.execute(self._query, {"names": list(names)}).all()
         head = next(at for name, at in rows if name is None)
         return LogPositions(int(head), {name: at for name, at in rows if name is not None})

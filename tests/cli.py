@@ -21,7 +21,7 @@ def run_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

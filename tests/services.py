@@ -52,7 +52,7 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         with PostgresContainer("postgres:16", driver=None) as container:
             yield container.get_connection_url()
         return
-    from infrastructure.embedded.postgres import EmbeddedPostgres
+    from entrypoints.embedded.postgres import EmbeddedPostgres
 
     server = EmbeddedPostgres(workdir / "pg", delete_on_stop=True)
     try:
@@ -73,7 +73,7 @@ def kafka_broker(workdir: Path) -> Iterator[str]:
         with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from infrastructure.embedded.broker import EmbeddedBroker
+    from entrypoints.embedded.broker import EmbeddedBroker
 
     broker = EmbeddedBroker(workdir / "logs")
     try:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from api.pages.docs import docs_page
 from domain.money import ISO_4217_EXPONENTS
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 
 # Real Razorpay (no sandbox configured): checkout.js is loaded from its CDN and opens its
 # modal in a frame on the API's origin.

@@ -20,7 +20,7 @@ from api.schemas import (
     ReviewsQuery,
 )
 from api.validation import invalid_request, validate_query
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from projections import CaptureReviewView, OrderView
 from projections.queries import InvalidCursor
 

@@ -24,7 +24,7 @@ from api.schemas import (
 )
 from api.validation import invalid_request, parse_body, validate_query
 from application.catalog import CatalogEntry, CatalogLoaded, StockChanged
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from projections import CatalogView
 
 

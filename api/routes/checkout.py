@@ -19,7 +19,7 @@ from api.representations import checkout_created, json_response
 from api.schemas import IDEMPOTENCY_KEY, CheckoutBody, CheckoutCreated
 from api.validation import parse_body, validate_header
 from application.checkout import CartItem, CheckoutRequest
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 
 
 def _idempotency_key(request: Request) -> str | None:

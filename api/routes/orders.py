@@ -18,7 +18,7 @@ from api.schemas import CustomerOrderPage, CustomerOrdersQuery, OrderOut, Paymen
 from api.validation import invalid_request, validate_query
 from application.orders import Ended
 from domain import Payment
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from projections import OrderView, PaymentStatusView
 from projections.queries import InvalidCursor
 

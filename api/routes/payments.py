@@ -29,13 +29,13 @@ from api.schemas import (
 )
 from api.validation import invalid_request, parse_body, validate_json
 from application.checkout_sessions import OpenedSession, ReturnUrls
-from application.providers import (
+from application.ports import (
     PermanentProviderError,
     ProviderNotConfigured,
     TransientProviderError,
 )
 from domain import InvalidTransition, Order, Payment, PaymentMismatch, PaymentStatus, Provider
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from infrastructure.payments.razorpay.client import payment_signature_matches
 
 log = structlog.get_logger(__name__)

@@ -33,7 +33,7 @@ from api.validation import invalid_request, parse_body, validate_header
 from application.errors import OrderNotFound
 from application.refunds import RefundRequested
 from domain import RefundExceedsCaptured
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
 from projections import PaymentStatusView
 
 log = structlog.get_logger(__name__)

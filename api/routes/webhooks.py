@@ -15,7 +15,8 @@ from api.problems import Problem
 from api.representations import json_response
 from api.schemas import WebhookReceipt
 from domain import Provider
-from infrastructure.bootstrap import Container
+from entrypoints.bootstrap import Container
+from infrastructure.payments.signatures import InvalidSignature, RejectReason
 from infrastructure.webhooks.envelopes import RazorpayEventEnvelope, StripeEventEnvelope
 from infrastructure.webhooks.reception import (
     RAZORPAY_EVENT_ID,
@@ -24,7 +25,6 @@ from infrastructure.webhooks.reception import (
     Receipt,
     WebhookReception,
 )
-from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
 
 NOT_CONFIGURED_RETRY_AFTER = "60"
 

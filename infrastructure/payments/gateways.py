@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.providers import PaymentGateway
+from application.ports import PaymentGateway
 from domain import Provider
 from infrastructure.payments.metrics import InstrumentedGateway
 from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client

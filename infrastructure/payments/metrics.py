@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter
 
-from application.providers import (
+from application.ports import (
     PaymentGateway,
     PermanentProviderError,
     ProviderCharge,

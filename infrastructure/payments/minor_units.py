@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from application.providers import PermanentProviderError
+from application.ports import PermanentProviderError
 from domain import Currency
 
 

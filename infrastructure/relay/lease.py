@@ -36,11 +36,11 @@ def advisory_key(name: str) -> int:
 
 def ensure_position_table(address: DatabaseAddress) -> None:
     """The table comes from the migrations (projections.migrations), as every engine table."""
-    engine = address.sqlalchemy_engine(pool_size=1)
+    db = address.sqlalchemy_engine(pool_size=1)
     try:
-        upgrade_database(engine)
+        upgrade_database(db)
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 class Lease:

@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.relay.messages import RELAYED_EVENT_TOPICS
 
 DEFAULT_RELAY_NAME = "orders"
@@ -48,7 +48,7 @@ log = structlog.get_logger(__name__)
 
 
 def backlog_at(
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     position: int,
     head: int | None = None,
     event_topics: Sequence[str] = RELAYED_EVENT_TOPICS,
@@ -69,9 +69,9 @@ def backlog_at(
     return head - position, max(age, 0.0)
 
 
-def stored_position(engine: Engine, name: str = DEFAULT_RELAY_NAME) -> int:
+def stored_position(db: Engine, name: str = DEFAULT_RELAY_NAME) -> int:
     """The saved relay position; 0 before any relay ran."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         if conn.execute(sa.text("SELECT to_regclass('relay_position')")).scalar() is None:
             return 0
         value = conn.execute(
@@ -81,22 +81,22 @@ def stored_position(engine: Engine, name: str = DEFAULT_RELAY_NAME) -> int:
 
 
 def backlog(
-    app: CheckoutEngine, engine: Engine, name: str = DEFAULT_RELAY_NAME
+    app: CheckoutApplication, db: Engine, name: str = DEFAULT_RELAY_NAME
 ) -> tuple[int, float]:
     """(events, seconds) not yet relayed, from the database: usable from any process.
 
     events: notifications after the saved relay position (head id - position);
     seconds: age of the oldest Order event among them that is due to be published.
     """
-    return backlog_at(app, stored_position(engine, name))
+    return backlog_at(app, stored_position(db, name))
 
 
 class RelayBacklogCollector(Collector):
     """Exposes `backlog()` on every scrape; register it once per registry."""
 
-    def __init__(self, app: CheckoutEngine, engine: Engine, name: str = DEFAULT_RELAY_NAME):
+    def __init__(self, app: CheckoutApplication, db: Engine, name: str = DEFAULT_RELAY_NAME):
         self._app = app
-        self._engine = engine
+        self._db = db
         self._name = name
 
     @staticmethod
@@ -118,7 +118,7 @@ class RelayBacklogCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            events, seconds = backlog(self._app, self._engine, self._name)
+            events, seconds = backlog(self._app, self._db, self._name)
         except (sa.exc.SQLAlchemyError, psycopg.Error, PersistenceError) as exc:
             log.warning("outbox backlog unavailable", error=str(exc))
             return []

@@ -25,7 +25,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Order
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.relay import metrics
@@ -102,7 +102,7 @@ def one_per_order(
 class OutboxRelay:
     def __init__(
         self,
-        app: CheckoutEngine,
+        app: CheckoutApplication,
         database: DatabaseAddress | Engine,
         producer_config: Mapping[str, Any],
         topics: RelayTopics | None = None,
@@ -268,7 +268,7 @@ def run_relay(
     """The relay role: build its own application, relay until `stop_event` is set."""
     address = DatabaseAddress.parse(database_url)
     with schema_lock(address):
-        app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
+        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
     try:
         relay = OutboxRelay(
             app,

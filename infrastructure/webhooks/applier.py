@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.engine import Engine
 
+from application.application import CheckoutApplication
 from application.captures import ForeignCaptures
 from application.disputes import Disputes
-from application.engine import CheckoutEngine
 from application.payments import PaymentOutcomes
 from application.refunds import Refunds
 from domain import DomainError, Provider
@@ -108,13 +108,13 @@ class WebhookApplier:
 
 
 def webhook_applier(
-    app: CheckoutEngine, engine: Engine, inbox: WebhookInbox, retry: RetryPolicy | None = None
+    app: CheckoutApplication, db: Engine, inbox: WebhookInbox, retry: RetryPolicy | None = None
 ) -> WebhookApplier:
     effects = WebhookEffects(
         app=app,
         payments=PaymentOutcomes(app),
         refunds=Refunds(app),
-        directory=PaymentStatusDirectory(engine),
+        directory=PaymentStatusDirectory(db),
         captures=ForeignCaptures(app),
         disputes=Disputes(app),
     )

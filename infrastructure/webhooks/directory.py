@@ -11,13 +11,13 @@ from projections.schema import payment_status_view
 
 
 class PaymentStatusDirectory:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def payment_for_gateway_order(self, gateway_order_id: str) -> UUID | None:
         c = payment_status_view.c
         query = sa.select(c.payment_id).where(c.gateway_order_id == gateway_order_id).limit(1)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             found: UUID | None = conn.execute(query).scalar()
         return found
 
@@ -33,6 +33,6 @@ class PaymentStatusDirectory:
             )
             .limit(1)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             found: UUID | None = conn.execute(query).scalar()
         return found

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.application import CheckoutApplication
 from application.captures import ForeignCaptureNotice, ForeignCaptures
 from application.disputes import Disputes
-from application.engine import CheckoutEngine
 from application.payments import Outcome, PaymentOutcomes
 from application.refunds import Refunds
 from domain import DomainError
@@ -61,7 +61,7 @@ class PaymentDirectory(Protocol):
 class WebhookEffects:
     """The use cases handlers call, and read access to the aggregates they decide on."""
 
-    app: CheckoutEngine
+    app: CheckoutApplication
     payments: PaymentOutcomes
     refunds: Refunds
     directory: PaymentDirectory

@@ -72,9 +72,9 @@ sa.Index(
 )
 
 
-def create_inbox_table(engine: Engine) -> None:
+def create_inbox_table(db: Engine) -> None:
     """The table comes from the migrations (projections.migrations), as every engine table."""
-    upgrade_database(engine)
+    upgrade_database(db)
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,8 @@ _CLAIM = sa.text(
 
 
 class WebhookInbox:
-    def __init__(self, engine: Engine, lease_seconds: float = 30.0) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine, lease_seconds: float = 30.0) -> None:
+        self.db = db
         self.lease_seconds = lease_seconds
 
     def accept(
@@ -165,7 +165,7 @@ class WebhookInbox:
             .returning(*webhook_inbox.c)
         )
         existing = sa.select(webhook_inbox).where(_c.provider == provider, _c.event_id == event_id)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(statement).mappings().first()
             if row is not None:
                 return Accepted(InboxEntry.from_row(row), duplicate=False)
@@ -174,7 +174,7 @@ class WebhookInbox:
 
     def claim(self) -> InboxEntry | None:
         """Lease the row that has waited longest for another try; None when none is due."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(_CLAIM, {"lease": self.lease_seconds}).mappings().first()
         return None if row is None else InboxEntry.from_row(row)
 
@@ -205,7 +205,7 @@ class WebhookInbox:
             )
             .values(lease_until=None, **values)
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             return conn.execute(statement).rowcount == 1
 
     def replay(self, provider: str, event_id: str) -> bool:
@@ -219,12 +219,12 @@ class WebhookInbox:
             )
             .values(next_attempt_at=sa.func.now())
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             return conn.execute(statement).rowcount == 1
 
     def get(self, provider: str, event_id: str) -> InboxEntry | None:
         query = sa.select(webhook_inbox).where(_c.provider == provider, _c.event_id == event_id)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else InboxEntry.from_row(row)
 
@@ -233,7 +233,7 @@ class WebhookInbox:
         query = sa.select(webhook_inbox).order_by(_c.id)
         if provider is not None:
             query = query.where(_c.provider == provider)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [InboxEntry.from_row(row) for row in conn.execute(query).mappings()]
 
     def prune(self, older_than: timedelta, batch: int = 1000) -> int:
@@ -250,7 +250,7 @@ class WebhookInbox:
             )
             .limit(batch)
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(sa.delete(webhook_inbox).where(_c.id.in_(doomed)))
         return int(result.rowcount)
 
@@ -259,7 +259,7 @@ class WebhookInbox:
         by_status = sa.select(_c.provider, _c.status, sa.func.count()).group_by(
             _c.provider, _c.status
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             if conn.execute(sa.select(sa.func.to_regclass(webhook_inbox.name))).scalar() is None:
                 return {}
             rows = conn.execute(by_status).all()

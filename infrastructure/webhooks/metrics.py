@@ -42,8 +42,8 @@ log = structlog.get_logger(__name__)
 class WebhookInboxCollector(Collector):
     """``checkout_webhook_inbox{provider,status}``: rows of the inbox, read at scrape time."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._inbox = WebhookInbox(engine)
+    def __init__(self, db: Engine) -> None:
+        self._inbox = WebhookInbox(db)
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
@@ -71,8 +71,8 @@ class WebhookInboxCollector(Collector):
 class CaptureReviewCollector(Collector):
     """``checkout_capture_reviews{provider,kind,refund_status}``: money that paid for no order."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._reviews = ReviewQueries(engine)
+    def __init__(self, db: Engine) -> None:
+        self._reviews = ReviewQueries(db)
 
     @staticmethod
     def _family() -> GaugeMetricFamily:

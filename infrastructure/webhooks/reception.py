@@ -17,16 +17,16 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Provider
 from infrastructure.payments.razorpay import client as razorpay_payments
+from infrastructure.payments.signatures import InvalidSignature, RejectReason
 from infrastructure.payments.stripe import client as stripe_payments
 from infrastructure.settings import Settings
 from infrastructure.webhooks.applier import WebhookApplier, webhook_applier
 from infrastructure.webhooks.envelopes import RazorpayEventEnvelope, StripeEventEnvelope
 from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, create_inbox_table
 from infrastructure.webhooks.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
-from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
 
 log = structlog.get_logger(__name__)
 
@@ -141,13 +141,13 @@ class WebhookReception:
         return Receipt(event_id, False, status)
 
 
-def webhook_reception(app: CheckoutEngine, engine: Engine, settings: Settings) -> WebhookReception:
+def webhook_reception(app: CheckoutApplication, db: Engine, settings: Settings) -> WebhookReception:
     """The API's reception; creates the inbox table if this database has none yet."""
-    create_inbox_table(engine)
-    inbox = WebhookInbox(engine)
+    create_inbox_table(db)
+    inbox = WebhookInbox(db)
     intakes = [
         stripe_intake(settings.stripe_webhook_secret, stripe_payments.WEBHOOK_TOLERANCE_SECONDS),
         razorpay_intake(settings.razorpay_webhook_secret),
     ]
-    applier = webhook_applier(app, engine, inbox)
+    applier = webhook_applier(app, db, inbox)
     return WebhookReception(inbox, applier, {intake.provider: intake for intake in intakes})

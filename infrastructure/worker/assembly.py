@@ -10,12 +10,11 @@ from functools import partial
 import structlog
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from application.orders import OrderLifecycle
-from application.ports import Clock
+from application.ports import CheckoutSessions, Clock, PaymentGateway
 from application.provider_calls import ProviderCalls
-from application.providers import CheckoutSessions, PaymentGateway
-from infrastructure.roles import NamedLoop
+from entrypoints.roles import NamedLoop
 from infrastructure.webhooks.applier import RetryPolicy, webhook_applier
 from infrastructure.webhooks.inbox import WebhookInbox, create_inbox_table
 from infrastructure.webhooks.sweeper import InboxSweeper
@@ -43,8 +42,8 @@ class WorkerOptions:
 
 
 def worker_loops(
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     gateways: Mapping[str, PaymentGateway],
     clock: Clock,
     options: WorkerOptions | None = None,
@@ -54,27 +53,27 @@ def worker_loops(
     options = options or WorkerOptions()
     if not gateways:
         log.warning("no payment provider configured: provider tasks will wait for one")
-    create_task_table(engine)
-    create_inbox_table(engine)
-    create_schema(engine)  # the reaper reads order_view, which the projector fills
-    inbox = WebhookInbox(engine)
+    create_task_table(db)
+    create_inbox_table(db)
+    create_schema(db)  # the reaper reads order_view, which the projector fills
+    inbox = WebhookInbox(db)
     sweeper = InboxSweeper(
         inbox,
-        webhook_applier(app, engine, inbox, options.inbox_retry),
+        webhook_applier(app, db, inbox, options.inbox_retry),
         options.inbox_interval_seconds,
     )
-    queue = TaskQueue(engine)
+    queue = TaskQueue(db)
     calls = ProviderCalls(app, gateways, sessions)
     doorbell = Doorbell()
-    runner = ProjectionRunner(app, engine, ProviderTasks())
+    runner = ProjectionRunner(app, db, ProviderTasks())
     reaper = ExpiryReaper(
-        OrderQueries(engine), OrderLifecycle(app), clock, options.reaper_interval_seconds
+        OrderQueries(db), OrderLifecycle(app), clock, options.reaper_interval_seconds
     )
     pruner = RetentionPruner(inbox, queue, options.retention)
     loops = [
         NamedLoop("projection:provider_tasks", runner.run_forever),
         NamedLoop("worker:retention", pruner.run_forever),
-        NamedLoop("worker:doorbell", partial(listen_for_tasks, engine, doorbell)),
+        NamedLoop("worker:doorbell", partial(listen_for_tasks, db, doorbell)),
         NamedLoop("worker:reaper", reaper.run_forever),
         NamedLoop("worker:webhook-inbox", sweeper.run_forever),
     ]

@@ -42,19 +42,19 @@ class Doorbell:
 
 
 def listen_for_tasks(
-    engine: Engine, doorbell: Doorbell, stop: threading.Event, retry: float = 1.0
+    db: Engine, doorbell: Doorbell, stop: threading.Event, retry: float = 1.0
 ) -> None:
     """Ring ``doorbell`` on every NOTIFY of new tasks until ``stop``."""
     while not stop.is_set():
         try:
-            _listen(engine, doorbell, stop)
+            _listen(db, doorbell, stop)
         except (sa.exc.DBAPIError, psycopg.Error) as exc:
             log.warning("task doorbell lost its connection", error=str(exc))
             stop.wait(retry)
 
 
-def _listen(engine: Engine, doorbell: Doorbell, stop: threading.Event) -> None:
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+def _listen(db: Engine, doorbell: Doorbell, stop: threading.Event) -> None:
+    conn = db.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         conn.execute(sa.text(f'LISTEN "{TASKS_CHANNEL}"'))
         listener: Any = conn.connection.driver_connection

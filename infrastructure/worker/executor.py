@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import structlog
 from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
-from application.provider_calls import ProviderCalls
-from application.providers import (
+from application.ports import (
     PermanentProviderError,
     ProviderNotConfigured,
     TransientProviderError,
 )
+from application.provider_calls import ProviderCalls
 from infrastructure.worker.doorbell import Doorbell
 from infrastructure.worker.metrics import TASK_RETRIES, TASKS_SETTLED
 from infrastructure.worker.tasks import ProviderTask, TaskKind, TaskQueue

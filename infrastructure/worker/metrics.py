@@ -36,8 +36,8 @@ log = structlog.get_logger(__name__)
 class ProviderTasksCollector(Collector):
     """``checkout_provider_tasks_due`` and ``checkout_provider_tasks{kind,status}``."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._queue = TaskQueue(engine)
+    def __init__(self, db: Engine) -> None:
+        self._queue = TaskQueue(db)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:

@@ -78,9 +78,9 @@ sa.Index("ix_provider_tasks_pending", _c.id, postgresql_where=_c.status == "pend
 sa.Index("ix_provider_tasks_payment", _c.payment_id)
 
 
-def create_task_table(engine: Engine) -> None:
+def create_task_table(db: Engine) -> None:
     """The table comes from the migrations (projections.migrations), as every engine table."""
-    upgrade_database(engine)
+    upgrade_database(db)
 
 
 @dataclass(frozen=True)
@@ -136,12 +136,12 @@ _CLAIM = sa.text(
 
 
 class TaskQueue:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def claim(self, lease_seconds: float) -> ProviderTask | None:
         """Lease the oldest due task for ``lease_seconds``; None when nothing is due."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(_CLAIM, {"lease": lease_seconds}).mappings().first()
         return None if row is None else ProviderTask.from_row(row)
 
@@ -169,7 +169,7 @@ class TaskQueue:
             )
             .values(lease_until=None, updated_at=sa.func.now(), **values)
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             return conn.execute(statement).rowcount == 1
 
     def prune(self, older_than: timedelta, batch: int = 1000) -> int:
@@ -186,7 +186,7 @@ class TaskQueue:
             )
             .limit(batch)
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(sa.delete(provider_tasks).where(_c.id.in_(doomed)))
         return int(result.rowcount)
 
@@ -196,7 +196,7 @@ class TaskQueue:
             _c.status == TaskStatus.PENDING.value, _c.next_attempt_at <= sa.func.now()
         )
         by_kind = sa.select(_c.kind, _c.status, sa.func.count(), due).group_by(_c.kind, _c.status)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             if conn.execute(sa.select(sa.func.to_regclass(provider_tasks.name))).scalar() is None:
                 return TaskCensus(0, {})  # no worker has run against this database yet
             rows = conn.execute(by_kind).all()
@@ -206,5 +206,5 @@ class TaskQueue:
     def for_payment(self, payment_id: UUID) -> list[ProviderTask]:
         """Every task of one payment, oldest first (for operators and tests)."""
         query = sa.select(provider_tasks).where(_c.payment_id == payment_id).order_by(_c.id)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [ProviderTask.from_row(row) for row in conn.execute(query).mappings()]

@@ -86,21 +86,21 @@ def current_revision(conn: Connection) -> str | None:
     return None if version is None else str(version)
 
 
-def upgrade_database(engine: Engine) -> str:
+def upgrade_database(db: Engine) -> str:
     """``migrate``, skipped when this process has already seen this database at head."""
-    url = engine.url.render_as_string(hide_password=False)
+    url = db.url.render_as_string(hide_password=False)
     if url not in _migrated:
-        _migrated[url] = migrate(engine)
+        _migrated[url] = migrate(db)
     return _migrated[url]
 
 
-def migrate(engine: Engine) -> str:
+def migrate(db: Engine) -> str:
     """Apply the revisions the database lacks; safe when several processes start at once.
 
     Returns the revision the database is at afterwards.
     """
     head = head_revision()
-    with engine.connect() as conn:
+    with db.connect() as conn:
         current = current_revision(conn)
         conn.rollback()
         if current == head:

@@ -20,7 +20,7 @@ import uvicorn
 from api.app import create_app
 from application.catalog import CatalogEntry
 from domain import Stock
-from infrastructure.bootstrap import Container, Services
+from entrypoints.bootstrap import Container, Services
 from infrastructure.settings import load_settings
 from infrastructure.tokens import mint_token
 from projections import ALL_PROJECTIONS
@@ -75,11 +75,11 @@ class RunningApi:
 
 
 def _run_projections(container: Container, stack: ExitStack) -> None:
-    create_schema(container.sql)
+    create_schema(container.db)
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=ProjectionRunner(container.app, container.sql, projection).run_forever,
+            target=ProjectionRunner(container.app, container.db, projection).run_forever,
             args=(stop,),
             name=f"projection-{projection.name}",
             daemon=True,
@@ -137,7 +137,7 @@ def start_api(database_url: str, bootstrap_servers: str) -> Iterator[StartApi]:
             # page that lists products once would otherwise race the catalog view.
             head = container.app.head_position()
             wait_until(
-                lambda: all(position(container.sql, p.name) >= head for p in ALL_PROJECTIONS),
+                lambda: all(position(container.db, p.name) >= head for p in ALL_PROJECTIONS),
                 timeout=30,
                 what="the views to catch up with the seeded catalog",
             )

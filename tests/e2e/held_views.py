@@ -19,10 +19,10 @@ def views_held(api: RunningApi, *names: str) -> Iterator[None]:
     A runner's batch ends by advancing its tracking row, so it waits on the lock and
     commits (rows and position together) only once the block is left.
     """
-    with api.container.sql.begin() as conn:
+    with api.container.db.begin() as conn:
         for name in names:
             ensure_tracking_row(conn, name)
     t = projection_tracking
-    with api.container.sql.connect() as conn, conn.begin():
+    with api.container.db.connect() as conn, conn.begin():
         conn.execute(sa.select(t.c.name).where(t.c.name.in_(names)).with_for_update()).all()
         yield

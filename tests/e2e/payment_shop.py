@@ -17,14 +17,14 @@ import httpx
 import pytest
 import stripe
 
-from infrastructure.roles import run_loops
-from infrastructure.sandbox import SandboxConfig
-from infrastructure.sandbox.server import BackgroundSandbox
-from infrastructure.sandbox.store import SandboxStore
+from entrypoints.roles import run_loops
 from infrastructure.webhooks.applier import RetryPolicy
 from infrastructure.webhooks.inbox import InboxEntry, WebhookInbox
 from infrastructure.worker.assembly import WorkerOptions, worker_loops
 from infrastructure.worker.executor import Backoff, ExecutorSettings
+from sandbox import SandboxConfig
+from sandbox.server import BackgroundSandbox
+from sandbox.store import SandboxStore
 from tests.e2e.conftest import RunningApi, StartApi
 from tests.waiting import wait_until
 
@@ -67,7 +67,7 @@ def start_worker(api: RunningApi) -> RunningWorker:
     container = api.container
     loops = worker_loops(
         container.app,
-        container.sql,
+        container.db,
         container.gateways,
         container.clock,
         FAST_WORKER,
@@ -165,7 +165,7 @@ class PaymentShop:
 
     @property
     def inbox(self) -> WebhookInbox:
-        return WebhookInbox(self.api.container.sql)
+        return WebhookInbox(self.api.container.db)
 
     def inbox_entries(self, provider: str | None = None) -> list[InboxEntry]:
         return self.inbox.entries(provider)

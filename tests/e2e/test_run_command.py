@@ -24,7 +24,7 @@ import httpx
 import psutil
 import pytest
 
-from infrastructure.embedded.broker import free_port
+from entrypoints.embedded.broker import free_port
 from tests.cli import newcomer_cli
 from tests.waiting import wait_until
 
@@ -93,7 +93,7 @@ def run_environment(
 def start_run(env: dict[str, str], stderr: Path) -> Run:
     with stderr.open("w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.cli", "run"],
+            [sys.executable, "-m", "entrypoints.cli", "run"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -219,7 +219,7 @@ def test_other_commands_find_the_running_engine(
 
 def test_a_second_run_is_refused_before_it_starts_anything(running: Run, tmp_path: Path) -> None:
     same_data_dir = subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "run"],
+        [sys.executable, "-m", "entrypoints.cli", "run"],
         env={**running.env, "PORT": str(free_port()), "SANDBOX_PORT": str(free_port())},
         capture_output=True,
         text=True,
@@ -227,7 +227,7 @@ def test_a_second_run_is_refused_before_it_starts_anything(running: Run, tmp_pat
         check=False,
     )
     same_port = subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", "run"],
+        [sys.executable, "-m", "entrypoints.cli", "run"],
         env={
             **running.env,
             "CHECKOUT_DATA_DIR": str(tmp_path / "other"),

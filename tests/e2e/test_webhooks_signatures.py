@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from infrastructure.sandbox.webhook_signing import stripe_signature_header
 from infrastructure.webhooks.inbox import InboxStatus
+from sandbox.webhook_signing import stripe_signature_header
 from tests.e2e.payment_shop import (
     RAZORPAY_WEBHOOK_SECRET,
     STRIPE_WEBHOOK_SECRET,

@@ -22,7 +22,7 @@ import razorpay
 import requests
 from razorpay.errors import BadRequestError, GatewayError, ServerError
 
-from application.providers import (
+from application.ports import (
     PermanentProviderError,
     ProviderCharge,
     ProviderOrder,
@@ -34,7 +34,7 @@ from application.providers import (
 )
 from domain import DomainError, Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
-from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
+from infrastructure.payments.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt

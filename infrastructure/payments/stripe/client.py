@@ -17,7 +17,7 @@ from uuid import UUID
 
 import stripe
 
-from application.providers import (
+from application.ports import (
     CheckoutSession,
     CheckoutSessionRequest,
     PermanentProviderError,
@@ -32,7 +32,7 @@ from application.providers import (
 )
 from domain import Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
-from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
+from infrastructure.payments.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own default: older signatures are replays

@@ -8,23 +8,23 @@ from datetime import timedelta
 
 import pytest
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
-from application.engine import CheckoutEngine
 from application.ports import SystemClock
 from domain import InsufficientStock, Order, Stock
 from infrastructure.database import DatabaseAddress
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutEngine]:
-    engine = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
-    yield engine
-    engine.close()
+def app(database_url: str) -> Iterator[CheckoutApplication]:
+    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
+    yield application
+    application.close()
 
 
 @pytest.fixture
-def checkout(app: CheckoutEngine) -> Checkout:
+def checkout(app: CheckoutApplication) -> Checkout:
     Catalog(app).upsert([CatalogEntry("LIMITED", "Limited print", "v1", 5000, "EUR", 12)])
     return Checkout(app, SystemClock(), timedelta(minutes=30))
 
@@ -33,7 +33,7 @@ def one_unit(customer: str, key: str | None = None) -> CheckoutRequest:
     return CheckoutRequest(customer, (CartItem("LIMITED", 1),), "stripe", key)
 
 
-def test_forty_buyers_twelve_units(app: CheckoutEngine, checkout: Checkout) -> None:
+def test_forty_buyers_twelve_units(app: CheckoutApplication, checkout: Checkout) -> None:
     def attempt(n: int) -> Placed | InsufficientStock:
         try:
             return checkout(one_unit(f"customer-{n}"))
@@ -52,7 +52,7 @@ def test_forty_buyers_twelve_units(app: CheckoutEngine, checkout: Checkout) -> N
 
 
 def test_concurrent_requests_with_one_key_make_one_order(
-    app: CheckoutEngine, checkout: Checkout
+    app: CheckoutApplication, checkout: Checkout
 ) -> None:
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(lambda _: checkout(one_unit("alice", "same-key")), range(10)))
@@ -63,7 +63,7 @@ def test_concurrent_requests_with_one_key_make_one_order(
 
 
 def test_an_order_its_payment_and_its_reservations_commit_together(
-    app: CheckoutEngine, checkout: Checkout
+    app: CheckoutApplication, checkout: Checkout
 ) -> None:
     before = app.head_position()
     placed = checkout(one_unit("bob"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Product, Stock
 from infrastructure.database import DatabaseAddress
 from tests.cli import run_cli, with_database
@@ -52,7 +52,7 @@ def test_load_creates_then_updates(database_url: str, tmp_path: Path) -> None:
     changed = [{**ITEMS[0], "unitAmount": 1300, "stock": 9}, ITEMS[1]]
     second = load(database_url, write(tmp_path, changed))
     assert "0 created, 1 updated, 1 unchanged" in second.stdout
-    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
     try:
         mug = app.load(Product, Product.id_for("MUG"))
         assert (mug.unit_amount, mug.currency, mug.vendor_id) == (1300, "USD", "v1")
@@ -62,7 +62,7 @@ def test_load_creates_then_updates(database_url: str, tmp_path: Path) -> None:
         app.close()
 
 
-def _sell(app: CheckoutEngine, sku: str, units: int) -> None:
+def _sell(app: CheckoutApplication, sku: str, units: int) -> None:
     stock = app.load(Stock, Stock.id_for(sku))
     order = uuid.uuid4()
     stock.reserve(order, units)
@@ -73,7 +73,7 @@ def _sell(app: CheckoutEngine, sku: str, units: int) -> None:
 def test_reloading_after_sales_puts_nothing_back_on_sale(database_url: str, tmp_path: Path) -> None:
     limited = [{**ITEMS[0], "stock": 3}]
     assert load(database_url, write(tmp_path, limited)).returncode == 0
-    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
     try:
         _sell(app, "MUG", 3)  # a limited run of 3, sold out
 
@@ -113,7 +113,7 @@ def test_a_bad_file_exits_2_and_loads_nothing(
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert reason in errors[0]
-    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
     try:
         assert app.head_position() == 2  # only the first, valid load
     finally:

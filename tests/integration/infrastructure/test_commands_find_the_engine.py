@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Product
+from entrypoints.running_engine import EngineState, process_start, publish
 from infrastructure.database import DatabaseAddress
-from infrastructure.running_engine import EngineState, process_start, publish
 from projections.migrations import head_revision
 from tests.cli import newcomer_cli
 
@@ -66,7 +66,7 @@ def test_the_commands_work_on_the_running_engines_database(
     assert status.stdout.startswith("name")
     assert followers.stdout.startswith("orders")
     assert not (elsewhere / ".data").exists(), "no second embedded PostgreSQL"
-    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
     try:
         assert app.load(Product, Product.id_for("MUG")).unit_amount == 1250
     finally:

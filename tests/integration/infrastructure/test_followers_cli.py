@@ -21,15 +21,15 @@ def followers(database_url: str, *args: str) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine()
-    create_schema(engine)
-    yield engine
-    engine.dispose()
+def db(database_url: str) -> Iterator[Engine]:
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
+    create_schema(db)
+    yield db
+    db.dispose()
 
 
-def test_status_skip_and_retry(database_url: str, engine: Engine) -> None:
-    letters = DeadLetters(engine)
+def test_status_skip_and_retry(database_url: str, db: Engine) -> None:
+    letters = DeadLetters(db)
     letters.record("payments", 42, "domain.payment:Payment.Succeeded", uuid.uuid4(), 3, "boom")
 
     status = followers(database_url, "status")
@@ -42,7 +42,7 @@ def test_status_skip_and_retry(database_url: str, engine: Engine) -> None:
         database_url, "skip", "payments", "42", "--reason", "bad test data", "--by", "ann"
     )
     assert skipped.returncode == 0, skipped.stderr
-    assert position(engine, "payments") == 42
+    assert position(db, "payments") == 42
     decided = letters.get("payments", 42)
     assert decided is not None
     assert (decided.resolution, decided.resolved_by, decided.resolution_reason) == (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from entrypoints.embedded.broker import free_port
 from infrastructure.database import DatabaseAddress
-from infrastructure.embedded.broker import free_port
 from infrastructure.readiness import check_broker, check_database
 
 
@@ -22,11 +22,11 @@ def test_each_test_gets_its_own_empty_database(database_url: str) -> None:
 
 
 def test_database_readiness_is_a_real_query(database_url: str) -> None:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine()
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
     try:
-        assert check_database(engine).ok
+        assert check_database(db).ok
     finally:
-        engine.dispose()
+        db.dispose()
     unreachable = DatabaseAddress.parse(
         f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
     ).sqlalchemy_engine()

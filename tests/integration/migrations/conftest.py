@@ -12,11 +12,11 @@ from infrastructure.database import DatabaseAddress
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def db(database_url: str) -> Iterator[Engine]:
     """The test's database, empty: no table is created here."""
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=2)
-    yield engine
-    engine.dispose()
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=2)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture
@@ -30,9 +30,9 @@ def another_engine(postgres_server_url: str) -> Iterator[Callable[[], Engine]]:
             with psycopg.connect(server.conninfo, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
             stack.callback(_drop, server, name)
-            engine = server.with_dbname(name).sqlalchemy_engine(pool_size=2)
-            stack.callback(engine.dispose)
-            return engine
+            db = server.with_dbname(name).sqlalchemy_engine(pool_size=2)
+            stack.callback(db.dispose)
+            return db
 
         yield make
 

@@ -29,7 +29,7 @@ class Written:
     payment_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
-def write_rows_at_0001(engine: Engine) -> Written:
+def write_rows_at_0001(db: Engine) -> Written:
     """Plain SQL naming only 0001's columns, as the code of that time wrote them."""
     written = Written()
     ids = {"order_id": written.order_id, "payment_id": written.payment_id, "now": NOW}
@@ -53,14 +53,14 @@ def write_rows_at_0001(engine: Engine) -> Written:
         "INSERT INTO projection_tracking (name, position, updated_at) VALUES ('orders', 7, :now)",
         "INSERT INTO relay_position (name, position) VALUES ('orders', 5)",
     ]
-    with engine.begin() as conn:
+    with db.begin() as conn:
         for statement in statements:
             conn.execute(sa.text(statement), ids)
     return written
 
 
-def assert_rows_intact(engine: Engine, written: Written) -> None:
-    with engine.connect() as conn:
+def assert_rows_intact(db: Engine, written: Written) -> None:
+    with db.connect() as conn:
         order = conn.execute(sa.select(order_view)).mappings().one()
         payment = conn.execute(sa.select(payment_status_view)).mappings().one()
         task = conn.execute(sa.select(provider_tasks)).mappings().one()
@@ -80,9 +80,9 @@ def assert_rows_intact(engine: Engine, written: Written) -> None:
     assert tuple(relay) == ("orders", 5)
 
 
-def assert_head_tables_take_rows(engine: Engine, written: Written) -> None:
+def assert_head_tables_take_rows(db: Engine, written: Written) -> None:
     """0002's tables and the widened task kinds, written through the code's own tables."""
-    with engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             sa.insert(provider_tasks).values(
                 kind=TaskKind.CLOSE_OPEN.value,

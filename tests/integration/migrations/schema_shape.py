@@ -58,9 +58,9 @@ class Shape:
         return Shape(keep(self.columns), keep(self.constraints), keep(self.indexes))
 
 
-def shape_of(engine: Engine) -> Shape:
+def shape_of(db: Engine) -> Shape:
     """Every table but Alembic's own version table."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         rows = [
             tuple(tuple(row) for row in conn.execute(sa.text(query)))
             for query in (_COLUMNS, _CONSTRAINTS, _INDEXES)
@@ -69,28 +69,28 @@ def shape_of(engine: Engine) -> Shape:
     return shape.only(shape.tables() - {VERSION_TABLE})
 
 
-def upgrade_to(engine: Engine, revision: str) -> None:
+def upgrade_to(db: Engine, revision: str) -> None:
     """Alembic's own upgrade to one revision, as an operator's `alembic upgrade` would."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with db.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
 
 
-def downgrade_to(engine: Engine, revision: str) -> None:
+def downgrade_to(db: Engine, revision: str) -> None:
     from alembic import command
 
-    with engine.begin() as conn:
+    with db.begin() as conn:
         command.downgrade(alembic_config(conn), revision)
 
 
-def create_pre_alembic_tables(engine: Engine) -> None:
+def create_pre_alembic_tables(db: Engine) -> None:
     """What the create_all code of commit acaba55 made: plain DDL, no version table."""
-    conninfo = DatabaseAddress.parse(engine.url.render_as_string(hide_password=False)).conninfo
+    conninfo = DatabaseAddress.parse(db.url.render_as_string(hide_password=False)).conninfo
     with psycopg.connect(conninfo) as conn:
         conn.execute(PRE_ALEMBIC_SQL.read_text())
 
 
-def revision_in_database(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
+def revision_in_database(db: Engine) -> list[str]:
+    with db.connect() as conn:
         return list(conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())

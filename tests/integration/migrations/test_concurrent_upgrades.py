@@ -15,21 +15,21 @@ from tests.integration.migrations.schema_shape import revision_in_database, shap
 from tests.waiting import wait_until
 
 
-def test_upgrading_twice_changes_nothing_the_second_time(engine: Engine) -> None:
-    assert migrate(engine) == head_revision()
-    written = write_rows_at_0001(engine)
-    shape = shape_of(engine)
+def test_upgrading_twice_changes_nothing_the_second_time(db: Engine) -> None:
+    assert migrate(db) == head_revision()
+    written = write_rows_at_0001(db)
+    shape = shape_of(db)
 
-    assert migrate(engine) == head_revision()
-    assert upgrade_database(engine) == head_revision()
-    assert upgrade_database(engine) == head_revision()
+    assert migrate(db) == head_revision()
+    assert upgrade_database(db) == head_revision()
+    assert upgrade_database(db) == head_revision()
 
-    assert shape_of(engine) == shape
-    assert revision_in_database(engine) == [head_revision()]
-    assert_rows_intact(engine, written)
+    assert shape_of(db) == shape
+    assert revision_in_database(db) == [head_revision()]
+    assert_rows_intact(db, written)
 
 
-def test_two_threads_upgrading_at_once_take_turns(engine: Engine, database_url: str) -> None:
+def test_two_threads_upgrading_at_once_take_turns(db: Engine, database_url: str) -> None:
     """Both are made to find the database empty and wait on the lock at the same time."""
     engines = [DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=1) for _ in "ab"]
     results: list[str] = []
@@ -44,7 +44,7 @@ def test_two_threads_upgrading_at_once_take_turns(engine: Engine, database_url: 
 
         return run
 
-    holder = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    holder = db.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         holder.execute(sa.select(sa.func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
         threads = [threading.Thread(target=upgrade(target)) for target in engines]
@@ -61,7 +61,7 @@ def test_two_threads_upgrading_at_once_take_turns(engine: Engine, database_url: 
 
     assert errors == []
     assert results == [head_revision(), head_revision()]
-    assert revision_in_database(engine) == [head_revision()]
+    assert revision_in_database(db) == [head_revision()]
 
 
 def waiting_for_the_lock(conn: sa.Connection) -> int:

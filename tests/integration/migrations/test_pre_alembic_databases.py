@@ -33,74 +33,74 @@ RELAY_POSITION_DDL = (  # the relay's own statement before Alembic
 
 
 def test_revision_0001_is_the_schema_create_all_made(
-    engine: Engine, another_engine: Callable[[], Engine]
+    db: Engine, another_engine: Callable[[], Engine]
 ) -> None:
-    upgrade_to(engine, "0001")
+    upgrade_to(db, "0001")
     pre_alembic = another_engine()
     create_pre_alembic_tables(pre_alembic)
 
-    assert shape_of(engine) == shape_of(pre_alembic)
+    assert shape_of(db) == shape_of(pre_alembic)
 
 
 def test_the_revisions_make_the_tables_the_code_describes(
-    engine: Engine, another_engine: Callable[[], Engine]
+    db: Engine, another_engine: Callable[[], Engine]
 ) -> None:
     """A rebuild's shadow tables come from the factories: they must match the revisions."""
-    upgrade_to(engine, "head")
+    upgrade_to(db, "head")
     from_factories = another_engine()
     with from_factories.begin() as conn:
         for metadata in FACTORY_METADATA:
             metadata.create_all(conn)
     described = {table for metadata in FACTORY_METADATA for table in metadata.tables}
 
-    assert shape_of(engine).only(described) == shape_of(from_factories)
-    assert shape_of(engine).tables() - described == {"relay_position"}  # raw SQL in the relay
+    assert shape_of(db).only(described) == shape_of(from_factories)
+    assert shape_of(db).tables() - described == {"relay_position"}  # raw SQL in the relay
 
 
 def test_a_create_all_database_is_stamped_at_0001_and_upgraded(
-    engine: Engine, another_engine: Callable[[], Engine], caplog: pytest.LogCaptureFixture
+    db: Engine, another_engine: Callable[[], Engine], caplog: pytest.LogCaptureFixture
 ) -> None:
-    create_pre_alembic_tables(engine)
-    written = write_rows_at_0001(engine)
+    create_pre_alembic_tables(db)
+    written = write_rows_at_0001(db)
 
     with caplog.at_level(logging.INFO, logger="projections.migrations"):
-        assert migrate(engine) == head_revision()
+        assert migrate(db) == head_revision()
 
     assert "stamping a database made before migrations at 0001" in caplog.messages
-    assert revision_in_database(engine) == [head_revision()]
-    assert_rows_intact(engine, written)
-    assert_head_tables_take_rows(engine, written)
+    assert revision_in_database(db) == [head_revision()]
+    assert_rows_intact(db, written)
+    assert_head_tables_take_rows(db, written)
     fresh = another_engine()
     upgrade_to(fresh, "head")
-    assert shape_of(engine) == shape_of(fresh)
+    assert shape_of(db) == shape_of(fresh)
 
 
 def test_a_create_all_database_missing_some_tables_gets_the_rest(
-    engine: Engine, another_engine: Callable[[], Engine]
+    db: Engine, another_engine: Callable[[], Engine]
 ) -> None:
     """Each role created its own tables: a database may lack those of a role never run."""
-    create_pre_alembic_tables(engine)
-    with engine.begin() as conn:
+    create_pre_alembic_tables(db)
+    with db.begin() as conn:
         conn.execute(sa.text("DROP TABLE relay_position, webhook_inbox"))
 
-    assert migrate(engine) == head_revision()
+    assert migrate(db) == head_revision()
 
     fresh = another_engine()
     upgrade_to(fresh, "head")
-    assert shape_of(engine) == shape_of(fresh)
+    assert shape_of(db) == shape_of(fresh)
 
 
 def test_a_database_made_by_the_create_all_code_of_0002_is_upgraded(
-    engine: Engine, another_engine: Callable[[], Engine]
+    db: Engine, another_engine: Callable[[], Engine]
 ) -> None:
     """The create_all code that ran before 0002 existed had already made 0002's changes."""
-    with engine.begin() as conn:
+    with db.begin() as conn:
         for metadata in FACTORY_METADATA:
             metadata.create_all(conn)
         conn.execute(sa.text(RELAY_POSITION_DDL))
 
-    assert migrate(engine) == head_revision()
+    assert migrate(db) == head_revision()
 
     fresh = another_engine()
     upgrade_to(fresh, "head")
-    assert shape_of(engine) == shape_of(fresh)
+    assert shape_of(db) == shape_of(fresh)

@@ -20,38 +20,38 @@ from tests.integration.migrations.schema_shape import (
 )
 
 
-def test_rows_written_at_0001_survive_and_the_new_tables_take_rows(engine: Engine) -> None:
-    upgrade_to(engine, "0001")
-    written = write_rows_at_0001(engine)
+def test_rows_written_at_0001_survive_and_the_new_tables_take_rows(db: Engine) -> None:
+    upgrade_to(db, "0001")
+    written = write_rows_at_0001(db)
 
-    assert upgrade_database(engine) == head_revision()
+    assert upgrade_database(db) == head_revision()
 
-    assert revision_in_database(engine) == [head_revision()]
-    assert {"capture_review_view", "follower_dead_letters"} <= shape_of(engine).tables()
-    assert_rows_intact(engine, written)
-    assert_head_tables_take_rows(engine, written)
+    assert revision_in_database(db) == [head_revision()]
+    assert {"capture_review_view", "follower_dead_letters"} <= shape_of(db).tables()
+    assert_rows_intact(db, written)
+    assert_head_tables_take_rows(db, written)
 
 
-def test_each_revision_downgrades_to_what_it_upgraded_from(engine: Engine) -> None:
-    upgrade_to(engine, "0001")
-    at_0001 = shape_of(engine)
-    upgrade_to(engine, "head")
+def test_each_revision_downgrades_to_what_it_upgraded_from(db: Engine) -> None:
+    upgrade_to(db, "0001")
+    at_0001 = shape_of(db)
+    upgrade_to(db, "head")
 
-    downgrade_to(engine, "0001")
-    assert shape_of(engine) == at_0001
-    downgrade_to(engine, "base")
-    assert shape_of(engine).tables() == set()
+    downgrade_to(db, "0001")
+    assert shape_of(db) == at_0001
+    downgrade_to(db, "base")
+    assert shape_of(db).tables() == set()
 
 
 def test_a_database_newer_than_this_code_is_left_as_it_is(
-    engine: Engine, caplog: pytest.LogCaptureFixture
+    db: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A rolling deploy: newer code has migrated further; older processes still start."""
-    upgrade_to(engine, "head")
-    with engine.begin() as conn:
+    upgrade_to(db, "head")
+    with db.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
 
-    assert migrate(engine) == "9999"
+    assert migrate(db) == "9999"
 
-    assert revision_in_database(engine) == ["9999"]
+    assert revision_in_database(db) == ["9999"]
     assert f"database schema 9999 is newer than this code's {head_revision()}" in caplog.messages

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pytest
 
-from application.providers import (
+from application.ports import (
     PaymentGateway,
     PermanentProviderError,
     ProviderOrder,

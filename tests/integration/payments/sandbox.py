@@ -12,8 +12,8 @@ import pytest
 
 from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client
 from infrastructure.payments.stripe.client import StripeGateway, stripe_client
-from infrastructure.sandbox.server import BackgroundSandbox
-from infrastructure.sandbox.store import SandboxStore
+from sandbox.server import BackgroundSandbox
+from sandbox.store import SandboxStore
 
 STRIPE_KEY = "sk_test_engine_tests"
 RAZORPAY_KEY_ID = "rzp_test_EngineTests01"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from application.providers import (
+from application.ports import (
     PaymentGateway,
     PermanentProviderError,
     ProviderOrder,

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from application.providers import (
+from application.ports import (
     CheckoutSessionLine,
     CheckoutSessionRequest,
     PaymentGateway,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.database import DatabaseAddress
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
@@ -17,22 +17,22 @@ from tests.integration.projections.shop import Shop
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutEngine]:
-    app = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env())
+def app(database_url: str) -> Iterator[CheckoutApplication]:
+    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
     yield app
     app.close()
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine()
-    create_schema(engine)
-    yield engine
-    engine.dispose()
+def db(database_url: str) -> Iterator[Engine]:
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
+    create_schema(db)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture
-def shop(app: CheckoutEngine) -> Shop:
+def shop(app: CheckoutApplication) -> Shop:
     return Shop(app)
 
 
@@ -71,11 +71,11 @@ StartRunner = Callable[..., Running]
 
 
 @pytest.fixture
-def start_runner(app: CheckoutEngine, engine: Engine) -> Iterator[StartRunner]:
+def start_runner(app: CheckoutApplication, db: Engine) -> Iterator[StartRunner]:
     started: list[Running] = []
 
     def start(projection: Projection, **options: Any) -> Running:
-        running = Running(ProjectionRunner(app, engine, projection, **options)).start()
+        running = Running(ProjectionRunner(app, db, projection, **options)).start()
         started.append(running)
         return running
 

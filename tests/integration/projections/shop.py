@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Order, OrderLine, Payment, Product, Stock
 
 FAR_FUTURE = datetime(2030, 1, 1, tzinfo=UTC)
@@ -16,7 +16,7 @@ class Shop:
 
     skus = ("SKU-A", "SKU-B")
 
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
         self.products = {
             "SKU-A": Product.register("SKU-A", "Alpha", "vendor-a", 1500, "USD"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
-from projections.cli import projections, run_rebuild, show_status
+from application.application import CheckoutApplication
+from entrypoints.cli.projections import projections, run_rebuild, show_status
 from projections.queries import OrderQueries
 from tests.integration.projections.shop import Shop
 
@@ -23,7 +23,7 @@ def test_status_prints_one_line_per_projection(shop: Shop, database_url: str) ->
 
 
 def test_rebuild_shows_progress_and_its_rate(
-    shop: Shop, app: CheckoutEngine, engine: Engine, database_url: str
+    shop: Shop, app: CheckoutApplication, db: Engine, database_url: str
 ) -> None:
     order, _ = shop.place()
     result = CliRunner().invoke(
@@ -36,7 +36,7 @@ def test_rebuild_shows_progress_and_its_rate(
     assert "100%" in lines[-2]
     assert lines[-1].startswith(f"rebuilt orders: {app.head_position()} events in ")
     assert lines[-1].endswith("events/s)")
-    assert OrderQueries(engine).get(order.id) is not None
+    assert OrderQueries(db).get(order.id) is not None
 
 
 def test_bad_arguments_exit_2(database_url: str) -> None:

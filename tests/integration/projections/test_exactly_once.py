@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections.order_view import OrderView
 from projections.payment_status_view import PaymentStatusView
 from projections.projection import DomainEvent
@@ -53,31 +53,31 @@ def make_history(shop: Shop, orders: int) -> list[Any]:
     return placed
 
 
-def assert_views_match(engine: Engine, placed: list[Any]) -> None:
+def assert_views_match(db: Engine, placed: list[Any]) -> None:
     for order, _payment in placed:
-        record = OrderQueries(engine).get(order.id)
-        payment = PaymentQueries(engine).get(order.id)
+        record = OrderQueries(db).get(order.id)
+        payment = PaymentQueries(db).get(order.id)
         assert record is not None
         assert payment is not None
         assert record.body["status"] == "PARTIALLY_REFUNDED"
         assert record.body["payment"]["status"] == "partially_refunded"
         assert payment.body["refundedAmount"] == 1000
-    with engine.connect() as conn:
+    with db.connect() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(order_view)).scalar_one()
     assert count == len(placed)
 
 
 def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
-    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     placed = make_history(shop, orders=8)
     crashing = start_runner(CrashingOrderView(crash_after=9), batch_size=5)
     wait_until(lambda: crashing.finished, what="the runner to crash")
     assert [type(error) for error in crashing.errors] == [Crash]
 
-    committed = position(engine, "orders")
+    committed = position(db, "orders")
     assert 0 < committed < app.head_position()
-    with engine.connect() as conn:
+    with db.connect() as conn:
         rows = conn.execute(sa.select(order_view.c.status)).scalars().all()
     # Exactly the orders created up to the committed position, nothing of the lost batch.
     created_before = sum(
@@ -87,24 +87,24 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
     )
     assert len(rows) == created_before
 
-    ProjectionRunner(app, engine, OrderView(), batch_size=5).catch_up()
-    ProjectionRunner(app, engine, PaymentStatusView(), batch_size=5).catch_up()
-    assert position(engine, "orders") == app.head_position()
-    assert_views_match(engine, placed)
+    ProjectionRunner(app, db, OrderView(), batch_size=5).catch_up()
+    ProjectionRunner(app, db, PaymentStatusView(), batch_size=5).catch_up()
+    assert position(db, "orders") == app.head_position()
+    assert_views_match(db, placed)
 
 
 def test_a_stopped_runner_resumes_where_it_stopped(
-    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     placed = make_history(shop, orders=3)
     first = start_runner(PaymentStatusView(), batch_size=2)
-    wait_until(lambda: position(engine, "payments") > 0)
+    wait_until(lambda: position(db, "payments") > 0)
     first.stop()
     assert first.errors == []
 
     more = make_history(shop, orders=3)
     start_runner(PaymentStatusView(), batch_size=2)
     start_runner(OrderView())
-    wait_until(lambda: position(engine, "payments") == app.head_position())
-    wait_until(lambda: position(engine, "orders") == app.head_position())
-    assert_views_match(engine, placed + more)
+    wait_until(lambda: position(db, "payments") == app.head_position())
+    wait_until(lambda: position(db, "orders") == app.head_position())
+    assert_views_match(db, placed + more)

@@ -15,7 +15,7 @@ from tests.integration.projections.test_views import project as project
 
 
 def test_an_extra_charge_and_its_refund_leave_the_order_paid(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.paid_order()
     payment.record_capture("pi_second", payment.amount, payment.currency, "evt_2")
@@ -24,11 +24,11 @@ def test_an_extra_charge_and_its_refund_leave_the_order_paid(
     shop.app.save(payment)
     project()
 
-    body = payment_body(engine, order)
+    body = payment_body(db, order)
     assert (body["status"], body["refundedAmount"]) == ("succeeded", 0)
-    assert order_body(engine, order)["status"] == "PAYMENT_CONFIRMED"
-    assert order_body(engine, order)["payment"]["status"] == "succeeded"
-    refunds = PaymentQueries(engine).refunds(order.id)
+    assert order_body(db, order)["status"] == "PAYMENT_CONFIRMED"
+    assert order_body(db, order)["payment"]["status"] == "succeeded"
+    refunds = PaymentQueries(db).refunds(order.id)
     assert refunds is not None
     [refund] = refunds
     assert refund["refundId"] == "duplicate:pi_second"
@@ -38,13 +38,13 @@ def test_an_extra_charge_and_its_refund_leave_the_order_paid(
         "system",
     )
     assert (refund["gatewayPaymentId"], refund["gatewayRefundId"]) == ("pi_second", "re_dup")
-    [review] = ReviewQueries(engine).list(None, 10)
+    [review] = ReviewQueries(db).list(None, 10)
     assert (review["kind"], review["refundStatus"]) == ("duplicate", "succeeded")
     assert review["orderId"] == str(order.id)
 
 
 def test_a_foreign_capture_is_listed_for_review_and_counted(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     capture = ForeignCapture.record(
         "razorpay", "pay_X", None, 499, "INR", "b1f0...", "a payment with no Razorpay order"
@@ -52,19 +52,19 @@ def test_a_foreign_capture_is_listed_for_review_and_counted(
     shop.app.save(capture)
     project()
 
-    [review] = ReviewQueries(engine).list("foreign", 10)
+    [review] = ReviewQueries(db).list("foreign", 10)
     assert (review["provider"], review["gatewayPaymentId"], review["amount"]) == (
         "razorpay",
         "pay_X",
         499,
     )
     assert review["refundStatus"] is None
-    assert ReviewQueries(engine).list("duplicate", 10) == []
-    assert ReviewQueries(engine).census() == {("razorpay", "foreign", "none"): 1}
+    assert ReviewQueries(db).list("duplicate", 10) == []
+    assert ReviewQueries(db).census() == {("razorpay", "foreign", "none"): 1}
 
 
 def test_requested_refunds_list_reason_and_actor_and_external_ones_count(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.paid_order()
     payment.request_refund("r1", 1000, reason="broken cup", actor="admin:ops")
@@ -74,10 +74,10 @@ def test_requested_refunds_list_reason_and_actor_and_external_ones_count(
     shop.app.save(order, payment)
     project()
 
-    body = payment_body(engine, order)
+    body = payment_body(db, order)
     assert (body["status"], body["refundedAmount"]) == ("partially_refunded", 500)
-    assert order_body(engine, order)["status"] == "PARTIALLY_REFUNDED"
-    refunds = PaymentQueries(engine).refunds(order.id) or []
+    assert order_body(db, order)["status"] == "PARTIALLY_REFUNDED"
+    refunds = PaymentQueries(db).refunds(order.id) or []
     summary = [(r["refundId"], r["kind"], r["status"], r["reason"], r["actor"]) for r in refunds]
     assert summary == [
         ("r1", "requested", "pending", "broken cup", "admin:ops"),
@@ -86,7 +86,7 @@ def test_requested_refunds_list_reason_and_actor_and_external_ones_count(
 
 
 def test_disputes_and_a_canceled_payment_show_on_the_payment(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.paid_order()
     payment.open_dispute("dp_1", 4000, "usd", "fraudulent", payment.gateway_payment_id)
@@ -99,9 +99,9 @@ def test_disputes_and_a_canceled_payment_show_on_the_payment(
     shop.app.save(unpaid)
     project()
 
-    [dispute] = payment_body(engine, order)["disputes"]
+    [dispute] = payment_body(db, order)["disputes"]
     assert (dispute["disputeId"], dispute["status"], dispute["amount"]) == ("dp_1", "won", 4000)
     assert (dispute["currency"], dispute["reason"]) == ("USD", "fraudulent")
-    canceled = payment_body(engine, ended)
+    canceled = payment_body(db, ended)
     assert (canceled["status"], canceled["failureReason"]) == ("canceled", "customer")
-    assert order_body(engine, ended)["payment"]["status"] == "canceled"
+    assert order_body(db, ended)["payment"]["status"] == "canceled"

@@ -8,7 +8,7 @@ from collections.abc import Collection
 import anyio
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections import ALL_PROJECTIONS
 from projections.order_view import OrderView
 from projections.runner import ProjectionRunner
@@ -18,9 +18,9 @@ from tests.integration.projections.shop import Shop
 
 
 class CountingReader(PositionReader):
-    def __init__(self, app: CheckoutEngine, engine: Engine) -> None:
-        table = PositionReader.of(app, engine)
-        super().__init__(engine, table.events_table, table.schema)
+    def __init__(self, app: CheckoutApplication, db: Engine) -> None:
+        table = PositionReader.of(app, db)
+        super().__init__(db, table.events_table, table.schema)
         self.reads = 0
 
     def read(self, names: Collection[str]) -> LogPositions:
@@ -29,14 +29,14 @@ class CountingReader(PositionReader):
 
 
 def test_one_read_gives_the_head_and_each_position(
-    shop: Shop, app: CheckoutEngine, engine: Engine
+    shop: Shop, app: CheckoutApplication, db: Engine
 ) -> None:
-    reader = PositionReader.of(app, engine)
+    reader = PositionReader.of(app, db)
     # No tracking row yet: a projection that never ran is simply absent.
     assert reader.read(["orders"]) == LogPositions(app.head_position(), {})
     shop.place()
     head = app.head_position()
-    ProjectionRunner(app, engine, OrderView()).catch_up()
+    ProjectionRunner(app, db, OrderView()).catch_up()
 
     positions = reader.read(["orders", "payments", "no-such-view"])
 
@@ -47,11 +47,11 @@ def test_one_read_gives_the_head_and_each_position(
 
 
 def test_a_wait_ends_when_the_runner_gets_there(
-    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     shop.place()
     head = app.head_position()
-    reader = PositionReader.of(app, engine)
+    reader = PositionReader.of(app, db)
 
     async def wait_while_the_runner_starts() -> bool:
         async with anyio.create_task_group() as tasks:
@@ -62,13 +62,13 @@ def test_a_wait_ends_when_the_runner_gets_there(
 
 
 def test_a_wait_times_out_after_a_few_growing_looks(
-    shop: Shop, app: CheckoutEngine, engine: Engine
+    shop: Shop, app: CheckoutApplication, db: Engine
 ) -> None:
     shop.place()
     for projection in ALL_PROJECTIONS:
-        ProjectionRunner(app, engine, projection).catch_up()
+        ProjectionRunner(app, db, projection).catch_up()
     head = app.head_position()
-    reader = CountingReader(app, engine)
+    reader = CountingReader(app, db)
 
     started = time.monotonic()
     reached = anyio.run(reader.wait, ["orders", "payments"], head + 1, 1.0)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections import ALL_PROJECTIONS
 from projections.queries import InvalidCursor, OrderQueries
 from projections.runner import ProjectionRunner
@@ -20,12 +20,12 @@ from tests.integration.projections.shop import Shop, expired_by
 SAME_MOMENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def project(app: CheckoutEngine, engine: Engine) -> None:
+def project(app: CheckoutApplication, db: Engine) -> None:
     for projection in ALL_PROJECTIONS:
-        ProjectionRunner(app, engine, projection).catch_up()
+        ProjectionRunner(app, db, projection).catch_up()
 
 
-def add_rows_created_at_the_same_moment(engine: Engine, count: int) -> list[UUID]:
+def add_rows_created_at_the_same_moment(db: Engine, count: int) -> list[UUID]:
     """Ties on created_at: only the order id breaks them."""
     ids = [uuid4() for _ in range(count)]
     rows = [
@@ -38,7 +38,7 @@ def add_rows_created_at_the_same_moment(engine: Engine, count: int) -> list[UUID
         }
         for order_id in ids
     ]  # fmt: skip
-    with engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(sa.insert(order_view), rows)
     return ids
 
@@ -56,14 +56,14 @@ def walk(queries: OrderQueries, status: str | None, limit: int) -> list[dict[str
 
 
 def test_keyset_pages_cover_every_order_once_newest_first(
-    shop: Shop, app: CheckoutEngine, engine: Engine
+    shop: Shop, app: CheckoutApplication, db: Engine
 ) -> None:
     placed = [shop.place(customer_id=f"customer-{n}")[0] for n in range(11)]
     for order in placed[::3]:
         shop.cancel(order)
-    project(app, engine)
-    tied = add_rows_created_at_the_same_moment(engine, 5)
-    queries = OrderQueries(engine)
+    project(app, db)
+    tied = add_rows_created_at_the_same_moment(db, 5)
+    queries = OrderQueries(db)
 
     for limit in (1, 4, 16, 100):
         items = walk(queries, None, limit)
@@ -82,13 +82,13 @@ def test_keyset_pages_cover_every_order_once_newest_first(
 
 
 @pytest.mark.parametrize("cursor", ["", "%%%", "bm90IGpzb24", "WyJ4IiwgInkiXQ"])
-def test_a_forged_cursor_is_rejected(engine: Engine, cursor: str) -> None:
+def test_a_forged_cursor_is_rejected(db: Engine, cursor: str) -> None:
     with pytest.raises(InvalidCursor):
-        OrderQueries(engine).list(None, 10, cursor)
+        OrderQueries(db).list(None, 10, cursor)
 
 
 def test_expired_orders_are_the_unpaid_ones_past_their_expiry(
-    shop: Shop, app: CheckoutEngine, engine: Engine
+    shop: Shop, app: CheckoutApplication, db: Engine
 ) -> None:
     overdue, _ = shop.place(expires_at=expired_by(timedelta(minutes=5)))
     older, _ = shop.place(expires_at=expired_by(timedelta(hours=1)))
@@ -98,9 +98,9 @@ def test_expired_orders_are_the_unpaid_ones_past_their_expiry(
     shop.open_provider_order(payment)
     shop.pay(paid, payment)
     shop.place()  # not due until 2030
-    project(app, engine)
+    project(app, db)
 
     now = datetime.now(UTC)
-    assert OrderQueries(engine).expired_orders(now, limit=10) == [older.id, overdue.id]
-    assert OrderQueries(engine).expired_orders(now, limit=1) == [older.id]
-    assert OrderQueries(engine).expired_orders(now - timedelta(days=1), limit=10) == []
+    assert OrderQueries(db).expired_orders(now, limit=10) == [older.id, overdue.id]
+    assert OrderQueries(db).expired_orders(now, limit=1) == [older.id]
+    assert OrderQueries(db).expired_orders(now - timedelta(days=1), limit=10) == []

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from projections.order_view import OrderView
 from projections.payment_status_view import PaymentStatusView
 from projections.projection import DomainEvent, Projection
@@ -22,22 +22,22 @@ from tests.integration.projections.shop import Shop
 from tests.waiting import wait_until
 
 
-def contents(engine: Engine, projection: Projection) -> list[Any]:
+def contents(db: Engine, projection: Projection) -> list[Any]:
     (table,) = projection.tables
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return [tuple(row) for row in conn.execute(sa.select(table).order_by(table.c.order_id))]
 
 
-def index_names(engine: Engine, table: str) -> set[str]:
-    with engine.connect() as conn:
+def index_names(db: Engine, table: str) -> set[str]:
+    with db.connect() as conn:
         query = sa.text("SELECT indexname FROM pg_indexes WHERE tablename = :t")
         return set(conn.execute(query, {"t": table}).scalars())
 
 
 @contextmanager
-def reading_all_along(engine: Engine, projection: Projection) -> Iterator[list[bool]]:
+def reading_all_along(db: Engine, projection: Projection) -> Iterator[list[bool]]:
     """Reads like the API does, on pooled connections, until the block ends."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         first = conn.execute(sa.select(projection.table.c.order_id).limit(1)).scalar_one()
     queries = OrderQueries if projection.name == "orders" else PaymentQueries
     answers: list[bool] = []
@@ -45,7 +45,7 @@ def reading_all_along(engine: Engine, projection: Projection) -> Iterator[list[b
 
     def read() -> None:
         while not done.is_set():
-            answers.append(queries(engine).get(first) is not None)
+            answers.append(queries(db).get(first) is not None)
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -72,31 +72,31 @@ def make_history(shop: Shop) -> None:
 def test_a_rebuild_under_a_live_runner_reproduces_the_view(
     projection: Projection,
     shop: Shop,
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     start_runner: StartRunner,
 ) -> None:
     make_history(shop)
     running = start_runner(projection)
-    wait_until(lambda: position(engine, projection.name) == app.head_position())
-    before = contents(engine, projection)
-    indexes = index_names(engine, projection.table.name)
+    wait_until(lambda: position(db, projection.name) == app.head_position())
+    before = contents(db, projection)
+    indexes = index_names(db, projection.table.name)
 
     reports: list[tuple[int, int]] = []
-    with reading_all_along(engine, projection) as answers:
-        result = rebuild(app, engine, projection, lambda done, total: reports.append((done, total)))
+    with reading_all_along(db, projection) as answers:
+        result = rebuild(app, db, projection, lambda done, total: reports.append((done, total)))
     assert all(answers), "the API kept answering, from the old then the new table"
 
-    assert contents(engine, projection) == before
-    assert index_names(engine, projection.table.name) == indexes
+    assert contents(db, projection) == before
+    assert index_names(db, projection.table.name) == indexes
     assert result.events == app.head_position()
     assert result.events_per_s > 0
     assert reports[-1] == (app.head_position(), app.head_position())
     assert [done for done, _ in reports] == sorted(done for done, _ in reports)
 
     order, _ = shop.place(customer_id="after-rebuild")  # the live runner keeps going
-    wait_until(lambda: position(engine, projection.name) == app.head_position())
-    assert str(order.id) in {str(row[0]) for row in contents(engine, projection)}
+    wait_until(lambda: position(db, projection.name) == app.head_position())
+    assert str(order.id) in {str(row[0]) for row in contents(db, projection)}
     assert running.errors == []
 
 
@@ -118,27 +118,27 @@ class GatedOrderView(OrderView):
 
 
 def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
-    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     make_history(shop)
     gated = GatedOrderView()
     running = start_runner(gated)
-    wait_until(lambda: position(engine, "orders") == app.head_position())
-    stale = position(engine, "orders")
+    wait_until(lambda: position(db, "orders") == app.head_position())
+    stale = position(db, "orders")
 
     gated.armed = True
     held, _ = shop.place(customer_id="held")
     wait_until(gated.waiting.is_set, what="the runner to hold its batch")
-    rebuild(app, engine, OrderView(), batch_size=7)
-    assert position(engine, "orders") == app.head_position() > stale
-    assert OrderQueries(engine).get(held.id) is not None  # the rebuild caught up with it
+    rebuild(app, db, OrderView(), batch_size=7)
+    assert position(db, "orders") == app.head_position() > stale
+    assert OrderQueries(db).get(held.id) is not None  # the rebuild caught up with it
 
     gated.gate.set()  # its transaction now fails the position check and is redone
     wait_until(lambda: running.runner.retries >= 1, what="the batch to be rolled back")
     later, _ = shop.place(customer_id="later")
-    wait_until(lambda: OrderQueries(engine).get(later.id))
-    assert position(engine, "orders") == app.head_position()
-    with engine.connect() as conn:
+    wait_until(lambda: OrderQueries(db).get(later.id))
+    assert position(db, "orders") == app.head_position()
+    with db.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM order_view")).scalar_one()
     assert count == 14
     assert running.errors == []

@@ -6,9 +6,9 @@ import time
 
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
+from entrypoints.cli.projections import format_status
 from projections import ALL_PROJECTIONS
-from projections.cli import format_status
 from projections.order_view import OrderView
 from projections.runner import ProjectionRunner, status, wait_for_position
 from tests.integration.projections.conftest import StartRunner
@@ -16,19 +16,19 @@ from tests.integration.projections.shop import Shop
 
 
 def test_status_reports_the_lag_until_caught_up(
-    shop: Shop, app: CheckoutEngine, engine: Engine
+    shop: Shop, app: CheckoutApplication, db: Engine
 ) -> None:
     shop.place()
     head = app.head_position()
 
-    behind = status(app, engine)
+    behind = status(app, db)
     assert [s.name for s in behind] == [p.name for p in ALL_PROJECTIONS]
     assert all(s.position == 0 and s.head == head and s.lag_events == head for s in behind)
     assert all(s.lag_seconds > 0 for s in behind)
 
     for projection in ALL_PROJECTIONS:
-        ProjectionRunner(app, engine, projection).catch_up()
-    caught_up = status(app, engine)
+        ProjectionRunner(app, db, projection).catch_up()
+    caught_up = status(app, db)
     assert all(s.position == head and s.lag_events == 0 for s in caught_up)
     assert all(s.lag_seconds == 0 for s in caught_up)
     table = format_status(caught_up)
@@ -38,25 +38,25 @@ def test_status_reports_the_lag_until_caught_up(
 
 
 def test_wait_for_position_returns_once_the_runner_is_there(
-    shop: Shop, app: CheckoutEngine, engine: Engine, start_runner: StartRunner
+    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     shop.place()
     head = app.head_position()
-    assert not wait_for_position(engine, ["orders"], head, timeout=0.05)
+    assert not wait_for_position(db, ["orders"], head, timeout=0.05)
 
     start_runner(OrderView())
-    assert wait_for_position(engine, ["orders"], head, timeout=10)
-    assert wait_for_position(engine, ["orders"], 0, timeout=0)
+    assert wait_for_position(db, ["orders"], head, timeout=10)
+    assert wait_for_position(db, ["orders"], 0, timeout=0)
 
 
-def test_wait_for_position_times_out(shop: Shop, app: CheckoutEngine, engine: Engine) -> None:
+def test_wait_for_position_times_out(shop: Shop, app: CheckoutApplication, db: Engine) -> None:
     shop.place()
     for projection in ALL_PROJECTIONS:
-        ProjectionRunner(app, engine, projection).catch_up()
+        ProjectionRunner(app, db, projection).catch_up()
     head = app.head_position()
 
-    assert wait_for_position(engine, ["orders", "payments"], head, timeout=0.5)
+    assert wait_for_position(db, ["orders", "payments"], head, timeout=0.5)
     started = time.monotonic()
-    assert not wait_for_position(engine, ["orders", "payments"], head + 1, timeout=0.2)
+    assert not wait_for_position(db, ["orders", "payments"], head + 1, timeout=0.2)
     assert 0.2 <= time.monotonic() - started < 2
-    assert not wait_for_position(engine, ["no-such-projection"], 1, timeout=0.01)
+    assert not wait_for_position(db, ["no-such-projection"], 1, timeout=0.01)

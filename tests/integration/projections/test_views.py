@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Order
 from projections import ALL_PROJECTIONS
 from projections.queries import OrderQueries, PaymentQueries
@@ -38,24 +38,24 @@ def rfc3339(event: Any) -> str:
 
 
 @pytest.fixture
-def project(app: CheckoutEngine, engine: Engine) -> Any:
+def project(app: CheckoutApplication, db: Engine) -> Any:
     def catch_up() -> None:
         for projection in ALL_PROJECTIONS:
-            ProjectionRunner(app, engine, projection).catch_up()
+            ProjectionRunner(app, db, projection).catch_up()
 
     return catch_up
 
 
-def order_body(engine: Engine, order: Order) -> dict[str, Any]:
-    record = OrderQueries(engine).get(order.id)
+def order_body(db: Engine, order: Order) -> dict[str, Any]:
+    record = OrderQueries(db).get(order.id)
     assert record is not None
     assert record.customer_id == order.customer_id
     assert set(record.body) == ORDER_KEYS
     return record.body
 
 
-def payment_body(engine: Engine, order: Order) -> dict[str, Any]:
-    record = PaymentQueries(engine).get(str(order.id))
+def payment_body(db: Engine, order: Order) -> dict[str, Any]:
+    record = PaymentQueries(db).get(str(order.id))
     assert record is not None
     assert record.customer_id == order.customer_id
     assert set(record.body) == PAYMENT_KEYS
@@ -63,12 +63,12 @@ def payment_body(engine: Engine, order: Order) -> dict[str, Any]:
 
 
 def test_a_placed_order_is_pending_with_a_processing_payment(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.place(customer_id="customer-7")
     project()
 
-    body = order_body(engine, order)
+    body = order_body(db, order)
     assert body == {
         "orderId": str(order.id),
         "status": "PENDING_PAYMENT",
@@ -84,7 +84,7 @@ def test_a_placed_order_is_pending_with_a_processing_payment(
     }
     assert body["createdAt"].endswith("Z")
     assert body["createdAt"] <= body["updatedAt"]
-    assert payment_body(engine, order) == {
+    assert payment_body(db, order) == {
         "orderId": str(order.id),
         "paymentId": str(payment.id),
         "status": "processing",
@@ -97,48 +97,46 @@ def test_a_placed_order_is_pending_with_a_processing_payment(
         "razorpayKeyId": None,
         "refundedAmount": 0,
         "failureReason": None,
-        "updatedAt": payment_body(engine, order)["updatedAt"],
+        "updatedAt": payment_body(db, order)["updatedAt"],
         "disputes": [],
     }
 
 
-def test_timestamps_come_from_the_events(shop: Shop, engine: Engine, project: Any) -> None:
+def test_timestamps_come_from_the_events(shop: Shop, db: Engine, project: Any) -> None:
     order, payment = shop.place()
     shop.open_provider_order(payment)
     project()
 
     order_events = list(shop.app.events.get(order.id))
     payment_events = list(shop.app.events.get(payment.id))
-    assert order_body(engine, order)["createdAt"] == rfc3339(order_events[0])
-    assert order_body(engine, order)["updatedAt"] == rfc3339(payment_events[-1])
-    assert payment_body(engine, order)["updatedAt"] == rfc3339(payment_events[-1])
+    assert order_body(db, order)["createdAt"] == rfc3339(order_events[0])
+    assert order_body(db, order)["updatedAt"] == rfc3339(payment_events[-1])
+    assert payment_body(db, order)["updatedAt"] == rfc3339(payment_events[-1])
 
 
 def test_a_stripe_provider_order_makes_the_payment_pending_with_its_client_secret(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.place()
     shop.open_provider_order(payment)
     project()
 
-    body = payment_body(engine, order)
+    body = payment_body(db, order)
     tag = payment.id.hex[:12]
     assert body["status"] == "pending"
     assert body["gatewayOrderId"] == f"pi_{tag}"
     assert body["gatewayPaymentId"] == f"pi_{tag}"
     assert body["metadata"] == {"stripeClientSecret": f"pi_secret_{tag}"}
     assert body["razorpayKeyId"] is None
-    assert order_body(engine, order)["payment"]["status"] == "pending"
+    assert order_body(db, order)["payment"]["status"] == "pending"
 
 
-def test_a_razorpay_provider_order_carries_the_key_id(
-    shop: Shop, engine: Engine, project: Any
-) -> None:
+def test_a_razorpay_provider_order_carries_the_key_id(shop: Shop, db: Engine, project: Any) -> None:
     order, payment = shop.place(provider="razorpay")
     shop.open_provider_order(payment)
     project()
 
-    body = payment_body(engine, order)
+    body = payment_body(db, order)
     assert body["provider"] == "razorpay"
     assert body["status"] == "pending"
     assert body["gatewayOrderId"] == f"order_{payment.id.hex[:12]}"
@@ -147,20 +145,20 @@ def test_a_razorpay_provider_order_carries_the_key_id(
     assert body["razorpayKeyId"] == "rzp_test_key"
 
 
-def test_a_success_confirms_the_order(shop: Shop, engine: Engine, project: Any) -> None:
+def test_a_success_confirms_the_order(shop: Shop, db: Engine, project: Any) -> None:
     order, payment = shop.paid_order()
     project()
 
-    body = payment_body(engine, order)
+    body = payment_body(db, order)
     assert body["status"] == "succeeded"
     assert body["gatewayPaymentId"] == f"pi_{payment.id.hex[:12]}"
     assert body["failureReason"] is None
-    assert order_body(engine, order)["status"] == "PAYMENT_CONFIRMED"
-    assert order_body(engine, order)["payment"]["status"] == "succeeded"
+    assert order_body(db, order)["status"] == "PAYMENT_CONFIRMED"
+    assert order_body(db, order)["payment"]["status"] == "succeeded"
 
 
 def test_a_declined_attempt_fails_the_payment_and_a_retry_clears_the_reason(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.place()
     shop.open_provider_order(payment)
@@ -168,37 +166,37 @@ def test_a_declined_attempt_fails_the_payment_and_a_retry_clears_the_reason(
     shop.app.save(payment)
     project()
 
-    assert payment_body(engine, order)["status"] == "failed"
-    assert payment_body(engine, order)["failureReason"] == "card_declined"
-    assert order_body(engine, order)["status"] == "PENDING_PAYMENT"
-    assert order_body(engine, order)["payment"]["status"] == "failed"
+    assert payment_body(db, order)["status"] == "failed"
+    assert payment_body(db, order)["failureReason"] == "card_declined"
+    assert order_body(db, order)["status"] == "PENDING_PAYMENT"
+    assert order_body(db, order)["payment"]["status"] == "failed"
 
     shop.pay(order, payment)
     project()
-    assert payment_body(engine, order)["failureReason"] is None
-    assert payment_body(engine, order)["status"] == "succeeded"
+    assert payment_body(db, order)["failureReason"] is None
+    assert payment_body(db, order)["status"] == "succeeded"
 
 
-def test_a_provider_refusal_fails_the_payment(shop: Shop, engine: Engine, project: Any) -> None:
+def test_a_provider_refusal_fails_the_payment(shop: Shop, db: Engine, project: Any) -> None:
     order, payment = shop.place()
     payment.fail_creation("invalid_request")
     shop.app.save(payment)
     project()
 
-    assert payment_body(engine, order)["status"] == "failed"
-    assert payment_body(engine, order)["failureReason"] == "invalid_request"
-    assert order_body(engine, order)["payment"]["status"] == "failed"
+    assert payment_body(db, order)["status"] == "failed"
+    assert payment_body(db, order)["failureReason"] == "invalid_request"
+    assert order_body(db, order)["payment"]["status"] == "failed"
 
 
-def test_a_cancelled_order(shop: Shop, engine: Engine, project: Any) -> None:
+def test_a_cancelled_order(shop: Shop, db: Engine, project: Any) -> None:
     order, _ = shop.place()
     shop.cancel(order, "expired")
     project()
 
-    assert order_body(engine, order)["status"] == "CANCELLED"
+    assert order_body(db, order)["status"] == "CANCELLED"
 
 
-def test_refunds_partial_then_full(shop: Shop, engine: Engine, project: Any) -> None:
+def test_refunds_partial_then_full(shop: Shop, db: Engine, project: Any) -> None:
     order, payment = shop.paid_order()
     shop.refund(order, payment, 1500)
     failed = "re_failed"
@@ -207,43 +205,43 @@ def test_refunds_partial_then_full(shop: Shop, engine: Engine, project: Any) -> 
     shop.app.save(payment)
     project()
 
-    assert payment_body(engine, order)["status"] == "partially_refunded"
-    assert payment_body(engine, order)["refundedAmount"] == 1500
-    assert order_body(engine, order)["status"] == "PARTIALLY_REFUNDED"
-    assert order_body(engine, order)["payment"]["status"] == "partially_refunded"
+    assert payment_body(db, order)["status"] == "partially_refunded"
+    assert payment_body(db, order)["refundedAmount"] == 1500
+    assert order_body(db, order)["status"] == "PARTIALLY_REFUNDED"
+    assert order_body(db, order)["payment"]["status"] == "partially_refunded"
 
     shop.refund(order, payment, 2500)
     project()
-    assert payment_body(engine, order)["status"] == "refunded"
-    assert payment_body(engine, order)["refundedAmount"] == 4000
-    assert order_body(engine, order)["status"] == "REFUNDED"
-    assert order_body(engine, order)["payment"]["status"] == "refunded"
+    assert payment_body(db, order)["status"] == "refunded"
+    assert payment_body(db, order)["refundedAmount"] == 4000
+    assert order_body(db, order)["status"] == "REFUNDED"
+    assert order_body(db, order)["payment"]["status"] == "refunded"
 
 
 def test_a_payment_logged_before_its_order_still_gets_its_owner(
-    shop: Shop, engine: Engine, project: Any
+    shop: Shop, db: Engine, project: Any
 ) -> None:
     order, payment = shop.place(customer_id="customer-early", payment_first=True)
     project()
 
-    assert payment_body(engine, order)["paymentId"] == str(payment.id)
-    assert order_body(engine, order)["payment"]["status"] == "processing"
+    assert payment_body(db, order)["paymentId"] == str(payment.id)
+    assert order_body(db, order)["payment"]["status"] == "processing"
 
 
-def test_unknown_orders_are_none(shop: Shop, engine: Engine, project: Any) -> None:
+def test_unknown_orders_are_none(shop: Shop, db: Engine, project: Any) -> None:
     project()
-    assert OrderQueries(engine).get("not-a-uuid") is None
-    assert OrderQueries(engine).get(uuid4()) is None
-    assert PaymentQueries(engine).get("00000000-0000-0000-0000-000000000000") is None
+    assert OrderQueries(db).get("not-a-uuid") is None
+    assert OrderQueries(db).get(uuid4()) is None
+    assert PaymentQueries(db).get("00000000-0000-0000-0000-000000000000") is None
 
 
 def test_events_no_view_uses_still_advance_the_position(
-    shop: Shop, app: CheckoutEngine, engine: Engine, project: Any
+    shop: Shop, app: CheckoutApplication, db: Engine, project: Any
 ) -> None:
     shop.products["SKU-A"].update(unit_amount=1600)
     app.save(shop.products["SKU-A"])
     project()
 
     for projection in ALL_PROJECTIONS:
-        assert position(engine, projection.name) == app.head_position()
-    assert OrderQueries(engine).list()[0] == []
+        assert position(db, projection.name) == app.head_position()
+    assert OrderQueries(db).list()[0] == []

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.database import DatabaseAddress
 from infrastructure.relay import OutboxRelay, RelayOptions, RelayTopics
 from tests.integration.relay.harness import FAST, build_relay, relay_topics
@@ -13,21 +13,21 @@ from tests.integration.relay.shop import Shop
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutEngine]:
-    engine = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env(10))
-    yield engine
-    engine.close()
+def app(database_url: str) -> Iterator[CheckoutApplication]:
+    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(10))
+    yield application
+    application.close()
 
 
 @pytest.fixture
-def sql(database_url: str) -> Iterator[Engine]:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=2)
-    yield engine
-    engine.dispose()
+def db(database_url: str) -> Iterator[Engine]:
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=2)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture
-def shop(app: CheckoutEngine) -> Shop:
+def shop(app: CheckoutApplication) -> Shop:
     return Shop(app)
 
 
@@ -41,7 +41,7 @@ MakeRelay = Callable[..., OutboxRelay]
 
 @pytest.fixture
 def make_relay(
-    app: CheckoutEngine, database_url: str, bootstrap_servers: str, topic_suffix: str
+    app: CheckoutApplication, database_url: str, bootstrap_servers: str, topic_suffix: str
 ) -> MakeRelay:
     """A relay on the session broker (or `bootstrap_servers=`), not started yet."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.database import DatabaseAddress
 from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics, advisory_key
 from infrastructure.relay.metrics import DEFAULT_RELAY_NAME, stored_position
@@ -40,7 +40,7 @@ def producer_config(bootstrap_servers: str, message_timeout_ms: int = 5000) -> d
 
 
 def build_relay(
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     database_url: str,
     bootstrap_servers: str,
     suffix: str,
@@ -86,11 +86,11 @@ class RelayThread:
         self.stop()
 
 
-def wait_caught_up(app: CheckoutEngine, engine: Engine, timeout: float = 15.0) -> int:
+def wait_caught_up(app: CheckoutApplication, db: Engine, timeout: float = 15.0) -> int:
     """Wait until the saved position covers every committed notification; return it."""
     head = app.head_position()
     return wait_until(
-        lambda: (position := stored_position(engine)) >= head and position,
+        lambda: (position := stored_position(db)) >= head and position,
         timeout=timeout,
         what=f"relay position to reach {head}",
     )

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.observability import configure_logging
 from infrastructure.relay import OutboxRelay, RelayStep
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
 
     address = DatabaseAddress.parse(database_url)
     with schema_lock(address):
-        app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
+        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
     options = dataclasses.replace(FAST, standby_retry=1.0)  # the production default
     try:
         relay = OutboxRelay(

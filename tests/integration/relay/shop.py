@@ -6,10 +6,10 @@ import uuid
 from datetime import timedelta
 from uuid import UUID
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
 from application.disputes import DisputeNotice, Disputes
-from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 from application.ports import SystemClock
@@ -17,7 +17,7 @@ from domain import Order
 
 
 class Shop:
-    def __init__(self, app: CheckoutEngine) -> None:
+    def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
         Catalog(app).upsert(
             [

@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
-from infrastructure.embedded.broker import EmbeddedBroker
+from application.application import CheckoutApplication
+from entrypoints.embedded.broker import EmbeddedBroker
 from infrastructure.relay import RelayTopics, backlog, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import RelayThread, wait_caught_up
@@ -41,8 +41,8 @@ def failures() -> float:
 
 @pytest.mark.slow
 def test_a_broker_outage_delays_publishing_and_loses_nothing(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
@@ -53,7 +53,7 @@ def test_a_broker_outage_delays_publishing_and_loses_nothing(
     relay = make_relay(bootstrap=broker.bootstrap_servers, message_timeout_ms=1500)
     with RelayThread(relay):
         shop.paid_order()
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         broker.stop()
         failed_before = failures()
 
@@ -62,7 +62,7 @@ def test_a_broker_outage_delays_publishing_and_loses_nothing(
         shop.refund(refunded.id, 500)
         shop.refund(refunded.id, 700)
         wait_until(lambda: failures() > failed_before, timeout=15, what="a failed delivery")
-        events, seconds = backlog(app, sql)
+        events, seconds = backlog(app, db)
         assert events > 0
         assert seconds > 0
         assert relay.is_active
@@ -70,8 +70,8 @@ def test_a_broker_outage_delays_publishing_and_loses_nothing(
         restarted = EmbeddedBroker(tmp_path / "broker-again", port=broker.port)
         own_broker.append(restarted)
         restarted.start()
-        wait_caught_up(app, sql, timeout=30)
-        assert backlog(app, sql) == (0, 0.0)
+        wait_caught_up(app, db, timeout=30)
+        assert backlog(app, db) == (0, 0.0)
 
     # This broker keeps messages in memory only: what it had before the outage is gone.
     confirmed = read_topic(restarted.bootstrap_servers, topics.confirmed)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.relay import RelayStep, RelayTopics, cloud_event_id, stored_position
 from tests.integration.relay.harness import start_relay_process, stop_process, wait_caught_up
 from tests.integration.relay.records import Record, assert_schema_valid, read_topic
@@ -23,8 +23,8 @@ from tests.integration.relay.shop import Shop
 def test_a_relay_killed_mid_batch_loses_nothing_after_restart(
     crash_at: RelayStep,
     copies: int,
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     topics: RelayTopics,
@@ -43,13 +43,13 @@ def test_a_relay_killed_mid_batch_loses_nothing_after_restart(
     assert crashing.wait(timeout=30) == -signal.SIGKILL
     published_before_restart = read_topic(bootstrap_servers, topics.confirmed)
     assert len(published_before_restart) == (3 if crash_at is RelayStep.BEFORE_SAVE else 0)
-    assert stored_position(sql) == 0
+    assert stored_position(db) == 0
 
     restarted = start_relay_process(
         database_url, bootstrap_servers, topic_suffix, tmp_path / "relay-2.log"
     )
     try:
-        wait_caught_up(app, sql, timeout=30)
+        wait_caught_up(app, db, timeout=30)
     finally:
         assert stop_process(restarted) == 0, (tmp_path / "relay-2.log").read_text()
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from domain import Order
 from infrastructure.relay import RelayBacklogCollector, RelayTopics, backlog, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
@@ -31,8 +31,8 @@ def rfc3339(moment: datetime | None) -> str:
 
 
 def test_a_paid_order_is_published_once_exactly_as_the_contract_says(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
@@ -41,7 +41,7 @@ def test_a_paid_order_is_published_once_exactly_as_the_contract_says(
     with RelayThread(make_relay()) as relay:
         placed = shop.place("alice")
         gateway_payment_id = shop.pay(placed)
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         wait_for_passes(relay)  # steady state: the relay keeps reading, and sends nothing twice
         records = read_topic(bootstrap_servers, topics.confirmed)
 
@@ -81,8 +81,8 @@ def test_a_paid_order_is_published_once_exactly_as_the_contract_says(
 
 
 def test_a_cancelled_order_is_published_on_its_own_topic_and_a_declined_payment_not_at_all(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
@@ -93,7 +93,7 @@ def test_a_cancelled_order_is_published_on_its_own_topic_and_a_declined_payment_
         shop.cancel(cancelled, "changed my mind")
         declined = shop.place("carol")
         shop.decline(declined)
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
 
     assert read_topic(bootstrap_servers, topics.confirmed) == []
     assert read_topic(bootstrap_servers, topics.refunded) == []
@@ -116,8 +116,8 @@ def test_a_cancelled_order_is_published_on_its_own_topic_and_a_declined_payment_
 
 
 def test_an_orders_records_follow_its_events_in_order(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
@@ -132,7 +132,7 @@ def test_an_orders_records_follow_its_events_in_order(
     shop.refund(order.id, order.amount - 1000)
 
     with RelayThread(make_relay(dataclasses.replace(FAST, batch_size=3))):
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
 
     confirmed = {r.key: r for r in read_topic(bootstrap_servers, topics.confirmed)}
     refunds = read_topic(bootstrap_servers, topics.refunded)
@@ -153,19 +153,19 @@ def test_an_orders_records_follow_its_events_in_order(
 
 
 def test_the_position_passes_events_that_publish_nothing(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
     bootstrap_servers: str,
 ) -> None:
-    collector = RelayBacklogCollector(app, sql)
+    collector = RelayBacklogCollector(app, db)
     for _ in range(6):
         shop.place()  # order, payment and stock events: none is published
-    assert backlog(app, sql) == (app.head_position(), 0.0)
+    assert backlog(app, db) == (app.head_position(), 0.0)
     paid = shop.paid_order()
-    events, seconds = backlog(app, sql)
+    events, seconds = backlog(app, db)
     assert events == app.head_position()
     assert seconds > 0
     samples = {m.name: m.samples[0].value for m in collector.collect()}
@@ -173,12 +173,12 @@ def test_the_position_passes_events_that_publish_nothing(
 
     # Pages of two: most pages of the filtered read come back empty or short.
     with RelayThread(make_relay(dataclasses.replace(FAST, batch_size=2))):
-        assert wait_caught_up(app, sql) == app.head_position()
+        assert wait_caught_up(app, db) == app.head_position()
         for _ in range(4):
             shop.place()
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
 
-    assert backlog(app, sql) == (0, 0.0)
+    assert backlog(app, db) == (0, 0.0)
     registry = CollectorRegistry()
     registry.register(collector)  # as the API's /metrics does
     assert registry.get_sample_value("checkout_outbox_backlog_events") == 0
@@ -188,8 +188,8 @@ def test_the_position_passes_events_that_publish_nothing(
 
 
 def test_a_dispute_and_its_outcome_are_published_on_orders_disputed(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     make_relay: MakeRelay,
     topics: RelayTopics,
@@ -200,7 +200,7 @@ def test_a_dispute_and_its_outcome_are_published_on_orders_disputed(
         shop.dispute(order, "dp_1", "open")
         shop.dispute(order, "dp_1", "open")  # a redelivered notice publishes nothing more
         shop.dispute(order, "dp_1", "lost")
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
 
     records = read_topic(bootstrap_servers, topics.disputed)
     assert [r.body["dispute"]["status"] for r in records] == ["open", "lost"]

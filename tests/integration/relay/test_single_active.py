@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.relay import OutboxRelay, RelayOptions, RelayTopics, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import (
@@ -44,8 +44,8 @@ def the_active(*relays: OutboxRelay) -> OutboxRelay:
 
 
 def test_two_relays_publish_each_event_once_and_hand_over(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     make_relay: MakeRelay,
@@ -53,14 +53,14 @@ def test_two_relays_publish_each_event_once_and_hand_over(
     bootstrap_servers: str,
 ) -> None:
     # One is given the database as a SQLAlchemy engine, the other as an address.
-    by_engine = OutboxRelay(app, sql, producer_config(bootstrap_servers), topics, options=FAST)
+    by_engine = OutboxRelay(app, db, producer_config(bootstrap_servers), topics, options=FAST)
     threads = {relay: RelayThread(relay).start() for relay in (make_relay(), by_engine)}
     try:
         active = the_active(*threads)
         [standby] = [r for r in threads if r is not active]
         wait_until(lambda: standby.lease_attempts >= 3, what="the standby to try the lease")
         expected = {cloud_event_id(shop.paid_order().id, 2) for _ in range(3)}
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         assert (standby.is_active, standby.passes) == (False, 0)
         published_once(bootstrap_servers, topics.confirmed, expected)
 
@@ -71,7 +71,7 @@ def test_two_relays_publish_each_event_once_and_hand_over(
         wait_until(lambda: lease_holder_pid(database_url) not in (None, pid), timeout=5)
         active = the_active(*threads)
         expected.add(cloud_event_id(shop.paid_order().id, 2))
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         published_once(bootstrap_servers, topics.confirmed, expected)
 
         # A clean stop releases the lease at once.
@@ -81,7 +81,7 @@ def test_two_relays_publish_each_event_once_and_hand_over(
         wait_until(lambda: successor.is_active, timeout=TAKEOVER_SECONDS)
         assert time.monotonic() - started < TAKEOVER_SECONDS
         expected.add(cloud_event_id(shop.paid_order().id, 2))
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         published_once(bootstrap_servers, topics.confirmed, expected)
     finally:
         for thread in threads.values():
@@ -90,8 +90,8 @@ def test_two_relays_publish_each_event_once_and_hand_over(
 
 @pytest.mark.slow
 def test_a_standby_takes_over_within_five_seconds_of_a_kill_9(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     make_relay: MakeRelay,
@@ -104,13 +104,13 @@ def test_a_standby_takes_over_within_five_seconds_of_a_kill_9(
     log = tmp_path / "active.log"
     active = start_relay_process(database_url, bootstrap_servers, topic_suffix, log)
     try:
-        wait_caught_up(app, sql, timeout=30)
+        wait_caught_up(app, db, timeout=30)
         # The standby retries at the production default, once a second.
         standby = make_relay(dataclasses.replace(FAST, standby_retry=RelayOptions().standby_retry))
         with RelayThread(standby):
             wait_until(lambda: standby.lease_attempts >= 2, what="the standby to try the lease")
             expected.add(cloud_event_id(shop.paid_order().id, 2))
-            wait_caught_up(app, sql)
+            wait_caught_up(app, db)
             assert not standby.is_active
 
             active.send_signal(signal.SIGKILL)
@@ -118,7 +118,7 @@ def test_a_standby_takes_over_within_five_seconds_of_a_kill_9(
             wait_until(lambda: standby.is_active, timeout=TAKEOVER_SECONDS, what="takeover")
             assert time.monotonic() - killed < TAKEOVER_SECONDS
             expected.add(cloud_event_id(shop.paid_order().id, 2))
-            wait_caught_up(app, sql)
+            wait_caught_up(app, db)
     finally:
         stop_process(active)
     published_once(bootstrap_servers, topics.confirmed, expected)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import Engine
 
+from application.application import CheckoutApplication
 from application.checkout import Placed
-from application.engine import CheckoutEngine
 from domain import Order, Payment
 from infrastructure.relay import RelayTopics, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
@@ -35,7 +35,7 @@ class OpenTransaction:
 
 @contextmanager
 def confirmation_in_open_transaction(
-    app: CheckoutEngine, database_url: str, placed: Placed, gateway_payment_id: str
+    app: CheckoutApplication, database_url: str, placed: Placed, gateway_payment_id: str
 ) -> Iterator[OpenTransaction]:
     """Record a payment success the way the recorder does, and leave it uncommitted.
 
@@ -66,8 +66,8 @@ def confirmation_in_open_transaction(
 
 
 def test_nothing_is_published_until_the_transaction_commits(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     make_relay: MakeRelay,
@@ -76,13 +76,13 @@ def test_nothing_is_published_until_the_transaction_commits(
 ) -> None:
     placed = shop.place()
     with RelayThread(make_relay()) as relay:
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         with confirmation_in_open_transaction(app, database_url, placed, "pi_slow") as tx:
             wait_for_passes(relay)
             assert read_topic(bootstrap_servers, topics.confirmed) == []
             assert relay.position < tx.notification_id
             tx.commit()
-        assert wait_caught_up(app, sql) >= tx.notification_id
+        assert wait_caught_up(app, db) >= tx.notification_id
 
     [record] = read_topic(bootstrap_servers, topics.confirmed)
     assert record.body["payment"]["gatewayPaymentId"] == "pi_slow"
@@ -90,8 +90,8 @@ def test_nothing_is_published_until_the_transaction_commits(
 
 
 def test_a_rolled_back_transaction_is_never_published(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     make_relay: MakeRelay,
@@ -100,14 +100,14 @@ def test_a_rolled_back_transaction_is_never_published(
 ) -> None:
     placed = shop.place()
     with RelayThread(make_relay()) as relay:
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         with confirmation_in_open_transaction(app, database_url, placed, "pi_ghost") as tx:
             wait_for_passes(relay)
             tx.rollback()
         wait_for_passes(relay)
         assert read_topic(bootstrap_servers, topics.confirmed) == []
         shop.pay(placed, "pi_real")  # takes a later id; the rolled-back one is a gap
-        assert wait_caught_up(app, sql) > tx.notification_id
+        assert wait_caught_up(app, db) > tx.notification_id
 
     [record] = read_topic(bootstrap_servers, topics.confirmed)
     assert record.body["payment"]["gatewayPaymentId"] == "pi_real"
@@ -123,8 +123,8 @@ def blocked_on_events_table(database_url: str) -> bool:
 
 
 def test_a_slow_transaction_with_a_lower_id_is_published_with_the_later_one(
-    app: CheckoutEngine,
-    sql: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     database_url: str,
     shop: Shop,
     make_relay: MakeRelay,
@@ -133,7 +133,7 @@ def test_a_slow_transaction_with_a_lower_id_is_published_with_the_later_one(
 ) -> None:
     slow, fast = shop.place(), shop.place()
     with RelayThread(make_relay()) as relay, ThreadPoolExecutor(1) as pool:
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
         with confirmation_in_open_transaction(app, database_url, slow, "pi_slow") as tx:
             # A later confirmation starts while the slow one is open: it can only get
             # its notification id after the slow one ends, so ids follow commit order.
@@ -144,7 +144,7 @@ def test_a_slow_transaction_with_a_lower_id_is_published_with_the_later_one(
             assert read_topic(bootstrap_servers, topics.confirmed) == []
             tx.commit()
         later.result(timeout=10)
-        wait_caught_up(app, sql)
+        wait_caught_up(app, db)
 
     records = read_topic(bootstrap_servers, topics.confirmed)
     assert sorted(r.body["payment"]["gatewayPaymentId"] for r in records) == ["pi_fast", "pi_slow"]

@@ -14,8 +14,8 @@ import pytest
 import razorpay
 import stripe
 
-from infrastructure.sandbox import SandboxConfig
-from infrastructure.sandbox.server import BackgroundSandbox
+from sandbox import SandboxConfig
+from sandbox.server import BackgroundSandbox
 
 STRIPE_WEBHOOK_SECRET = "whsec_sandbox_test_secret"
 RAZORPAY_WEBHOOK_SECRET = "rzp_webhook_test_secret"

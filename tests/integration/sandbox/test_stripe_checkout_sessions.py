@@ -9,9 +9,9 @@ import httpx
 import pytest
 import stripe
 
-from infrastructure.sandbox.app import SandboxParts
-from infrastructure.sandbox.clock import SandboxClock
-from infrastructure.sandbox.server import BackgroundSandbox
+from sandbox.app import SandboxParts
+from sandbox.clock import SandboxClock
+from sandbox.server import BackgroundSandbox
 
 from .conftest import STRIPE_WEBHOOK_SECRET, Sandbox, unique
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from application.application import CheckoutApplication
 from application.checkout import Placed
-from application.engine import CheckoutEngine
 from application.payments import PaymentOutcomes
 from infrastructure.database import DatabaseAddress
 from infrastructure.webhooks.applier import RetryPolicy, WebhookApplier, webhook_applier
@@ -27,34 +27,34 @@ FAST_RETRY = RetryPolicy(Backoff(initial=0.01, maximum=0.05), max_attempts=3)
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutEngine]:
-    engine = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env(10))
-    yield engine
-    engine.close()
+def app(database_url: str) -> Iterator[CheckoutApplication]:
+    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(10))
+    yield application
+    application.close()
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=5)
-    create_schema(engine)
-    create_inbox_table(engine)
-    yield engine
-    engine.dispose()
+def db(database_url: str) -> Iterator[Engine]:
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=5)
+    create_schema(db)
+    create_inbox_table(db)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture
-def shop(app: CheckoutEngine) -> Shop:
+def shop(app: CheckoutApplication) -> Shop:
     return Shop(app, SettableClock())
 
 
 @pytest.fixture
-def inbox(engine: Engine) -> WebhookInbox:
-    return WebhookInbox(engine)
+def inbox(db: Engine) -> WebhookInbox:
+    return WebhookInbox(db)
 
 
 @pytest.fixture
-def applier(app: CheckoutEngine, engine: Engine, inbox: WebhookInbox) -> WebhookApplier:
-    return webhook_applier(app, engine, inbox, FAST_RETRY)
+def applier(app: CheckoutApplication, db: Engine, inbox: WebhookInbox) -> WebhookApplier:
+    return webhook_applier(app, db, inbox, FAST_RETRY)
 
 
 @dataclass
@@ -69,8 +69,8 @@ class Provider:
 
     inbox: WebhookInbox
     applier: WebhookApplier
-    app: CheckoutEngine
-    engine: Engine
+    app: CheckoutApplication
+    db: Engine
 
     def deliver(
         self, provider: str, event_type: str, body: dict[str, Any], event_id: str | None = None
@@ -103,11 +103,11 @@ class Provider:
         )
 
     def project_payments(self) -> None:
-        ProjectionRunner(self.app, self.engine, PaymentStatusView()).catch_up()
+        ProjectionRunner(self.app, self.db, PaymentStatusView()).catch_up()
 
 
 @pytest.fixture
 def provider(
-    inbox: WebhookInbox, applier: WebhookApplier, app: CheckoutEngine, engine: Engine
+    inbox: WebhookInbox, applier: WebhookApplier, app: CheckoutApplication, db: Engine
 ) -> Provider:
-    return Provider(inbox, applier, app, engine)
+    return Provider(inbox, applier, app, db)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from application.application import CheckoutApplication
 from application.checkout import Placed
-from application.engine import CheckoutEngine
 from application.refunds import Refunds
 from domain import OrderStatus, PaymentStatus
 from infrastructure.webhooks.applier import WebhookApplier
@@ -99,7 +99,7 @@ def test_a_second_capture_is_recorded_and_its_refund_requested_not_parked(
 def test_the_sweeper_applies_an_event_whose_first_try_failed(
     provider: Provider,
     shop: Shop,
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     inbox: WebhookInbox,
     applier: WebhookApplier,
 ) -> None:

@@ -24,12 +24,12 @@ def test_an_event_is_recorded_once_however_often_it_is_delivered(inbox: WebhookI
 
 
 def test_a_leased_row_is_not_claimed_until_its_lease_runs_out(
-    engine: Engine, inbox: WebhookInbox
+    db: Engine, inbox: WebhookInbox
 ) -> None:
     accepted = inbox.accept("stripe", "evt_1", "charge.succeeded", b"{}", {})
     assert inbox.claim() is None, "the API that recorded it is applying it"
 
-    with engine.begin() as conn:  # that API process died: its lease expires
+    with db.begin() as conn:  # that API process died: its lease expires
         conn.execute(sa.update(webhook_inbox).values(lease_until=sa.func.now()))
 
     claimed = inbox.claim()

@@ -11,9 +11,9 @@ import stripe
 
 from infrastructure.payments.razorpay.client import payment_signature_matches
 from infrastructure.payments.razorpay.client import verify_webhook as verify_razorpay
+from infrastructure.payments.signatures import InvalidSignature, RejectReason
 from infrastructure.payments.stripe.client import verify_webhook as verify_stripe
-from infrastructure.sandbox.webhook_signing import razorpay_signature
-from infrastructure.webhooks.signatures import InvalidSignature, RejectReason
+from sandbox.webhook_signing import razorpay_signature
 
 SECRET = "whsec_integration"
 BODY = b'{"id": "evt_1", "object": "event", "type": "charge.succeeded"}'

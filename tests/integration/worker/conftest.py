@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
-from application.providers import PaymentGateway
+from application.application import CheckoutApplication
+from application.ports import PaymentGateway
 from infrastructure.database import DatabaseAddress
 from infrastructure.payments.metrics import InstrumentedGateway
 from infrastructure.worker.tasks import TaskQueue, create_task_table
@@ -19,19 +19,19 @@ __all__ = ["sandbox", "sandbox_server"]
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutEngine]:
-    engine = CheckoutEngine(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
-    yield engine
-    engine.close()
+def app(database_url: str) -> Iterator[CheckoutApplication]:
+    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
+    yield application
+    application.close()
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=10)
-    create_schema(engine)
-    create_task_table(engine)
-    yield engine
-    engine.dispose()
+def db(database_url: str) -> Iterator[Engine]:
+    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=10)
+    create_schema(db)
+    create_task_table(db)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture
@@ -40,13 +40,13 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def shop(app: CheckoutEngine, clock: SettableClock) -> Shop:
+def shop(app: CheckoutApplication, clock: SettableClock) -> Shop:
     return Shop(app, clock)
 
 
 @pytest.fixture
-def queue(engine: Engine) -> TaskQueue:
-    return TaskQueue(engine)
+def queue(db: Engine) -> TaskQueue:
+    return TaskQueue(db)
 
 
 @pytest.fixture
@@ -62,12 +62,12 @@ StartWorker = Callable[..., RunningWorker]
 
 
 @pytest.fixture
-def worker(app: CheckoutEngine, engine: Engine, clock: SettableClock) -> Iterator[StartWorker]:
+def worker(app: CheckoutApplication, db: Engine, clock: SettableClock) -> Iterator[StartWorker]:
     """Starts workers (each like one `checkout-engine worker` process); stops them after."""
     started: list[RunningWorker] = []
 
     def start(gateways: dict[str, PaymentGateway], **options: Any) -> RunningWorker:
-        running = start_worker(app, engine, gateways, clock, **options)
+        running = start_worker(app, db, gateways, clock, **options)
         started.append(running)
         return running
 

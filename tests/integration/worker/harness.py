@@ -10,12 +10,12 @@ from uuid import UUID
 
 from sqlalchemy.engine import Engine
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
-from application.engine import CheckoutEngine
-from application.providers import PaymentGateway
+from application.ports import PaymentGateway
 from domain import Order, Payment, Stock
-from infrastructure.roles import NamedLoop, run_loops
+from entrypoints.roles import NamedLoop, run_loops
 from infrastructure.worker.assembly import WorkerOptions, worker_loops
 from infrastructure.worker.executor import Backoff, ExecutorSettings
 from infrastructure.worker.tasks import ProviderTask, TaskQueue
@@ -51,7 +51,7 @@ class SettableClock:
 class Shop:
     """A catalog with one product per provider's currency, and checkout over it."""
 
-    def __init__(self, app: CheckoutEngine, clock: SettableClock) -> None:
+    def __init__(self, app: CheckoutApplication, clock: SettableClock) -> None:
         self.app = app
         self.checkout = Checkout(app, clock, TTL)
         Catalog(app).upsert(
@@ -105,16 +105,16 @@ class RunningWorker:
 
 
 def start_worker(
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     gateways: Mapping[str, PaymentGateway],
     clock: SettableClock,
     options: WorkerOptions = FAST,
     with_order_view: bool = False,
 ) -> RunningWorker:
-    loops = worker_loops(app, engine, gateways, clock, options)
+    loops = worker_loops(app, db, gateways, clock, options)
     if with_order_view:  # the projector's job in production; the reaper reads this view
-        runner = ProjectionRunner(app, engine, OrderView(), safety_poll=0.5)
+        runner = ProjectionRunner(app, db, OrderView(), safety_poll=0.5)
         loops.append(NamedLoop("projection:orders", runner.run_forever))
     return RunningWorker(loops).start()
 

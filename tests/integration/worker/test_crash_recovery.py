@@ -9,15 +9,15 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
-from application.provider_calls import ProviderCalls
-from application.providers import (
+from application.application import CheckoutApplication
+from application.ports import (
     PaymentGateway,
     ProviderOrder,
     ProviderOrderRequest,
     ProviderRefund,
     ProviderRefundRequest,
 )
+from application.provider_calls import ProviderCalls
 from domain import PaymentStatus
 from infrastructure.worker.executor import Executor
 from infrastructure.worker.task_projection import ProviderTasks
@@ -94,15 +94,15 @@ def gateway_for(sandbox: ProviderSandbox, provider: str) -> PaymentGateway:
 
 @pytest.mark.parametrize("provider", ["stripe", "razorpay"])
 def test_a_crash_after_the_provider_call_creates_nothing_twice(
-    app: CheckoutEngine,
-    engine: Engine,
+    app: CheckoutApplication,
+    db: Engine,
     shop: Shop,
     sandbox: ProviderSandbox,
     queue: TaskQueue,
     provider: str,
 ) -> None:
     placed = shop.buy(provider)
-    ProjectionRunner(app, engine, ProviderTasks()).catch_up()
+    ProjectionRunner(app, db, ProviderTasks()).catch_up()
     real = gateway_for(sandbox, provider)
     short_lease = replace(FAST_EXECUTOR, lease_seconds=1.0)
     doomed = Executor(queue, ProviderCalls(app, {provider: DiesAfterCreating(real)}), short_lease)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from infrastructure.worker.metrics import ProviderTasksCollector
 from infrastructure.worker.task_projection import ProviderTasks
 from projections.runner import ProjectionRunner
@@ -14,24 +14,24 @@ from tests.integration.worker.harness import Shop
 
 
 def test_due_and_per_status_counts_come_from_the_table(
-    app: CheckoutEngine, engine: Engine, shop: Shop
+    app: CheckoutApplication, db: Engine, shop: Shop
 ) -> None:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ProviderTasksCollector(engine))
+    registry.register(ProviderTasksCollector(db))
     assert registry.get_sample_value("checkout_provider_tasks_due") == 0
 
     for customer in ("a", "b"):
         shop.buy("stripe", customer=customer)
-    ProjectionRunner(app, engine, ProviderTasks()).catch_up()
+    ProjectionRunner(app, db, ProviderTasks()).catch_up()
 
     assert registry.get_sample_value("checkout_provider_tasks_due") == 2
     labels = {"kind": "create_order", "status": "pending"}
     assert registry.get_sample_value("checkout_provider_tasks", labels) == 2
 
 
-def test_a_database_no_worker_has_touched_reports_nothing_due(engine: Engine) -> None:
-    with engine.begin() as conn:
+def test_a_database_no_worker_has_touched_reports_nothing_due(db: Engine) -> None:
+    with db.begin() as conn:
         conn.execute(sa.text("DROP TABLE provider_tasks"))
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ProviderTasksCollector(engine))
+    registry.register(ProviderTasksCollector(db))
     assert registry.get_sample_value("checkout_provider_tasks_due") == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from application.providers import PaymentGateway
+from application.ports import PaymentGateway
 from domain import OrderStatus, PaymentStatus
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
 from tests.integration.payments.sandbox import RAZORPAY_KEY_ID, ProviderSandbox

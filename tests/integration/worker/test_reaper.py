@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from application.orders import EXPIRED, OrderLifecycle
 from application.payments import PaymentOutcomes
-from application.providers import PaymentGateway
+from application.ports import PaymentGateway
 from domain import OrderStatus, PaymentStatus
 from infrastructure.worker.reaper import ExpiryReaper
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
@@ -60,7 +60,7 @@ def test_an_order_cancelled_before_its_intent_exists_gets_none(
     gateways: dict[str, PaymentGateway],
     worker: StartWorker,
     queue: TaskQueue,
-    app: CheckoutEngine,
+    app: CheckoutApplication,
 ) -> None:
     placed = shop.buy("stripe")
     OrderLifecycle(app).cancel(placed.order.id, "changed my mind", "alice")
@@ -79,7 +79,7 @@ def test_an_order_cancelled_before_its_intent_exists_gets_none(
 
 
 def test_the_reaper_leaves_orders_still_in_their_window_or_paid(
-    app: CheckoutEngine, engine: Engine, shop: Shop, clock: SettableClock
+    app: CheckoutApplication, db: Engine, shop: Shop, clock: SettableClock
 ) -> None:
     waiting = shop.buy("stripe", customer="early")
     paid = shop.buy("stripe", customer="paid")
@@ -88,8 +88,8 @@ def test_the_reaper_leaves_orders_still_in_their_window_or_paid(
     )
     clock.advance(timedelta(minutes=10))
     later = shop.buy("stripe", customer="late")
-    reaper = ExpiryReaper(OrderQueries(engine), OrderLifecycle(app), clock)
-    view = ProjectionRunner(app, engine, OrderView())
+    reaper = ExpiryReaper(OrderQueries(db), OrderLifecycle(app), clock)
+    view = ProjectionRunner(app, db, OrderView())
 
     view.catch_up()
     assert reaper.reap_once() == 0

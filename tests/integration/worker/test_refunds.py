@@ -6,9 +6,9 @@ from uuid import UUID
 
 import pytest
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
 from application.payments import PaymentOutcomes
-from application.providers import PaymentGateway
+from application.ports import PaymentGateway
 from application.refunds import Refunds
 from domain import OrderStatus, PaymentStatus, RefundExceedsCaptured, RefundStatus
 from infrastructure.worker.tasks import ProviderTask, TaskQueue, TaskStatus
@@ -21,7 +21,7 @@ REFUND_PATH = {"stripe": "/v1/refunds", "razorpay": "/v1/payments"}
 
 
 def paid_order(
-    app: CheckoutEngine, shop: Shop, sandbox: ProviderSandbox, provider: str
+    app: CheckoutApplication, shop: Shop, sandbox: ProviderSandbox, provider: str
 ) -> tuple[object, str]:
     """Checkout, the worker's provider object, the customer paying, the webhook's success."""
     placed = shop.buy(provider)
@@ -54,7 +54,7 @@ def provider_refunds(sandbox: ProviderSandbox, provider: str, charged: str) -> l
 
 @pytest.mark.parametrize("provider", ["stripe", "razorpay"])
 def test_a_refund_is_paid_back_and_settled(
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     shop: Shop,
     sandbox: ProviderSandbox,
     gateways: dict[str, PaymentGateway],
@@ -106,7 +106,7 @@ def test_a_refund_is_paid_back_and_settled(
 
 
 def test_a_refund_the_provider_refuses_fails_and_frees_the_amount(
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     shop: Shop,
     sandbox: ProviderSandbox,
     gateways: dict[str, PaymentGateway],

@@ -18,7 +18,7 @@ OLD = timedelta(days=91)
 def _inbox_row(inbox: WebhookInbox, status: InboxStatus, age: timedelta) -> str:
     event_id = f"evt_{uuid.uuid4().hex[:12]}"
     inbox.accept("stripe", event_id, "charge.succeeded", b"{}", {})
-    with inbox.engine.begin() as conn:
+    with inbox.db.begin() as conn:
         conn.execute(
             sa.text(
                 "UPDATE webhook_inbox SET status = :status, processed_at = now() - :age "
@@ -29,8 +29,8 @@ def _inbox_row(inbox: WebhookInbox, status: InboxStatus, age: timedelta) -> str:
     return event_id
 
 
-def _task(engine: Engine, status: TaskStatus, age: timedelta) -> int:
-    with engine.begin() as conn:
+def _task(db: Engine, status: TaskStatus, age: timedelta) -> int:
+    with db.begin() as conn:
         task_id: int = conn.execute(
             sa.insert(provider_tasks)
             .values(
@@ -44,17 +44,17 @@ def _task(engine: Engine, status: TaskStatus, age: timedelta) -> int:
     return task_id
 
 
-def test_only_settled_rows_past_retention_are_pruned(engine: Engine) -> None:
-    create_inbox_table(engine)
-    create_task_table(engine)
-    inbox, queue = WebhookInbox(engine), TaskQueue(engine)
+def test_only_settled_rows_past_retention_are_pruned(db: Engine) -> None:
+    create_inbox_table(db)
+    create_task_table(db)
+    inbox, queue = WebhookInbox(db), TaskQueue(db)
     old_processed = _inbox_row(inbox, InboxStatus.PROCESSED, OLD)
     old_ignored = _inbox_row(inbox, InboxStatus.IGNORED, OLD)
     old_failed = _inbox_row(inbox, InboxStatus.FAILED, OLD)
     recent = _inbox_row(inbox, InboxStatus.PROCESSED, timedelta(days=1))
-    done_old = _task(engine, TaskStatus.DONE, OLD)
-    failed_old = _task(engine, TaskStatus.FAILED, OLD)
-    done_recent = _task(engine, TaskStatus.DONE, timedelta(days=1))
+    done_old = _task(db, TaskStatus.DONE, OLD)
+    failed_old = _task(db, TaskStatus.FAILED, OLD)
+    done_recent = _task(db, TaskStatus.DONE, timedelta(days=1))
 
     pruner = RetentionPruner(inbox, queue, RetentionPolicy(batch=1))
     assert pruner.prune_once() == (2, 1)
@@ -63,7 +63,7 @@ def test_only_settled_rows_past_retention_are_pruned(engine: Engine) -> None:
     assert kept == {old_failed, recent}
     assert old_processed not in kept
     assert old_ignored not in kept
-    with engine.connect() as conn:
+    with db.connect() as conn:
         ids = set(conn.execute(sa.select(provider_tasks.c.id)).scalars())
     assert ids == {failed_old, done_recent}
     assert done_old not in ids

@@ -29,7 +29,7 @@ def test_the_worker_role_runs_without_provider_keys_and_stops_on_sigterm(
     }
     with (tmp_path / "worker.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.cli", "worker"],
+            [sys.executable, "-m", "entrypoints.cli", "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

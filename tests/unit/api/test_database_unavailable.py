@@ -8,8 +8,8 @@ import uuid
 import httpx
 
 from api.app import create_app
-from infrastructure.bootstrap import Services, build_container
-from infrastructure.embedded.broker import free_port
+from entrypoints.bootstrap import Services, build_container
+from entrypoints.embedded.broker import free_port
 from infrastructure.settings import load_settings
 from infrastructure.tokens import mint_token
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import Checkout
-from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 
@@ -24,10 +24,10 @@ class FrozenClock:
 
 
 @pytest.fixture
-def app() -> Iterator[CheckoutEngine]:
-    engine = CheckoutEngine(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    yield engine
-    engine.close()
+def app() -> Iterator[CheckoutApplication]:
+    application = CheckoutApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield application
+    application.close()
 
 
 @pytest.fixture
@@ -36,22 +36,22 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def checkout(app: CheckoutEngine, clock: FrozenClock) -> Checkout:
+def checkout(app: CheckoutApplication, clock: FrozenClock) -> Checkout:
     return Checkout(app, clock, timedelta(minutes=30))
 
 
 @pytest.fixture
-def orders(app: CheckoutEngine) -> OrderLifecycle:
+def orders(app: CheckoutApplication) -> OrderLifecycle:
     return OrderLifecycle(app)
 
 
 @pytest.fixture
-def payments(app: CheckoutEngine) -> PaymentOutcomes:
+def payments(app: CheckoutApplication) -> PaymentOutcomes:
     return PaymentOutcomes(app)
 
 
 @pytest.fixture
-def catalog(app: CheckoutEngine) -> Catalog:
+def catalog(app: CheckoutApplication) -> Catalog:
     catalog = Catalog(app)
     catalog.upsert(
         [

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog
 from application.checkout import CartItem, Checkout, CheckoutRequest
-from application.engine import CheckoutEngine
 from application.errors import IdempotencyConflict
 from domain import (
     EmptyCart,
@@ -23,7 +23,7 @@ def request(*items: tuple[str, int], key: str | None = None, customer: str = "al
 
 
 def test_checkout_prices_from_catalog_and_reserves(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout
 ) -> None:
     placed = checkout(request(("MUG", 2), ("TEE", 1)))
     assert placed.order.status is OrderStatus.PENDING_PAYMENT
@@ -54,7 +54,7 @@ def test_same_sku_twice_is_one_line(catalog: Catalog, checkout: Checkout) -> Non
     ],
 )
 def test_rejected_checkouts_record_nothing(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, items, error
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, items, error
 ) -> None:
     before = app.head_position()
     with pytest.raises(error):
@@ -70,7 +70,7 @@ def test_insufficient_stock_names_every_short_sku(catalog: Catalog, checkout: Ch
 
 
 def test_idempotency_key_replays_the_first_response(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout
 ) -> None:
     first = checkout(request(("MUG", 1), key="k-1"))
     position = app.head_position()
@@ -83,7 +83,7 @@ def test_idempotency_key_replays_the_first_response(
 
 
 def test_idempotency_key_with_another_body_conflicts(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout
 ) -> None:
     checkout(request(("MUG", 1), key="k-2"))
     position = app.head_position()

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog
 from application.checkout import CartItem, Checkout, CheckoutRequest
-from application.engine import CheckoutEngine
 from application.errors import OrderNotFound
 from application.orders import EXPIRED, OrderLifecycle
 from application.payments import PaymentOutcomes
@@ -15,12 +15,12 @@ def place(checkout: Checkout, quantity: int = 2, customer: str = "alice"):
     return checkout(CheckoutRequest(customer, (CartItem("MUG", quantity),), "razorpay"))
 
 
-def available(app: CheckoutEngine) -> int:
+def available(app: CheckoutApplication) -> int:
     return app.load(Stock, Stock.id_for("MUG")).available
 
 
 def test_cancel_releases_stock(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
 ) -> None:
     placed = place(checkout)
     assert available(app) == 3
@@ -44,7 +44,7 @@ def test_cancel_twice_is_refused(catalog: Catalog, checkout: Checkout, orders) -
 
 
 def test_expiry_waits_for_the_payment_window(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders, clock
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, clock
 ) -> None:
     placed = place(checkout)
     assert orders.expire(placed.order.id, clock.now()) is None
@@ -56,7 +56,7 @@ def test_expiry_waits_for_the_payment_window(
 
 
 def test_success_confirms_the_order_and_commits_stock(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
 ) -> None:
     placed = place(checkout)
     payments.provider_order_created(placed.payment.id, "order_abc", key_id="rzp_test_x")
@@ -74,7 +74,7 @@ def test_success_confirms_the_order_and_commits_stock(
 
 
 def test_a_late_failure_never_undoes_a_success(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
 ) -> None:
     placed = place(checkout)
     payments.succeeded(placed.payment.id, "pay_1", placed.payment.amount, placed.payment.currency)
@@ -84,7 +84,7 @@ def test_a_late_failure_never_undoes_a_success(
 
 
 def test_a_decline_leaves_the_order_open_for_retry(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
 ) -> None:
     placed = place(checkout)
     payments.attempt_failed(placed.payment.id, "card_declined", "pay_0")
@@ -97,7 +97,7 @@ def test_a_decline_leaves_the_order_open_for_retry(
 
 
 def test_success_after_cancel_is_refunded_automatically(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders, payments
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, payments
 ) -> None:
     placed = place(checkout)
     orders.cancel(placed.order.id, "too slow", "alice")
@@ -113,7 +113,7 @@ def test_success_after_cancel_is_refunded_automatically(
 
 
 def test_cancel_and_expiry_end_the_payment_as_canceled_with_the_reason(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, orders, clock
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, clock
 ) -> None:
     cancelled = place(checkout, 1)
     orders.cancel(cancelled.order.id, "changed my mind", "alice")
@@ -128,7 +128,7 @@ def test_cancel_and_expiry_end_the_payment_as_canceled_with_the_reason(
 
 
 def test_a_capture_of_the_wrong_amount_confirms_nothing_and_is_refunded(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
 ) -> None:
     placed = place(checkout)
     head = app.head_position()
@@ -147,7 +147,7 @@ def test_a_capture_of_the_wrong_amount_confirms_nothing_and_is_refunded(
 
 
 def test_a_second_capture_is_refunded_against_its_own_charge(
-    app: CheckoutEngine, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
+    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes
 ) -> None:
     placed = place(checkout)
     amount, currency = placed.payment.amount, placed.payment.currency

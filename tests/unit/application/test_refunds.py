@@ -4,9 +4,9 @@ from uuid import uuid4
 
 import pytest
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
-from application.engine import CheckoutEngine
 from application.errors import IdempotencyConflict, OrderNotFound
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
@@ -24,7 +24,7 @@ from domain import (
 
 
 @pytest.fixture
-def refunds(app: CheckoutEngine) -> Refunds:
+def refunds(app: CheckoutApplication) -> Refunds:
     return Refunds(app)
 
 
@@ -43,16 +43,16 @@ def paid(catalog: Catalog, checkout: Checkout, payments: PaymentOutcomes) -> Pla
     return order
 
 
-def payment_of(app: CheckoutEngine, order: Placed) -> Payment:
+def payment_of(app: CheckoutApplication, order: Placed) -> Payment:
     return app.load(Payment, order.payment.id)
 
 
-def order_of(app: CheckoutEngine, order: Placed) -> Order:
+def order_of(app: CheckoutApplication, order: Placed) -> Order:
     return app.load(Order, order.order.id)
 
 
 def test_a_request_promises_the_amount_and_changes_no_status(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
 
@@ -72,7 +72,7 @@ def test_each_key_gets_its_own_refund_id(refunds: Refunds, paid: Placed) -> None
 
 
 def test_success_refunds_payment_and_order_together(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
 
@@ -89,7 +89,7 @@ def test_success_refunds_payment_and_order_together(
 
 
 def test_a_repeated_success_changes_nothing(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     requested = refunds.request(paid.order.id, 1000, "damaged", "admin:test", "key-damaged")
     refunds.succeeded(paid.payment.id, requested.refund_id, "re_1")
@@ -103,7 +103,7 @@ def test_a_repeated_success_changes_nothing(
 
 
 def test_everything_refundable_by_default_ends_refunded(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     partial = refunds.request(paid.order.id, 500, "first", "admin:test", "key-first")
     refunds.succeeded(paid.payment.id, partial.refund_id, "re_1")
@@ -119,7 +119,7 @@ def test_everything_refundable_by_default_ends_refunded(
 
 
 def test_over_refund_is_refused_counting_pending_refunds(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     with pytest.raises(RefundExceedsCaptured):
         refunds.request(paid.order.id, 2501, "too much", "admin:test", "key-too much")
@@ -144,7 +144,7 @@ def test_nothing_left_when_everything_is_pending(refunds: Refunds, paid: Placed)
 
 
 def test_a_failed_refund_makes_the_amount_refundable_again(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     requested = refunds.request(paid.order.id, 2500, "all", "admin:test", "key-all")
 
@@ -187,7 +187,7 @@ def test_only_paid_orders_are_refunded(
 
 
 def test_a_late_success_refund_completes_without_touching_the_cancelled_order(
-    app: CheckoutEngine,
+    app: CheckoutApplication,
     catalog: Catalog,
     checkout: Checkout,
     orders: OrderLifecycle,
@@ -209,7 +209,7 @@ def test_a_late_success_refund_completes_without_touching_the_cancelled_order(
 
 
 def test_the_same_key_and_body_refund_once_and_answer_the_first_refund(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     first = refunds.request(paid.order.id, 1000, "damaged", "admin:ann", "retry-me")
     again = refunds.request(paid.order.id, 1000, "damaged", "admin:bob", "retry-me")
@@ -222,7 +222,7 @@ def test_the_same_key_and_body_refund_once_and_answer_the_first_refund(
 
 
 def test_a_full_refund_retried_answers_the_refund_that_exists(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     # Nothing is left to refund once the first one is pending: a retry must still answer it.
     first = refunds.request(paid.order.id, None, "all", "admin:ann", "full")
@@ -231,7 +231,7 @@ def test_a_full_refund_retried_answers_the_refund_that_exists(
 
 
 def test_the_same_key_with_another_body_conflicts_and_records_nothing(
-    app: CheckoutEngine, refunds: Refunds, paid: Placed
+    app: CheckoutApplication, refunds: Refunds, paid: Placed
 ) -> None:
     refunds.request(paid.order.id, 1000, "damaged", "admin:ann", "k1")
     version = payment_of(app, paid).version

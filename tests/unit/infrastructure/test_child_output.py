@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from infrastructure.child_output import ChildOutput, ForeignLines
-from infrastructure.supervisor import Role, Supervisor
+from entrypoints.child_output import ChildOutput, ForeignLines
+from entrypoints.supervisor import Role, Supervisor
 
 
 def parsed(line: str | None) -> dict[str, Any]:

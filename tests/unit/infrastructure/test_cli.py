@@ -9,7 +9,7 @@ import pytest
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from infrastructure.cli import cli
+from entrypoints.cli import cli
 
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

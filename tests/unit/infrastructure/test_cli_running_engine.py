@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from infrastructure.running_engine import EngineState, process_start, publish
+from entrypoints.running_engine import EngineState, process_start, publish
 from tests.cli import newcomer_cli
 
 SECRET = "running-engine-secret-that-is-long-enough-0123456789"

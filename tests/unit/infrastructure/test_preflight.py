@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.embedded.broker import free_port
-from infrastructure.preflight import RunRefused, bind_problem, check_ports, claim_data_dir
-from infrastructure.running_engine import EngineState, process_start, publish
+from entrypoints.embedded.broker import free_port
+from entrypoints.preflight import RunRefused, bind_problem, check_ports, claim_data_dir
+from entrypoints.running_engine import EngineState, process_start, publish
 from infrastructure.settings import load_settings
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.running_engine import (
+from entrypoints.running_engine import (
     EngineState,
     NoRunningEngine,
     database_url,

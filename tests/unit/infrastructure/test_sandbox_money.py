@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.sandbox.pages import _money
+from sandbox.pages import _money
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from infrastructure import supervisor as sup
-from infrastructure.supervisor import Role, RoleFailed, Supervisor
+from entrypoints import supervisor as sup
+from entrypoints.supervisor import Role, RoleFailed, Supervisor
 from tests.waiting import wait_until
 
 

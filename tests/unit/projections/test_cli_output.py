@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projections.cli import decile_progress, format_status
+from entrypoints.cli.projections import decile_progress, format_status
 from projections.runner import ProjectionStatus
 
 

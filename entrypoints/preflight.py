@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from infrastructure.running_engine import (
+from entrypoints.running_engine import (
     EngineState,
     is_alive,
     live_engines,
@@ -103,10 +103,10 @@ def bind_problem(host: str, port: int) -> str | None:
 
 
 def _engine_on(port: int, engines: list[EngineState]) -> EngineState | None:
-    for engine in engines:
-        for url in (engine.api_url, engine.sandbox_url):
+    for db in engines:
+        for url in (db.api_url, db.sandbox_url):
             if url and urlsplit(url).port == port:
-                return engine
+                return db
     return None
 
 

@@ -6,9 +6,9 @@ import secrets
 from contextlib import ExitStack
 from pathlib import Path
 
-from infrastructure.bootstrap import Services
-from infrastructure.embedded.broker import EmbeddedBroker
-from infrastructure.embedded.postgres import EmbeddedPostgres
+from entrypoints.bootstrap import Services
+from entrypoints.embedded.broker import EmbeddedBroker
+from entrypoints.embedded.postgres import EmbeddedPostgres
 from infrastructure.settings import Settings
 
 

@@ -2,7 +2,7 @@
 
 Bad arguments and bad configuration exit 2 with a one-line reason; so does a command that
 needs the engine's database or secret when none is configured and no engine is running
-(infrastructure.running_engine). Each command's ``short_help`` is what the listings show:
+(entrypoints.running_engine). Each command's ``short_help`` is what the listings show:
 click would cut a longer first line short with "...".
 """
 
@@ -15,11 +15,11 @@ from typing import Any, NoReturn
 import click
 import structlog
 
-from infrastructure.db_cli import db as db_group
-from infrastructure.followers import followers as followers_group
-from infrastructure.running_engine import data_dir_option, database_url
+from entrypoints.cli.db import db as db_group
+from entrypoints.cli.followers import followers as followers_group
+from entrypoints.cli.projections import projections as projections_group
+from entrypoints.running_engine import data_dir_option, database_url
 from infrastructure.settings import ConfigurationError, Settings, load_settings
-from projections.cli import projections as projections_group
 
 EXIT_USAGE = 2
 # "COMMAND [ARGS]..." is click's default; a help text here never ends in "...".
@@ -74,7 +74,7 @@ def run() -> None:
     SANDBOX_PORT is taken. Prints the URLs, tokens and `export` lines for other shells;
     Ctrl-C or SIGTERM stops everything.
     """
-    from infrastructure.launcher import run_all
+    from entrypoints.launcher import run_all
 
     sys.exit(run_all(settings_or_exit()))
 
@@ -82,7 +82,7 @@ def run() -> None:
 @cli.command(short_help="The HTTP API alone, for production.")
 def api() -> None:
     """The HTTP API alone (needs DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, CHECKOUT_JWT_SECRET)."""
-    from infrastructure.launcher import run_api
+    from entrypoints.launcher import run_api
 
     settings = settings_or_exit()
     try:
@@ -94,7 +94,7 @@ def api() -> None:
 @cli.command(short_help="The read-model projections alone, for production.")
 def projector() -> None:
     """The read-model projections alone (needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)."""
-    from infrastructure.launcher import run_projector
+    from entrypoints.launcher import run_projector
 
     sys.exit(run_projector(settings_or_exit()))
 
@@ -103,7 +103,7 @@ def projector() -> None:
 def relay() -> None:
     """The outbox relay alone: committed events to Kafka (needs DATABASE_URL and
     KAFKA_BOOTSTRAP_SERVERS)."""
-    from infrastructure.launcher import run_relay_role
+    from entrypoints.launcher import run_relay_role
 
     sys.exit(run_relay_role(settings_or_exit()))
 
@@ -112,7 +112,7 @@ def relay() -> None:
 def worker() -> None:
     """Provider calls and the expiry reaper alone (needs DATABASE_URL and
     KAFKA_BOOTSTRAP_SERVERS)."""
-    from infrastructure.launcher import run_worker
+    from entrypoints.launcher import run_worker
 
     sys.exit(run_worker(settings_or_exit()))
 
@@ -133,8 +133,8 @@ def sandbox(
     razorpay_webhook_secret: str | None,
 ) -> None:
     """The Stripe and Razorpay sandbox on its own (under /stripe and /razorpay)."""
-    from infrastructure.sandbox.config import SandboxConfig
-    from infrastructure.sandbox.server import run_sandbox
+    from sandbox.config import SandboxConfig
+    from sandbox.server import run_sandbox
 
     for url_option, url, secret in (
         ("--stripe-webhook-url", stripe_webhook_url, stripe_webhook_secret),
@@ -173,7 +173,7 @@ def sandbox(
 def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
     """Mint a bearer token signed with CHECKOUT_JWT_SECRET, or else with the secret of the
     running engine (the one `run` started; exit 2 when none is running)."""
-    from infrastructure.running_engine import jwt_secret
+    from entrypoints.running_engine import jwt_secret
     from infrastructure.tokens import mint_token
 
     if not subject.strip():
@@ -214,8 +214,8 @@ def catalog_load(file: Path, mode: str | None) -> None:
     """
     from application.catalog import StockMode
     from domain import DomainError
-    from infrastructure.catalog_file import CatalogFileError, read_catalog
-    from infrastructure.launcher import open_container
+    from entrypoints.catalog_file import CatalogFileError, read_catalog
+    from entrypoints.launcher import open_container
 
     stock_mode = StockMode(mode) if mode else StockMode.INITIAL
     settings = settings_or_exit()
@@ -248,7 +248,3 @@ def main(argv: list[str] | None = None) -> Any:
         fail("aborted", 1)
     except ConfigurationError as exc:
         fail(str(exc))
-
-
-if __name__ == "__main__":
-    main()

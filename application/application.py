@@ -18,7 +18,7 @@ from domain import Payment, Stock
 A = TypeVar("A")
 
 
-class CheckoutEngine(Application[UUID]):
+class CheckoutApplication(Application[UUID]):
     name = "checkout"  # table names: checkout_events, checkout_snapshots
     # A busy sku collects a reservation and a release or commit per order; snapshots
     # keep loading it cheap however long its history gets.

@@ -1,7 +1,7 @@
 """`checkout-engine db upgrade|current`: the engine's tables and their revision (adr/0012).
 
 Both use DATABASE_URL, or else the running engine's database, as `projections` does; with
-neither they exit 2 (infrastructure.running_engine) and start no database of their own:
+neither they exit 2 (entrypoints.running_engine) and start no database of their own:
 `run` migrates the embedded one itself. Configuration errors reach the main CLI, which
 exits 2.
 """
@@ -18,9 +18,9 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from entrypoints.running_engine import data_dir_option, database_url
 from infrastructure.database import DatabaseAddress
 from infrastructure.observability import configure_logging
-from infrastructure.running_engine import data_dir_option, database_url
 from infrastructure.settings import load_settings
 from projections.migrations import current_revision, head_revision, migrate
 
@@ -31,14 +31,14 @@ def _fail(message: str) -> NoReturn:
 
 
 @contextmanager
-def _engine() -> Iterator[Engine]:
+def _db() -> Iterator[Engine]:
     url = database_url(load_settings())
     configure_logging("db", logging.WARNING)  # stdout says what happened
     with ExitStack() as stack:
-        engine = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=1)
-        stack.callback(engine.dispose)
+        db = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=1)
+        stack.callback(db.dispose)
         try:
-            yield engine
+            yield db
         except sa.exc.OperationalError as exc:
             _fail(f"database: {str(exc.orig or exc).strip().splitlines()[0]}")
 
@@ -61,10 +61,10 @@ def db() -> None:
 @data_dir_option
 def upgrade_command() -> None:
     """Apply the migrations this database lacks (safe while other processes start)."""
-    with _engine() as engine:
-        with engine.connect() as conn:
+    with _db() as db:
+        with db.connect() as conn:
             before = current_revision(conn)
-        after = migrate(engine)
+        after = migrate(db)
     if before == after:
         click.echo(f"database already at {describe(after)}")
     else:
@@ -75,5 +75,5 @@ def upgrade_command() -> None:
 @data_dir_option
 def current_command() -> None:
     """Print the revision the database is at."""
-    with _engine() as engine, engine.connect() as conn:
+    with _db() as db, db.connect() as conn:
         click.echo(describe(current_revision(conn)))

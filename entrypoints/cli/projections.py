@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.engine import Engine
 
-from application.engine import CheckoutEngine
+from application.application import CheckoutApplication
+from entrypoints.running_engine import data_dir_option
 from infrastructure.database import DatabaseAddress
-from infrastructure.running_engine import data_dir_option
 from projections import PROJECTIONS_BY_NAME, projection_named
 from projections.rebuild import Progress, RebuildInProgress, RebuildResult, rebuild
 from projections.runner import ProjectionStatus, status
@@ -23,15 +23,15 @@ from projections.schema import create_schema
 
 
 @contextmanager
-def connected(database_url: str) -> Iterator[tuple[CheckoutEngine, Engine]]:
+def connected(database_url: str) -> Iterator[tuple[CheckoutApplication, Engine]]:
     address = DatabaseAddress.parse(database_url)
-    app = CheckoutEngine(env=address.eventsourcing_env(pool_size=2))
-    engine = address.sqlalchemy_engine(pool_size=2)
+    app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
+    db = address.sqlalchemy_engine(pool_size=2)
     try:
-        create_schema(engine)
-        yield app, engine
+        create_schema(db)
+        yield app, db
     finally:
-        engine.dispose()
+        db.dispose()
         app.close()
 
 
@@ -49,8 +49,8 @@ def format_status(rows: list[ProjectionStatus]) -> str:
 
 
 def show_status(database_url: str) -> list[ProjectionStatus]:
-    with connected(database_url) as (app, engine):
-        rows = status(app, engine)
+    with connected(database_url) as (app, db):
+        rows = status(app, db)
     click.echo(format_status(rows))
     return rows
 
@@ -71,8 +71,8 @@ def decile_progress(name: str) -> Progress:
 
 def run_rebuild(database_url: str, name: str) -> RebuildResult:
     projection = projection_named(name)
-    with connected(database_url) as (app, engine):
-        result = rebuild(app, engine, projection, decile_progress(name))
+    with connected(database_url) as (app, db):
+        result = rebuild(app, db, projection, decile_progress(name))
     click.echo(
         f"rebuilt {name}: {result.events} events in {result.seconds:.2f} s "
         f"({result.events_per_s:.0f} events/s)",

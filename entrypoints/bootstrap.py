@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from application.application import CheckoutApplication
 from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
-from application.engine import CheckoutEngine
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
-from application.ports import Clock, SystemClock
-from application.providers import CheckoutSessions, PaymentGateway
+from application.ports import CheckoutSessions, Clock, PaymentGateway, SystemClock
 from application.refunds import Refunds
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
@@ -25,6 +24,24 @@ from projections.queries import OrderQueries, PaymentQueries, ProductQueries, Re
 
 if TYPE_CHECKING:  # the SDKs load when webhooks are first needed, not at import
     from infrastructure.webhooks.reception import WebhookReception
+
+
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def build_application(
+    database_url: str | None = None, *, pool_size: int = 10
+) -> CheckoutApplication:
+    """The engine's Application: on PostgreSQL at ``database_url``, or in memory when None.
+
+    Creating the events tables takes the schema lock, so processes starting together on an
+    empty database do not race to create them.
+    """
+    if database_url is None:
+        return CheckoutApplication(env=IN_MEMORY)
+    address = DatabaseAddress.parse(database_url)
+    with schema_lock(address):
+        return CheckoutApplication(env=address.eventsourcing_env(pool_size=pool_size))
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,7 @@ class Container:
     services: Services
     clock: Clock = field(default_factory=SystemClock)
     pool_size: int = 10
-    _sql: Engine | None = field(default=None, repr=False)
+    _db: Engine | None = field(default=None, repr=False)
     _closers: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -61,17 +78,16 @@ class Container:
         return DatabaseAddress.parse(self.services.database_url)
 
     @property
-    def sql(self) -> Engine:
-        if self._sql is None:
-            self._sql = self.database.sqlalchemy_engine(pool_size=self.pool_size)
-        return self._sql
+    def db(self) -> Engine:
+        if self._db is None:
+            self._db = self.database.sqlalchemy_engine(pool_size=self.pool_size)
+        return self._db
 
     @cached_property
-    def app(self) -> CheckoutEngine:
-        with schema_lock(self.database):
-            engine = CheckoutEngine(env=self.database.eventsourcing_env(pool_size=self.pool_size))
-        self._closers.append(engine.close)
-        return engine
+    def app(self) -> CheckoutApplication:
+        app = build_application(self.services.database_url, pool_size=self.pool_size)
+        self._closers.append(app.close)
+        return app
 
     @cached_property
     def checkout(self) -> Checkout:
@@ -117,7 +133,7 @@ class Container:
         """Verifies, records (creating the inbox table if missing) and applies webhooks."""
         from infrastructure.webhooks.reception import webhook_reception
 
-        return webhook_reception(self.app, self.sql, self.settings)
+        return webhook_reception(self.app, self.db, self.settings)
 
     @cached_property
     def metrics(self) -> CollectorRegistry:
@@ -128,36 +144,36 @@ class Container:
         from infrastructure.worker.metrics import ProviderTasksCollector
 
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(RelayBacklogCollector(self.app, self.sql))
-        registry.register(ProviderTasksCollector(self.sql))
-        registry.register(WebhookInboxCollector(self.sql))
-        registry.register(CaptureReviewCollector(self.sql))
-        registry.register(FollowerCollector(self.sql))
+        registry.register(RelayBacklogCollector(self.app, self.db))
+        registry.register(ProviderTasksCollector(self.db))
+        registry.register(WebhookInboxCollector(self.db))
+        registry.register(CaptureReviewCollector(self.db))
+        registry.register(FollowerCollector(self.db))
         return registry
 
     @cached_property
     def product_queries(self) -> ProductQueries:
-        return ProductQueries(self.sql)
+        return ProductQueries(self.db)
 
     @cached_property
     def order_queries(self) -> OrderQueries:
-        return OrderQueries(self.sql)
+        return OrderQueries(self.db)
 
     @cached_property
     def payment_queries(self) -> PaymentQueries:
-        return PaymentQueries(self.sql)
+        return PaymentQueries(self.db)
 
     @cached_property
     def review_queries(self) -> ReviewQueries:
-        return ReviewQueries(self.sql)
+        return ReviewQueries(self.db)
 
     def close(self) -> None:
         for closer in reversed(self._closers):
             closer()
         self._closers.clear()
-        if self._sql is not None:
-            self._sql.dispose()
-            self._sql = None
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
 
 
 def build_container(settings: Settings, services: Services) -> Container:

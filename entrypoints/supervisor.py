@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from infrastructure.child_output import ChildOutput
+from entrypoints.child_output import ChildOutput
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +60,7 @@ class Role:
 
 
 def role_command(role: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "infrastructure.cli", role, *args]
+    return [sys.executable, "-m", "entrypoints.cli", role, *args]
 
 
 class RoleFailed(RuntimeError):

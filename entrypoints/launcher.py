@@ -16,13 +16,12 @@ import httpx
 import structlog
 import uvicorn
 
-from infrastructure.bootstrap import Container, Services, build_container
-from infrastructure.embedded import resolve_services
-from infrastructure.embedded.providers import SandboxWiring, sandbox_wiring
-from infrastructure.observability import configure_logging
-from infrastructure.preflight import check_ports, claim_data_dir
-from infrastructure.roles import NamedLoop, run_loops
-from infrastructure.running_engine import (
+from entrypoints.bootstrap import Container, Services, build_container
+from entrypoints.embedded import resolve_services
+from entrypoints.embedded.providers import SandboxWiring, sandbox_wiring
+from entrypoints.preflight import check_ports, claim_data_dir
+from entrypoints.roles import NamedLoop, run_loops
+from entrypoints.running_engine import (
     EngineState,
     Publication,
     database_url,
@@ -30,8 +29,9 @@ from infrastructure.running_engine import (
     process_start,
     publish,
 )
+from entrypoints.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
+from infrastructure.observability import configure_logging
 from infrastructure.settings import Settings
-from infrastructure.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
 from infrastructure.tokens import mint_token
 from projections.migrations import upgrade_database
 
@@ -63,7 +63,7 @@ def run_api(settings: Settings) -> None:
     configure_logging("api")
     services = Services.from_settings(settings)
     container = build_container(settings, services)
-    upgrade_database(container.sql)  # the views it reads, the inbox it writes (adr/0012)
+    upgrade_database(container.db)  # the views it reads, the inbox it writes (adr/0012)
     uvicorn.run(
         create_app(container),
         host=settings.host,
@@ -85,7 +85,7 @@ def run_projector(settings: Settings) -> int:
         loops = [
             NamedLoop(
                 f"projection:{projection.name}",
-                ProjectionRunner(container.app, container.sql, projection).run_forever,
+                ProjectionRunner(container.app, container.db, projection).run_forever,
             )
             for projection in ALL_PROJECTIONS
         ]
@@ -127,7 +127,7 @@ def run_worker(settings: Settings) -> int:
         )
         loops = worker_loops(
             container.app,
-            container.sql,
+            container.db,
             container.gateways,
             container.clock,
             WorkerOptions(retention=retention),

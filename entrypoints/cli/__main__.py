@@ -1,0 +1,5 @@
+"""`python -m entrypoints.cli`: the same as the `checkout-engine` script."""
+
+from entrypoints.cli import main
+
+main()
