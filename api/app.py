@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import psycopg
-import sqlalchemy as sa
 import structlog
-from eventsourcing.persistence import PersistenceError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,9 +22,9 @@ from api.pages.routes import routes as pages
 from api.problems import Problem
 from api.rate_limits import RateLimits
 from api.routes import admin, catalog, checkout, orders, payments, refunds, webhooks
+from api.services import ApiServices
 from application.errors import ApplicationError
 from domain import DomainError
-from entrypoints.bootstrap import Container
 
 OPERATIONS: list[Operation] = [
     *checkout.OPERATIONS,
@@ -116,35 +113,32 @@ def _middleware(cors_origins: tuple[str, ...]) -> list[Middleware]:
     return middleware
 
 
-def create_app(container: Container) -> Starlette:
+def create_app(services: ApiServices) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            container.close()
+            services.close()
 
-    middleware = _middleware(container.settings.cors_origins)
+    settings = services.settings
     app = Starlette(
         # The demo pages are HTML, not API operations: outside OpenAPI. They are routes of
         # their own, not a Mount at "": that would take every path no operation serves in
         # full, so a wrong method on an API path would be its 404 instead of a 405.
         routes=[*(operation.route for operation in OPERATIONS), *pages],
-        middleware=middleware,
+        middleware=_middleware(settings.cors_origins),
         exception_handlers={
             Problem: _problem,
             DomainError: _domain_error,
             ApplicationError: _domain_error,
             HTTPException: _http_error,
-            PersistenceError: _unavailable,
-            sa.exc.OperationalError: _unavailable,
-            psycopg.OperationalError: _unavailable,
+            **dict.fromkeys(services.unavailable_errors, _unavailable),
             Exception: _unexpected,
         },
         lifespan=lifespan,
     )
-    app.state.container = container
-    settings = container.settings
+    app.state.services = services
     app.state.rate_limits = RateLimits(
         settings.rate_limit_per_customer,
         settings.rate_limit_per_ip,

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from api.operations import LOG_POSITION_HEADER
 from api.problems import Problem
 from api.schemas import LOG_POSITION
+from api.services import services_of
 from api.validation import validate_header
-from entrypoints.bootstrap import Container
 from infrastructure.observability import READS_WAITING
 from projections.tracking import PositionReader
 
@@ -54,8 +54,8 @@ async def _position_reader(request: Request) -> PositionReader:
     state = request.app.state
     reader: PositionReader | None = getattr(state, "position_reader", None)
     if reader is None:
-        container: Container = state.container
-        reader = await run_in_threadpool(lambda: PositionReader.of(container.app, container.db))
+        services = services_of(request)
+        reader = await run_in_threadpool(lambda: services.position_reader)
         state.position_reader = reader
     return reader
 

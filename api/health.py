@@ -9,12 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from api.operations import Access, Operation
-from entrypoints.bootstrap import Container
-from infrastructure.followers import check_followers
-from infrastructure.readiness import check_broker, check_database
+from api.services import services_of
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -22,12 +19,8 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    container: Container = request.app.state.container
-    results = await asyncio.gather(
-        run_in_threadpool(check_database, container.db),
-        run_in_threadpool(check_broker, container.services.bootstrap_servers),
-        run_in_threadpool(check_followers, container.db),
-    )
+    readiness = services_of(request).readiness_checks
+    results = await asyncio.gather(*(run_in_threadpool(check) for check in readiness))
     checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in results}
     ready = all(c.ok for c in results)
     return JSONResponse(
@@ -39,8 +32,8 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     # The process's own metrics, then the ones read from the database at scrape time
     # (the outbox backlog), which any API process can report for the whole engine.
-    container: Container = request.app.state.container
-    body = generate_latest() + await run_in_threadpool(generate_latest, container.metrics)
+    registry = services_of(request).metrics
+    body = generate_latest() + await run_in_threadpool(generate_latest, registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -75,5 +68,3 @@ OPERATIONS = [
         tags=("operations",),
     ),
 ]
-
-routes: list[Route] = [operation.route for operation in OPERATIONS]

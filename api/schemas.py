@@ -9,7 +9,7 @@ sku) are deliberately not schema rules: the domain answers those with 422.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from pydantic.alias_generators import to_camel
 
 from domain import OrderStatus, PaymentStatus, Provider, bounds
 from domain.money import MAX_MINOR_UNITS
+from projections.documents import rfc3339
 
 OrderStatusName = Literal[
     "PENDING_PAYMENT", "PAYMENT_CONFIRMED", "CANCELLED", "PARTIALLY_REFUNDED", "REFUNDED"
@@ -42,14 +43,10 @@ IdempotencyKey = Annotated[
 IDEMPOTENCY_KEY = TypeAdapter(IdempotencyKey)
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 # UTC with a Z, whether the value comes from an aggregate or from a view.
 Timestamp = Annotated[
     datetime,
-    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 LogPosition = Annotated[int, Field(ge=0)]
@@ -108,7 +105,7 @@ class CheckoutBody(RequestModel):
 class ProductIn(RequestModel):
     """A catalog entry; values outside the stated bounds are a 422 naming the field."""
 
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=200), _text(bounds.MAX_SKU)]
+    sku: Annotated[str, _text(bounds.MAX_SKU)]
     name: Annotated[str, _text(bounds.MAX_NAME)]
     vendor_id: Annotated[str, _text(bounds.MAX_VENDOR_ID)]
     unit_amount: Annotated[int, _bounded(minimum=0, maximum=bounds.MAX_TOTAL)]

@@ -30,7 +30,7 @@ class ForeignCaptures:
 
     def record(self, notice: ForeignCaptureNotice) -> Outcome:
         """Record it once per provider charge; a repeated notice changes nothing."""
-        capture_id = ForeignCapture.create_id(notice.provider, notice.gateway_payment_id)
+        capture_id = ForeignCapture.id_for(notice.provider, notice.gateway_payment_id)
         try:
             self.app.load(ForeignCapture, capture_id)
             return Outcome(False, None)

@@ -8,7 +8,7 @@ entry's stock; an existing sku's stock changes only when asked, per ``StockMode`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from eventsourcing.application import AggregateNotFoundError
@@ -17,10 +17,14 @@ from eventsourcing.domain import Aggregate
 from application.application import CheckoutApplication
 from application.contention import with_retries
 from domain import Product, Stock, UnknownProduct
+from domain.catalog import validate_product, validate_sku
+from domain.stock import validate_units
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
+    """One product and its stock, as an upload or the catalog file gives it."""
+
     sku: str
     name: str
     vendor_id: str
@@ -28,6 +32,15 @@ class CatalogEntry:
     currency: str
     stock: int
     active: bool = True
+
+    def checked(self) -> CatalogEntry:
+        """The entry with its currency normalised, or the DomainError that the catalog
+        would refuse it with (an OutOfBounds names the field): the domain's own rules and
+        bounds (domain/bounds.py), for a caller that wants them before loading anything."""
+        validate_sku(self.sku)
+        currency = validate_product(self.name, self.vendor_id, self.unit_amount, self.currency)
+        validate_units(self.stock, self.sku)
+        return replace(self, currency=currency)
 
 
 class StockMode(StrEnum):

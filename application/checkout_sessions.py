@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.application import CheckoutApplication
 from application.contention import with_retries
+from application.errors import WrongProvider
 from application.orders import OrderLifecycle
 from application.ports import (
     CheckoutSession,
@@ -31,7 +32,6 @@ from domain import (
     Order,
     OrderStatus,
     Payment,
-    PaymentMismatch,
     Product,
     Provider,
 )
@@ -63,11 +63,12 @@ class HostedCheckout:
         self.orders = OrderLifecycle(app)
 
     def open(self, order_id: UUID, customer_id: str, urls: ReturnUrls) -> OpenedSession:
-        """The payment's open session, or a new one. Raises OrderNotFound, PaymentMismatch
-        (not a Stripe order), InvalidTransition (not payable), ProviderNotConfigured."""
+        """The payment's open session, or a new one. Raises OrderNotFound, WrongProvider
+        (not a Stripe order), InvalidTransition (not payable), ProviderNotConfigured,
+        TransientProviderError and PermanentProviderError (Stripe's answer)."""
         order = self.orders.get(order_id, customer_id)
         if order.provider is not Provider.STRIPE:
-            raise PaymentMismatch(f"the order is paid with {order.provider.value}, not stripe")
+            raise WrongProvider(order.id, order.provider, Provider.STRIPE)
         if order.status is not OrderStatus.PENDING_PAYMENT:
             raise InvalidTransition(f"order {order_id}", "open a checkout session", order.status)
         if self.sessions is None:

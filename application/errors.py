@@ -1,10 +1,11 @@
-"""Errors the application layer adds to the domain's: lookups, idempotency, contention."""
+"""Errors the application layer adds to the domain's: lookups, requests for the wrong provider,
+refused payment proofs, idempotency, contention."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from domain import DomainError
+from domain import DomainError, Provider
 
 
 class ApplicationError(Exception):
@@ -15,6 +16,28 @@ class OrderNotFound(ApplicationError):
     def __init__(self, order_id: UUID | str) -> None:
         super().__init__(f"order {order_id} not found")
         self.order_id = str(order_id)
+
+
+class WrongProvider(ApplicationError):
+    """The order is paid with another provider than the one the request is for."""
+
+    def __init__(self, order_id: UUID, provider: Provider, expected: Provider) -> None:
+        super().__init__(f"order {order_id} is paid with {provider.value}, not {expected.value}")
+        self.order_id = str(order_id)
+        self.provider = provider
+        self.expected = expected
+
+
+class PaymentProofRefused(ApplicationError):
+    """A payment proof that is not genuine, or not for this order and its money.
+
+    ``field`` names the part of the proof at fault, as Razorpay's checkout.js names it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field} {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class IdempotencyConflict(ApplicationError):
@@ -39,4 +62,6 @@ __all__ = [
     "DomainError",
     "IdempotencyConflict",
     "OrderNotFound",
+    "PaymentProofRefused",
+    "WrongProvider",
 ]

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.application import CheckoutApplication
 from application.contention import with_retries
 from application.errors import OrderNotFound
-from domain import Order, OrderStatus, Payment, Stock
+from domain import Order, Payment, Stock
 
 EXPIRED = "payment window expired"
 
@@ -69,7 +69,3 @@ class OrderLifecycle:
         payment.cancel(reason)
         recordings = self.app.save(order, payment, *stocks)
         return Ended(order, recordings[-1].notification.id)
-
-
-def is_open(order: Order) -> bool:
-    return order.status is OrderStatus.PENDING_PAYMENT

@@ -15,6 +15,7 @@ look-up by receipt where the provider has no such keys).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -178,6 +179,17 @@ class CheckoutSessions(Protocol):
         ...
 
 
+class PaymentProofSignatures(Protocol):
+    """The signature Razorpay's checkout.js hands over with a payment, checked with the key
+    secret by the Razorpay adapter (adr/0008: the checks live with each provider's client).
+    """
+
+    def matches(self, gateway_order_id: str, gateway_payment_id: str, signature: str) -> bool:
+        """Whether ``signature`` signs this order and payment; ``gateway_order_id`` is the
+        order id the engine stored, never the one the client sent."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -185,3 +197,27 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+# -- the webhook deliveries the API hands on (application.webhook_deliveries) ------------
+
+
+class DeliveryReceipt(Protocol):
+    """A recorded delivery: ``duplicate`` when the inbox had the event already."""
+
+    @property
+    def duplicate(self) -> bool: ...
+
+    @property
+    def status(self) -> str:
+        """The inbox row's status: received, processed, ignored or failed."""
+        ...
+
+
+class DeliveryReception(Protocol):
+    def receive(self, provider: str, body: bytes, headers: Mapping[str, str]) -> DeliveryReceipt:
+        """Verify, record and apply one delivery; raises InvalidSignature, recording nothing.
+
+        ``provider`` is a ``domain.Provider`` value; ``headers`` are case-insensitive.
+        """
+        ...

@@ -46,12 +46,15 @@ class ProviderCalls:
         app: CheckoutApplication,
         gateways: Mapping[str, PaymentGateway],
         sessions: CheckoutSessions | None = None,
+        *,
+        payments: PaymentOutcomes,
+        refunds: Refunds,
     ) -> None:
         self.app = app
         self.gateways = gateways
         self.sessions = sessions
-        self.payments = PaymentOutcomes(app)
-        self.refunds = Refunds(app)
+        self.payments = payments
+        self.refunds = refunds
 
     def gateway(self, provider: str) -> PaymentGateway:
         try:

@@ -1,4 +1,4 @@
-"""The benchmark harness behind `make bench` (issue 6): the real stack under load.
+"""The benchmark harness behind `make bench`: the real stack under load.
 
 Modules: `stats` (percentiles), `report` (JSON and table), `services` (PostgreSQL, broker,
 machine facts), `stack` (`checkout-engine run` as a subprocess), `loadgen` (the load

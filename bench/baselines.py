@@ -23,7 +23,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from bench.stats import cpu_share, rate, summarise_ms
-from infrastructure.database import DatabaseAddress
+from entrypoints.bootstrap import event_store_env, libpq_url
 
 POSTGRES = "postgres"
 EVENTSOURCING = "eventsourcing"
@@ -54,10 +54,10 @@ def _postgres_client(conninfo: str) -> Any:
 def _run(
     kind: str, database_url: str, concurrency: int, warmup: float, duration: float
 ) -> dict[str, Any]:
-    address = DatabaseAddress.parse(database_url)
+    conninfo = libpq_url(database_url)
     closers = []
     if kind == POSTGRES:
-        with psycopg.connect(address.conninfo, autocommit=True) as conn:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (id bigserial PRIMARY KEY,"
                 " client int NOT NULL, payload text NOT NULL,"
@@ -65,11 +65,11 @@ def _run(
             )
         clients = []
         for _ in range(concurrency):
-            one, close = _postgres_client(address.conninfo)
+            one, close = _postgres_client(conninfo)
             clients.append(one)
             closers.append(close)
     else:
-        app = BaselineApplication(env=address.eventsourcing_env(pool_size=concurrency))
+        app = BaselineApplication(env=event_store_env(database_url, pool_size=concurrency))
         closers.append(app.close)
 
         def save(client: int, number: int) -> None:

@@ -23,7 +23,7 @@ import httpx
 import psutil
 
 from bench.stats import cpu_share, rate, summarise_ms
-from infrastructure.tokens import mint_token
+from entrypoints.tokens import mint_token
 
 CHECKOUT = "checkout"
 STATUS = "status"

@@ -34,7 +34,7 @@ import stripe
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from bench.stats import summarise_ms
-from infrastructure.tokens import mint_token
+from entrypoints.tokens import mint_token
 
 VIEW_POLL_S = 0.002
 PENDING_POLL_S = 0.02

@@ -23,10 +23,9 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from domain import Order, OrderLine, Payment, Product, Stock
-from infrastructure.database import DatabaseAddress, schema_lock
-from projections import PaymentStatusView
+from entrypoints.bootstrap import Container
+from projections import PaymentsView
 from projections.rebuild import rebuild
-from projections.schema import create_schema
 
 ORDERS_PER_TRANSACTION = 200
 EVENTS_TABLE = f"{CheckoutApplication.name}_events"
@@ -101,35 +100,30 @@ def top_up(
 
 
 def measure_rebuild(
-    database_url: str,
+    container: Container,
     skus: list[str],
     target_events: int,
     progress: Callable[[str], None] = lambda _message: None,
 ) -> dict[str, Any]:
-    address = DatabaseAddress.parse(database_url)
-    with schema_lock(address):
-        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
-    db = address.sqlalchemy_engine(pool_size=2)
-    try:
-        create_schema(db)
-        shown = [-1]
+    """Top the log up through the container's Application, then rebuild on its database
+    (the caller closes the container)."""
+    container.upgrade_database()
+    app, db = container.app, container.db
+    shown = [-1]
 
-        def report(done: int, total: int) -> None:
-            tenth = min(10, done * 10 // max(total, 1))
-            if tenth > shown[0]:
-                shown[0] = tenth
-                progress(f"log {done}/{total} events")
+    def report(done: int, total: int) -> None:
+        tenth = min(10, done * 10 // max(total, 1))
+        if tenth > shown[0]:
+            shown[0] = tenth
+            progress(f"log {done}/{total} events")
 
-        filled = top_up(app, db, skus, target_events, report)
-        progress("rebuilding the payment status view from the first event")
-        result = rebuild(app, db, PaymentStatusView())
-        return {
-            "events": result.events,
-            "seconds": round(result.seconds, 2),
-            "events_per_s": round(result.events_per_s, 1),
-            "projection": PaymentStatusView.name,
-            "log_top_up": filled,
-        }
-    finally:
-        db.dispose()
-        app.close()
+    filled = top_up(app, db, skus, target_events, report)
+    progress("rebuilding the payment status view from the first event")
+    result = rebuild(app, db, PaymentsView())
+    return {
+        "events": result.events,
+        "seconds": round(result.seconds, 2),
+        "events_per_s": round(result.events_per_s, 1),
+        "projection": PaymentsView.name,
+        "log_top_up": filled,
+    }

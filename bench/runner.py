@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,10 +36,12 @@ from bench.rebuild import measure_rebuild
 from bench.services import Services, machine_facts, services
 from bench.stack import Stack, catalog_entries
 from bench.stats import summarise_ms
-from infrastructure.database import DatabaseAddress
-from infrastructure.relay.messages import RelayTopics
-from infrastructure.relay.publisher import ensure_topics
-from infrastructure.settings import load_settings
+from entrypoints.bootstrap import (
+    Container,
+    container_from_environment,
+    create_relay_topics,
+    create_topics,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -96,6 +99,13 @@ def provider_order_backlog(samples: list[tuple[float, int, int]]) -> dict[str, A
     }
 
 
+def engine_container(found: Services) -> Container:
+    """The engine's object graph in the bench's own process, on the bench's services and
+    this environment's settings (the stack's): it creates the topics, and tops up and
+    rebuilds the log once the stack has stopped."""
+    return container_from_environment(found.database_url, found.bootstrap_servers, pool_size=2)
+
+
 class Runner:
     def __init__(self, plan: Plan, workdir: Path) -> None:
         self.plan = plan
@@ -117,14 +127,11 @@ class Runner:
             f"work dir {self.workdir}"
         )
         self.check_quiet()
-        with services(self.workdir) as found:
+        with services(self.workdir) as found, closing(engine_container(found)) as container:
             self.say(f"PostgreSQL {found.postgres['version']}, broker {found.bootstrap_servers}")
             # The topics the relay will use, as the stack's settings name them.
-            settings = load_settings()
-            topics = RelayTopics(confirmed=settings.kafka_topic_order_confirmed)
-            config = {"bootstrap.servers": found.bootstrap_servers}
-            ensure_topics(config, topics.names, settings.kafka_topic_partitions, 1)
-            ensure_topics(config, [CALIBRATION_TOPIC], 1, 1)
+            topics = create_relay_topics(container)
+            create_topics(container, [CALIBRATION_TOPIC])
             self.say("measuring the probe consumer's own delay (broker ack -> receipt)")
             overhead = consumer_overhead(found.bootstrap_servers, CALIBRATION_TOPIC)
             stack = Stack(self.workdir / "stack", found.database_url, found.bootstrap_servers)
@@ -143,7 +150,7 @@ class Runner:
                 self.say("stopping the stack")
                 stack.stop()
             pg_base, es_base = self.baselines(found)
-            rebuilt = self.rebuild_phase(found, skus)
+            rebuilt = self.rebuild_phase(container, skus)
             machine = machine_facts(found, REPO)
         conditions = self.conditions()
         return report.assemble(
@@ -182,7 +189,7 @@ class Runner:
 
     def _cpu_window(self, stack: Stack, found: Services) -> CpuWindow:
         pids = dict(stack.role_pids())
-        postmaster = postmaster_pid(DatabaseAddress.parse(found.database_url).conninfo)
+        postmaster = postmaster_pid(found.conninfo)
         if postmaster is not None:
             pids["postgres"] = postmaster
         if found.broker_pid is not None:
@@ -257,7 +264,7 @@ class Runner:
             base_url=stack.base_url,
             sandbox_url=stack.sandbox_url,
             jwt_secret=stack.jwt_secret,
-            conninfo=DatabaseAddress.parse(found.database_url).conninfo,
+            conninfo=found.conninfo,
             bootstrap=found.bootstrap_servers,
             topic=topic,
             skus=tuple(skus),
@@ -269,11 +276,10 @@ class Runner:
             f"{plan.checkout_s:.0f} s measured; probes every {plan.probe_interval_s} s"
         )
         probes.start()
-        conninfo = DatabaseAddress.parse(found.database_url).conninfo
         payments: list[tuple[float, int, int]] = []
 
         def count_payments() -> None:
-            payments.append((time.monotonic(), *payment_counts(conninfo)))
+            payments.append((time.monotonic(), *payment_counts(found.conninfo)))
 
         result = self._measure(
             spec, self._cpu_window(stack, found), on_begin=count_payments, on_end=count_payments
@@ -318,10 +324,9 @@ class Runner:
     def wait_for_worker(self, found: Services, backlog: dict[str, Any]) -> None:
         """The status phase starts once the worker created every provider order; adds to
         `backlog` how long after the end of the checkout load that was."""
-        conninfo = DatabaseAddress.parse(found.database_url).conninfo
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while time.monotonic() < deadline:
-            processing, _ = payment_counts(conninfo)
+            processing, _ = payment_counts(found.conninfo)
             if processing == 0:
                 break
             time.sleep(0.5)
@@ -423,9 +428,9 @@ class Runner:
             results.append(result)
         return results[0], results[1]
 
-    def rebuild_phase(self, found: Services, skus: list[str]) -> dict[str, Any]:
+    def rebuild_phase(self, container: Container, skus: list[str]) -> dict[str, Any]:
         self.say(f"rebuild: topping the log up to {self.plan.rebuild_events:,} events")
-        result = measure_rebuild(found.database_url, skus, self.plan.rebuild_events, self.say)
+        result = measure_rebuild(container, skus, self.plan.rebuild_events, self.say)
         self.say(f"rebuild: {result['events']:,} events in {result['seconds']} s")
         return result
 

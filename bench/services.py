@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import psycopg
 
-from infrastructure.database import DatabaseAddress
+from entrypoints.bootstrap import database_url_for, libpq_url
 
 # Settings recorded with every run: they decide what a commit costs.
 PG_SETTINGS = (
@@ -52,6 +52,11 @@ class Services:
     postgres: dict[str, Any] = field(default_factory=dict)
     broker_pid: int | None = None
 
+    @property
+    def conninfo(self) -> str:
+        """The database as psycopg connects to it."""
+        return libpq_url(self.database_url)
+
 
 @contextmanager
 def services(workdir: Path) -> Iterator[Services]:
@@ -79,17 +84,17 @@ def services(workdir: Path) -> Iterator[Services]:
 def _database(workdir: Path, stack: ExitStack) -> tuple[str, bool]:
     configured = os.environ.get("DATABASE_URL")
     if configured:
-        server = DatabaseAddress.parse(configured)
+        server = libpq_url(configured)
         name = f"checkout_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
 
         def drop() -> None:
-            with psycopg.connect(server.conninfo, autocommit=True) as conn:
+            with psycopg.connect(server, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         stack.callback(drop)
-        return server.with_dbname(name).url, False
+        return database_url_for(configured, name), False
     from entrypoints.embedded.postgres import EmbeddedPostgres
 
     server_dir = workdir / "pg"
@@ -127,7 +132,7 @@ def _tansu_version(binary: str) -> str:
 
 
 def postgres_facts(database_url: str) -> dict[str, Any]:
-    conninfo = DatabaseAddress.parse(database_url).conninfo
+    conninfo = libpq_url(database_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         version = conn.execute("SHOW server_version").fetchone()
         settings = {}

@@ -127,13 +127,11 @@ class Stack:
             return {}
         for child in children:
             try:
-                argv = child.cmdline()
+                role = role_of(child.cmdline())
             except psutil.Error:
                 continue
-            if "entrypoints.cli" in argv:
-                role = argv[argv.index("entrypoints.cli") + 1]
-                if role in ROLE_NAMES:
-                    pids[role] = child.pid
+            if role is not None:
+                pids[role] = child.pid
         return pids
 
     def load_catalog(self, entries: list[dict[str, Any]]) -> None:
@@ -171,6 +169,21 @@ class Stack:
                     child.kill()
             except psutil.Error:
                 pass
+
+
+def role_of(argv: list[str]) -> str | None:
+    """The role a child of `run` plays, from its command line: `python -m entrypoints.cli
+    ROLE`, except the sandbox, which replaces itself with `python -m sandbox` (the engine
+    never imports the sandbox)."""
+    try:
+        module, *rest = argv[argv.index("-m") + 1 :]
+    except ValueError:  # no -m, or nothing after it
+        return None
+    if module == "sandbox":
+        return "sandbox"
+    if module == "entrypoints.cli" and rest and rest[0] in ROLE_NAMES:
+        return rest[0]
+    return None
 
 
 def catalog_entries(skus: int, stock: int) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from domain.catalog import Product
 from domain.errors import (
-    CurrencyMismatch,
     DomainError,
     DuplicateCapture,
     DuplicateReservation,
@@ -54,7 +53,6 @@ __all__ = [
     "Attempt",
     "Capture",
     "Currency",
-    "CurrencyMismatch",
     "DomainError",
     "DuplicateCapture",
     "DuplicateReservation",

@@ -3,7 +3,9 @@ cannot store (PostgreSQL bigint, text without NUL) or a provider cannot charge.
 
 The API schema states the same bounds (api/schemas.py), so clients learn them from
 /openapi.json; the domain enforces them, so no path (HTTP, catalog file, a script) can
-record a value outside them.
+record a value outside them. These constants are the only place the limits are written:
+the catalog file is checked with the domain's own rules before it is loaded
+(``application.catalog.CatalogEntry.checked``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from domain.identity import stable_id
 from domain.money import Currency, Money
 
 
-def _validated(name: str, vendor_id: str, unit_amount: int, currency: str) -> str:
-    """Check product fields; return the normalised currency code."""
+def validate_product(name: str, vendor_id: str, unit_amount: int, currency: str) -> str:
+    """Check a product's fields; return the normalised currency code."""
     if isinstance(name, str) and not name.strip():
         raise InvalidProduct("name must not be empty")
     if isinstance(vendor_id, str) and not vendor_id.strip():
@@ -81,21 +81,18 @@ class Product(Aggregate):
         self.active = True
 
     @staticmethod
-    def create_id(sku: str) -> UUID:
+    def id_for(sku: str) -> UUID:
         return stable_id("product", sku)
-
-    @classmethod
-    def id_for(cls, sku: str) -> UUID:
-        return cls.create_id(sku)
 
     @classmethod
     def register(
         cls, sku: str, name: str, vendor_id: str, unit_amount: int, currency: str
     ) -> Product:
         validate_sku(sku)
-        code = _validated(name, vendor_id, unit_amount, currency)
+        code = validate_product(name, vendor_id, unit_amount, currency)
         return cls._create(
             cls.Registered,
+            id=cls.id_for(sku),
             sku=sku,
             name=name,
             vendor_id=vendor_id,
@@ -125,7 +122,7 @@ class Product(Aggregate):
             self.unit_amount if unit_amount is None else unit_amount,
             self.currency if currency is None else currency,
         )
-        code = _validated(*new)
+        code = validate_product(*new)
         if (new[0], new[1], new[2], code) == (
             self.name,
             self.vendor_id,

@@ -102,15 +102,6 @@ class UnknownCurrency(DomainError):
         self.currency = code
 
 
-class CurrencyMismatch(DomainError):
-    code = "currency-mismatch"
-
-    def __init__(self, left: str, right: str) -> None:
-        super().__init__(f"cannot combine amounts in {left} and {right}")
-        self.left = left
-        self.right = right
-
-
 class MixedCurrencies(DomainError):
     code = "mixed-currencies"
 

@@ -56,7 +56,7 @@ class ForeignCapture(Aggregate):
         self.provider_event_id = provider_event_id
 
     @staticmethod
-    def create_id(provider: str, gateway_payment_id: str) -> UUID:
+    def id_for(provider: str, gateway_payment_id: str) -> UUID:
         return stable_id("foreign-capture", f"{provider}:{gateway_payment_id}")
 
     @classmethod
@@ -73,7 +73,7 @@ class ForeignCapture(Aggregate):
     ) -> ForeignCapture:
         return cls._create(
             cls.Recorded,
-            id=cls.create_id(provider, gateway_payment_id),
+            id=cls.id_for(provider, gateway_payment_id),
             provider=provider,
             gateway_payment_id=_clean(gateway_payment_id),
             gateway_order_id=None if gateway_order_id is None else _clean(gateway_order_id),

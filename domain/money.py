@@ -6,11 +6,10 @@ error on a money path is a real loss. Amounts are ``int`` minor units (cents, pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import CurrencyMismatch, UnknownCurrency
+from domain.errors import UnknownCurrency
 
 # ISO 4217 minor-unit exponents (list one, active codes). Stored per code rather than
 # assumed to be 2 because JPY/KRW have none and BHD/KWD/JOD/OMR/TND have three: getting
@@ -75,7 +74,11 @@ def _require_int(value: Any, what: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Money:
-    """An amount in minor units of one currency. May be negative (differences)."""
+    """An amount in minor units of one currency, as an aggregate states its price or total.
+
+    No arithmetic: the engine sums and compares plain ints of one currency, which the
+    aggregates guard (one currency per cart, refunds within the capture).
+    """
 
     amount: int
     currency: Currency
@@ -88,72 +91,3 @@ class Money:
     @classmethod
     def of(cls, amount: int, currency: str | Currency) -> Money:
         return cls(amount, Currency.of(currency))
-
-    @classmethod
-    def zero(cls, currency: str | Currency) -> Money:
-        return cls(0, Currency.of(currency))
-
-    @classmethod
-    def sum(cls, amounts: Iterable[Money], currency: str | Currency) -> Money:
-        """Sum in ``currency``; the currency is explicit so an empty sum is well defined."""
-        total = cls.zero(currency)
-        for amount in amounts:
-            total = total + amount
-        return total
-
-    def _check(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise CurrencyMismatch(self.currency.code, other.currency.code)
-
-    def __add__(self, other: Money) -> Money:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __mul__(self, factor: int) -> Money:
-        return Money(self.amount * _require_int(factor, "multiplier"), self.currency)
-
-    __rmul__ = __mul__
-
-    def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
-
-    def __lt__(self, other: Money) -> bool:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return self.amount < other.amount
-
-    def __le__(self, other: Money) -> bool:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return self.amount <= other.amount
-
-    def __gt__(self, other: Money) -> bool:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return self.amount > other.amount
-
-    def __ge__(self, other: Money) -> bool:
-        if not isinstance(other, Money):
-            return NotImplemented
-        self._check(other)
-        return self.amount >= other.amount
-
-    def __str__(self) -> str:
-        # Integer formatting only: "USD 12.34", "JPY 500", "KWD -1.250".
-        exponent = self.currency.exponent
-        sign = "-" if self.amount < 0 else ""
-        if exponent == 0:
-            return f"{self.currency.code} {sign}{abs(self.amount)}"
-        major, minor = divmod(abs(self.amount), 10**exponent)
-        return f"{self.currency.code} {sign}{major}.{minor:0{exponent}d}"

@@ -49,7 +49,6 @@ CAPTURED = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
-TERMINAL = frozenset({PaymentStatus.REFUNDED, PaymentStatus.CANCELED})
 # Refund kinds that give back the order's own capture (the others give back extra charges).
 OWN_CAPTURE_REFUNDS = frozenset({RefundKind.REQUESTED, RefundKind.LATE, RefundKind.EXTERNAL})
 UNKNOWN_ACTOR = "unknown"
@@ -332,12 +331,9 @@ class Payment(Aggregate):
         self.captured_amount = 0
 
     @staticmethod
-    def create_id(order_id: UUID) -> UUID:
+    def id_for(order_id: UUID) -> UUID:
+        """The order's one payment, found from the order id alone (adr/0005)."""
         return stable_id("payment", str(order_id))
-
-    @classmethod
-    def id_for(cls, order_id: UUID) -> UUID:
-        return cls.create_id(order_id)
 
     @classmethod
     def initiate(cls, order_id: UUID, provider: str, amount: int, currency: str) -> Payment:
@@ -345,6 +341,7 @@ class Payment(Aggregate):
             raise InvalidAmount(amount, "a positive int of minor units")
         return cls._create(
             cls.Initiated,
+            id=cls.id_for(order_id),
             order_id=order_id,
             provider=Provider.of(provider).value,
             amount=amount,

@@ -28,10 +28,11 @@ def _positive(quantity: int, sku: str) -> int:
     return quantity
 
 
-def _non_negative(on_hand: int, sku: str) -> int:
-    if type(on_hand) is not int or on_hand < 0:
-        raise InvalidQuantity(on_hand, sku)
-    return bounds.amount(on_hand, "stock", 0, bounds.MAX_STOCK)
+def validate_units(units: int, sku: str) -> int:
+    """A count of units a sku can hold: an int from 0 to ``bounds.MAX_STOCK``."""
+    if type(units) is not int or units < 0:
+        raise InvalidQuantity(units, sku)
+    return bounds.amount(units, "stock", 0, bounds.MAX_STOCK)
 
 
 class Stock(Aggregate):
@@ -85,16 +86,13 @@ class Stock(Aggregate):
         self.reservations: dict[str, int] = {}
 
     @staticmethod
-    def create_id(sku: str) -> UUID:
+    def id_for(sku: str) -> UUID:
         return stable_id("stock", sku)
 
     @classmethod
-    def id_for(cls, sku: str) -> UUID:
-        return cls.create_id(sku)
-
-    @classmethod
     def create(cls, sku: str, on_hand: int = 0) -> Stock:
-        return cls._create(cls.Created, sku=sku, on_hand=_non_negative(on_hand, sku))
+        on_hand = validate_units(on_hand, sku)
+        return cls._create(cls.Created, id=cls.id_for(sku), sku=sku, on_hand=on_hand)
 
     @property
     def reserved(self) -> int:
@@ -122,7 +120,7 @@ class Stock(Aggregate):
         Units already sold left on_hand when they were committed, and reserved units stay
         held, so this can never put a sold or held unit on sale again.
         """
-        _non_negative(available, self.sku)
+        validate_units(available, self.sku)
         on_hand = self.reserved + available
         bounds.amount(on_hand, "stock", 0, bounds.MAX_STOCK)
         if on_hand == self.on_hand:

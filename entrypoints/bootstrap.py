@@ -1,30 +1,64 @@
-"""The composition root: builds every collaborator from settings. Nothing connects at import."""
+"""The composition root (adr/0014): the only place that builds the Application, the gateways
+and the background loops. Everything is built from settings on first use, and what a test
+fakes (gateways, hosted checkout sessions, a clock, an in-memory event store) is passed in,
+as cosmicpython's ``bootstrap()`` takes it. Nothing connects at import.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
+from application.cancellations import CustomerCancellations
+from application.captures import ForeignCaptures
 from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
+from application.disputes import Disputes
 from application.orders import OrderLifecycle
+from application.payment_proofs import PaymentProofs
 from application.payments import PaymentOutcomes
-from application.ports import CheckoutSessions, Clock, PaymentGateway, SystemClock
+from application.ports import (
+    CheckoutSessions,
+    Clock,
+    PaymentGateway,
+    PaymentProofSignatures,
+    SystemClock,
+)
+from application.provider_calls import ProviderCalls
 from application.refunds import Refunds
+from domain import Provider
+from entrypoints.roles import NamedLoop
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
+from infrastructure.webhooks.applier import RetryPolicy
+from infrastructure.worker.executor import ExecutorSettings
+from infrastructure.worker.retention import RetentionPolicy
+from projections import ALL_PROJECTIONS, migrations
+from projections.projection import Projection
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries, ReviewQueries
+from projections.runner import ProjectionRunner
+from projections.tracking import PositionReader
 
-if TYPE_CHECKING:  # the SDKs load when webhooks are first needed, not at import
+if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not at import
+    from stripe import StripeClient
+
+    from infrastructure.readiness import Check
+    from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics
+    from infrastructure.webhooks.applier import WebhookApplier
+    from infrastructure.webhooks.inbox import WebhookInbox
     from infrastructure.webhooks.reception import WebhookReception
+    from infrastructure.worker.tasks import TaskQueue
 
+log = structlog.get_logger(__name__)
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
@@ -42,6 +76,11 @@ def build_application(
     address = DatabaseAddress.parse(database_url)
     with schema_lock(address):
         return CheckoutApplication(env=address.eventsourcing_env(pool_size=pool_size))
+
+
+def build_db(database_url: str, *, pool_size: int = 10) -> Engine:
+    """The SQLAlchemy engine on ``database_url``: read models, task queue, webhook inbox."""
+    return DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=pool_size)
 
 
 @dataclass(frozen=True)
@@ -64,14 +103,46 @@ class Services:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
+class WorkerOptions:
+    executors: int = 4
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    reaper_interval_seconds: float = 5.0
+    inbox_interval_seconds: float = 1.0
+    inbox_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+
+
 class Container:
-    settings: Settings
-    services: Services
-    clock: Clock = field(default_factory=SystemClock)
-    pool_size: int = 10
-    _db: Engine | None = field(default=None, repr=False)
-    _closers: list[Any] = field(default_factory=list, repr=False)
+    """One process's object graph, each part built from the settings on first use.
+
+    ``gateways``, ``checkout_sessions`` and ``clock`` replace what the settings would give;
+    ``in_memory`` keeps the events in this process (eventsourcing's POPO store) instead of
+    PostgreSQL. ``close`` releases only what the container built.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        *,
+        clock: Clock | None = None,
+        gateways: Mapping[str, PaymentGateway] | None = None,
+        checkout_sessions: CheckoutSessions | None = None,
+        in_memory: bool = False,
+        pool_size: int = 10,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.clock: Clock = clock or SystemClock()
+        self.pool_size = pool_size
+        self._gateways = gateways
+        self._checkout_sessions = checkout_sessions
+        self._in_memory = in_memory
+        self._db: Engine | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    # -- the stores ---------------------------------------------------------------------
 
     @property
     def database(self) -> DatabaseAddress:
@@ -80,14 +151,21 @@ class Container:
     @property
     def db(self) -> Engine:
         if self._db is None:
-            self._db = self.database.sqlalchemy_engine(pool_size=self.pool_size)
+            self._db = build_db(self.services.database_url, pool_size=self.pool_size)
         return self._db
 
     @cached_property
     def app(self) -> CheckoutApplication:
-        app = build_application(self.services.database_url, pool_size=self.pool_size)
+        url = None if self._in_memory else self.services.database_url
+        app = build_application(url, pool_size=self.pool_size)
         self._closers.append(app.close)
         return app
+
+    def upgrade_database(self) -> str:
+        """Every engine table at the newest revision (adr/0012); each role runs it at start."""
+        return migrations.upgrade_database(self.db)
+
+    # -- the use cases ------------------------------------------------------------------
 
     @cached_property
     def checkout(self) -> Checkout:
@@ -111,29 +189,129 @@ class Container:
         return Refunds(self.app)
 
     @cached_property
-    def gateways(self) -> dict[str, PaymentGateway]:
-        """Payment providers with credentials in the settings (possibly none)."""
-        from infrastructure.payments.gateways import gateways_from_settings
-
-        return gateways_from_settings(self.settings)
-
-    @cached_property
-    def checkout_sessions(self) -> CheckoutSessions | None:
-        """Stripe's hosted Checkout; None when Stripe is not configured."""
-        from infrastructure.payments.gateways import checkout_sessions_from_settings
-
-        return checkout_sessions_from_settings(self.settings)
-
-    @cached_property
     def hosted_checkout(self) -> HostedCheckout:
         return HostedCheckout(self.app, self.checkout_sessions, self.clock)
 
     @cached_property
-    def webhooks(self) -> WebhookReception:
-        """Verifies, records (creating the inbox table if missing) and applies webhooks."""
-        from infrastructure.webhooks.reception import webhook_reception
+    def payment_proofs(self) -> PaymentProofs:
+        razorpay = self.gateways.get(Provider.RAZORPAY.value)
+        return PaymentProofs(self.app, self.payment_proof_signatures, razorpay)
 
-        return webhook_reception(self.app, self.db, self.settings)
+    @cached_property
+    def cancellations(self) -> CustomerCancellations:
+        return CustomerCancellations(self.app)
+
+    @cached_property
+    def provider_calls(self) -> ProviderCalls:
+        return ProviderCalls(
+            self.app,
+            self.gateways,
+            self.checkout_sessions,
+            payments=self.payments,
+            refunds=self.refunds,
+        )
+
+    # -- the providers ------------------------------------------------------------------
+
+    @cached_property
+    def gateways(self) -> dict[str, PaymentGateway]:
+        """Payment providers with credentials in the settings (possibly none), instrumented.
+
+        The SDKs load here, when a role first needs a gateway, never at import.
+        """
+        if self._gateways is not None:
+            return dict(self._gateways)
+        from infrastructure.payments.metrics import InstrumentedGateway
+        from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client
+        from infrastructure.payments.stripe.client import StripeGateway
+
+        settings = self.settings
+        gateways: dict[str, PaymentGateway] = {}
+        if settings.stripe_secret_key:
+            gateways[Provider.STRIPE.value] = InstrumentedGateway(
+                StripeGateway(self._stripe_client())
+            )
+        if settings.razorpay_key_id and settings.razorpay_key_secret:
+            client = razorpay_client(
+                settings.razorpay_key_id, settings.razorpay_key_secret, settings.razorpay_api_base
+            )
+            razorpay = RazorpayGateway(client, settings.razorpay_key_id)
+            gateways[Provider.RAZORPAY.value] = InstrumentedGateway(razorpay)
+        return gateways
+
+    @cached_property
+    def checkout_sessions(self) -> CheckoutSessions | None:
+        """Stripe's hosted Checkout; None when Stripe is not configured."""
+        if self._checkout_sessions is not None:
+            return self._checkout_sessions
+        if not self.settings.stripe_secret_key:
+            return None
+        from infrastructure.payments.stripe.client import StripeCheckoutSessions
+
+        return StripeCheckoutSessions(self._stripe_client())
+
+    def _stripe_client(self) -> StripeClient:
+        """A client of its own for each user, as each thread pool keeps its connections."""
+        from infrastructure.payments.stripe.client import stripe_client
+
+        assert self.settings.stripe_secret_key
+        return stripe_client(self.settings.stripe_secret_key, self.settings.stripe_api_base)
+
+    @cached_property
+    def payment_proof_signatures(self) -> PaymentProofSignatures | None:
+        """Razorpay's checkout.js signatures; None when RAZORPAY_KEY_SECRET is not set."""
+        from infrastructure.payments.razorpay.client import RazorpayPaymentProofSignatures
+
+        secret = self.settings.razorpay_key_secret
+        return RazorpayPaymentProofSignatures(secret) if secret else None
+
+    # -- webhooks -----------------------------------------------------------------------
+
+    @cached_property
+    def webhook_inbox(self) -> WebhookInbox:
+        from infrastructure.webhooks.inbox import WebhookInbox
+
+        return WebhookInbox(self.db)
+
+    def webhook_applier(self, retry: RetryPolicy | None = None) -> WebhookApplier:
+        """Applies inbox rows through their provider's dispatch table."""
+        from infrastructure.webhooks.applier import WebhookApplier
+        from infrastructure.webhooks.directory import PaymentStatusDirectory
+        from infrastructure.webhooks.events import WebhookEffects
+
+        effects = WebhookEffects(
+            app=self.app,
+            payments=self.payments,
+            refunds=self.refunds,
+            directory=PaymentStatusDirectory(self.db),
+            captures=ForeignCaptures(self.app),
+            disputes=Disputes(self.app),
+        )
+        return WebhookApplier(self.webhook_inbox, effects, retry=retry)
+
+    @cached_property
+    def webhooks(self) -> WebhookReception:
+        """The API's reception: verifies, records and applies webhooks. The inbox table is
+        the migrations' (the api role upgrades the database when it starts), never made
+        inside a request."""
+        from infrastructure.payments.stripe.client import WEBHOOK_TOLERANCE_SECONDS
+        from infrastructure.webhooks.reception import (
+            WebhookReception,
+            razorpay_intake,
+            stripe_intake,
+        )
+
+        intakes = [
+            stripe_intake(self.settings.stripe_webhook_secret, WEBHOOK_TOLERANCE_SECONDS),
+            razorpay_intake(self.settings.razorpay_webhook_secret),
+        ]
+        return WebhookReception(
+            self.webhook_inbox,
+            self.webhook_applier(),
+            {intake.provider: intake for intake in intakes},
+        )
+
+    # -- the read side ------------------------------------------------------------------
 
     @cached_property
     def metrics(self) -> CollectorRegistry:
@@ -167,6 +345,130 @@ class Container:
     def review_queries(self) -> ReviewQueries:
         return ReviewQueries(self.db)
 
+    @cached_property
+    def position_reader(self) -> PositionReader:
+        return PositionReader.of(self.app, self.db)
+
+    # -- what the API needs besides (api.services.ApiServices) --------------------------
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.services.jwt_secret
+
+    @cached_property
+    def readiness_checks(self) -> tuple[Callable[[], Check], ...]:
+        """The database, the broker, and no follower stopped at an event it cannot apply."""
+        from infrastructure.followers import check_followers
+        from infrastructure.readiness import check_broker, check_database
+
+        return (
+            lambda: check_database(self.db),
+            lambda: check_broker(self.services.bootstrap_servers),
+            lambda: check_followers(self.db),
+        )
+
+    @cached_property
+    def unavailable_errors(self) -> tuple[type[Exception], ...]:
+        """What the stores raise when the database is away or a lock wait timed out."""
+        import psycopg
+        import sqlalchemy as sa
+        from eventsourcing.persistence import PersistenceError
+
+        return (PersistenceError, sa.exc.OperationalError, psycopg.OperationalError)
+
+    # -- the background loops -----------------------------------------------------------
+
+    def projector_loops(
+        self, projections: Iterable[Projection] = ALL_PROJECTIONS, *, safety_poll: float = 5.0
+    ) -> list[NamedLoop]:
+        """One runner per projection (one active instance per lock, adr/0006)."""
+        return [
+            NamedLoop(
+                f"projection:{projection.name}",
+                ProjectionRunner(
+                    self.app, self.db, projection, safety_poll=safety_poll
+                ).run_forever,
+            )
+            for projection in projections
+        ]
+
+    def outbox_relay(
+        self,
+        *,
+        topics: RelayTopics | None = None,
+        producer: Mapping[str, Any] | None = None,
+        options: RelayOptions | None = None,
+        on_step: Callable[[RelayStep], None] | None = None,
+    ) -> OutboxRelay:
+        """The relay to the broker in ``services``; ``producer`` adds to (or replaces) its
+        librdkafka settings."""
+        from infrastructure.relay import OutboxRelay, RelayTopics
+
+        return OutboxRelay(
+            self.app,
+            self.database,
+            {"bootstrap.servers": self.services.bootstrap_servers, **(producer or {})},
+            topics or RelayTopics(confirmed=self.settings.kafka_topic_order_confirmed),
+            self.settings.kafka_topic_partitions,
+            options=options,
+            on_step=on_step,
+        )
+
+    def relay_loops(self) -> list[NamedLoop]:
+        """The outbox relay (adr/0007): one active per database, the others stand by."""
+        return [NamedLoop("relay", self.outbox_relay().run_forever)]
+
+    @cached_property
+    def task_queue(self) -> TaskQueue:
+        from infrastructure.worker.tasks import TaskQueue
+
+        return TaskQueue(self.db)
+
+    def worker_options(self) -> WorkerOptions:
+        """The worker's options as the settings give them (retention periods)."""
+        retention = RetentionPolicy(
+            webhooks=timedelta(days=self.settings.webhook_retention_days),
+            tasks=timedelta(days=self.settings.task_retention_days),
+        )
+        return WorkerOptions(retention=retention)
+
+    def worker_loops(self, options: WorkerOptions | None = None) -> list[NamedLoop]:
+        """Every loop of one worker process: the provider-task feed, the executors, the
+        expiry reaper, the webhook-inbox sweeper, the retention pruner and the doorbell."""
+        from infrastructure.webhooks.sweeper import InboxSweeper
+        from infrastructure.worker.doorbell import Doorbell, listen_for_tasks
+        from infrastructure.worker.executor import Executor
+        from infrastructure.worker.reaper import ExpiryReaper
+        from infrastructure.worker.retention import RetentionPruner
+        from infrastructure.worker.task_feed import ProviderTaskFeed
+
+        options = options or self.worker_options()
+        if not self.gateways:
+            log.warning("no payment provider configured: provider tasks will wait for one")
+        sweeper = InboxSweeper(
+            self.webhook_inbox,
+            self.webhook_applier(options.inbox_retry),
+            options.inbox_interval_seconds,
+        )
+        doorbell = Doorbell()
+        feed = ProjectionRunner(self.app, self.db, ProviderTaskFeed())
+        # The reaper reads order_view, which the projector fills.
+        reaper = ExpiryReaper(
+            self.order_queries, self.orders, self.clock, options.reaper_interval_seconds
+        )
+        pruner = RetentionPruner(self.webhook_inbox, self.task_queue, options.retention)
+        loops = [
+            NamedLoop("projection:provider_tasks", feed.run_forever),
+            NamedLoop("worker:retention", pruner.run_forever),
+            NamedLoop("worker:doorbell", partial(listen_for_tasks, self.db, doorbell)),
+            NamedLoop("worker:reaper", reaper.run_forever),
+            NamedLoop("worker:webhook-inbox", sweeper.run_forever),
+        ]
+        for number in range(1, options.executors + 1):
+            executor = Executor(self.task_queue, self.provider_calls, options.executor, doorbell)
+            loops.append(NamedLoop(f"worker:executor-{number}", executor.run_forever))
+        return loops
+
     def close(self) -> None:
         for closer in reversed(self._closers):
             closer()
@@ -177,4 +479,53 @@ class Container:
 
 
 def build_container(settings: Settings, services: Services) -> Container:
-    return Container(settings=settings, services=services)
+    return Container(settings, services)
+
+
+# -- for a process that drives an engine from outside it (the bench) --------------------
+
+
+def container_from_environment(
+    database_url: str, bootstrap_servers: str, *, pool_size: int = 10
+) -> Container:
+    """A container on these services, its other settings from this process's environment,
+    as the engine's processes started with that environment have them. It has no JWT
+    secret: such a process mints its own tokens."""
+    from infrastructure.settings import load_settings
+
+    services = Services(database_url, bootstrap_servers, jwt_secret="")
+    return Container(load_settings(), services, pool_size=pool_size)
+
+
+def create_topics(container: Container, names: Iterable[str], partitions: int = 1) -> None:
+    """Create those of ``names`` the broker lacks; existing topics stay as they are."""
+    from infrastructure.relay import RelayOptions, ensure_topics
+
+    config = {"bootstrap.servers": container.services.bootstrap_servers}
+    ensure_topics(config, list(names), partitions, RelayOptions().replication)
+
+
+def create_relay_topics(container: Container) -> RelayTopics:
+    """The relay's topics, created with the settings' partition count before anything asks
+    the broker about them: one that auto-creates topics (Tansu) would choose the count."""
+    from infrastructure.relay import RelayTopics
+
+    topics = RelayTopics(confirmed=container.settings.kafka_topic_order_confirmed)
+    create_topics(container, topics.names, container.settings.kafka_topic_partitions)
+    return topics
+
+
+def libpq_url(database_url: str) -> str:
+    """``database_url`` as libpq, and so psycopg, takes it (no SQLAlchemy driver name)."""
+    return DatabaseAddress.parse(database_url).conninfo
+
+
+def database_url_for(server_url: str, dbname: str) -> str:
+    """The URL of the database ``dbname`` on the server that ``server_url`` points at."""
+    return DatabaseAddress.parse(server_url).with_dbname(dbname).url
+
+
+def event_store_env(database_url: str, *, pool_size: int = 10) -> dict[str, str]:
+    """The eventsourcing persistence settings ``build_application`` runs the engine with
+    (one table lock per insert, no pre-ping), for another Application to run under."""
+    return DatabaseAddress.parse(database_url).eventsourcing_env(pool_size=pool_size)

@@ -1,4 +1,11 @@
-"""`checkout-engine catalog load FILE`: the JSON file format and its validation."""
+"""`checkout-engine catalog load FILE`: the JSON file format.
+
+The model below says only what shape the file has (field names, JSON types, no unknown
+fields). Which values a product may take is the application's to say
+(``CatalogEntry.checked``, with the domain's bounds), as for an upload through the API, so
+the file and the API cannot drift apart; it is checked here, before anything is loaded, so
+that a bad file names the item at fault.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAd
 from pydantic import ValidationError as PydanticValidationError
 
 from application.catalog import CatalogEntry
+from domain import DomainError, OutOfBounds
 
 
 class CatalogFileError(ValueError):
@@ -18,11 +26,12 @@ class CatalogFileError(ValueError):
 class CatalogItem(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    vendor_id: str = Field(alias="vendorId", min_length=1, max_length=64)
+    sku: str
+    name: str
+    vendor_id: str = Field(alias="vendorId")
+    # A negative number is a malformed file, said in the file's own terms (``0/stock:``).
     unit_amount: StrictInt = Field(alias="unitAmount", ge=0)
-    currency: str = Field(min_length=3, max_length=3)
+    currency: str
     stock: StrictInt = Field(ge=0)
     active: StrictBool = True
 
@@ -32,7 +41,7 @@ class CatalogItem(BaseModel):
             name=self.name,
             vendor_id=self.vendor_id,
             unit_amount=self.unit_amount,
-            currency=self.currency.upper(),
+            currency=self.currency,
             stock=self.stock,
             active=self.active,
         )
@@ -52,7 +61,16 @@ def parse_catalog(raw: str) -> list[CatalogEntry]:
         error = exc.errors()[0]
         where = "/".join(str(part) for part in error["loc"]) or "top level"
         raise CatalogFileError(f"{where}: {error['msg']}") from None
-    return [item.entry() for item in items]
+    return [_checked(index, item.entry()) for index, item in enumerate(items)]
+
+
+def _checked(index: int, entry: CatalogEntry) -> CatalogEntry:
+    try:
+        return entry.checked()
+    except OutOfBounds as exc:
+        raise CatalogFileError(f"{index}/{exc.field}: {exc.requirement}") from None
+    except DomainError as exc:
+        raise CatalogFileError(f"{index}: {exc}") from None
 
 
 def read_catalog(path: Path) -> list[CatalogEntry]:

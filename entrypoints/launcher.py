@@ -7,16 +7,15 @@ import shlex
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
 
 import click
 import httpx
 import structlog
 import uvicorn
 
-from entrypoints.bootstrap import Container, Services, build_container
+from entrypoints.bootstrap import Container, Services
 from entrypoints.embedded import resolve_services
 from entrypoints.embedded.providers import SandboxWiring, sandbox_wiring
 from entrypoints.preflight import check_ports, claim_data_dir
@@ -30,10 +29,9 @@ from entrypoints.running_engine import (
     publish,
 )
 from entrypoints.supervisor import Role, RoleFailed, Supervisor, child_environment, role_command
+from entrypoints.tokens import mint_token
 from infrastructure.observability import configure_logging
 from infrastructure.settings import Settings
-from infrastructure.tokens import mint_token
-from projections.migrations import upgrade_database
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +44,7 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
     services = Services(
         url, settings.kafka_bootstrap_servers or "", settings.checkout_jwt_secret or ""
     )
-    container = build_container(settings, services)
+    container = Container(settings, services)
     try:
         yield container
     finally:
@@ -57,13 +55,40 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
 ENGINE_ROLES = ("api", "projector", "relay", "worker")
 
 
+def role_container(
+    settings: Settings, role: str, *, jwt: bool = False, pool_size: int = 10
+) -> Container:
+    """A production role's container, its database brought up to the newest revision
+    (adr/0012) before anything reads or writes it."""
+    configure_logging(role)
+    container = Container(settings, Services.from_settings(settings, jwt=jwt), pool_size=pool_size)
+    try:
+        container.upgrade_database()
+    except BaseException:
+        container.close()
+        raise
+    return container
+
+
+def run_background_role(
+    settings: Settings,
+    role: str,
+    loops: Callable[[Container], list[NamedLoop]],
+    *,
+    pool_size: int = 10,
+) -> int:
+    """Run a role's loops until SIGINT/SIGTERM; the exit code says whether one crashed."""
+    container = role_container(settings, role, pool_size=pool_size)
+    try:
+        return run_loops(loops(container))
+    finally:
+        container.close()
+
+
 def run_api(settings: Settings) -> None:
     from api.app import create_app
 
-    configure_logging("api")
-    services = Services.from_settings(settings)
-    container = build_container(settings, services)
-    upgrade_database(container.db)  # the views it reads, the inbox it writes (adr/0012)
+    container = role_container(settings, "api", jwt=True)  # create_app's lifespan closes it
     uvicorn.run(
         create_app(container),
         host=settings.host,
@@ -76,66 +101,17 @@ def run_api(settings: Settings) -> None:
 
 def run_projector(settings: Settings) -> int:
     """Every projection, each on its own runner thread (one active instance per lock)."""
-    from projections import ALL_PROJECTIONS
-    from projections.runner import ProjectionRunner
-
-    configure_logging("projector")
-    container = build_container(settings, Services.from_settings(settings, jwt=False))
-    try:
-        loops = [
-            NamedLoop(
-                f"projection:{projection.name}",
-                ProjectionRunner(container.app, container.db, projection).run_forever,
-            )
-            for projection in ALL_PROJECTIONS
-        ]
-        return run_loops(loops)
-    finally:
-        container.close()
+    return run_background_role(settings, "projector", Container.projector_loops)
 
 
 def run_relay_role(settings: Settings) -> int:
     """The outbox relay: one active per database (advisory lock), the others stand by."""
-    from infrastructure.relay import run_relay
-
-    configure_logging("relay")
-    services = Services.from_settings(settings, jwt=False)
-
-    def relay(stop: threading.Event) -> None:
-        run_relay(
-            services.database_url,
-            services.bootstrap_servers,
-            settings.kafka_topic_order_confirmed,
-            stop,
-            partitions=settings.kafka_topic_partitions,
-        )
-
-    return run_loops([NamedLoop("relay", relay)])
+    return run_background_role(settings, "relay", Container.relay_loops, pool_size=2)
 
 
 def run_worker(settings: Settings) -> int:
     """Provider calls and the expiry reaper; starts fine with no provider configured."""
-    from infrastructure.worker.assembly import WorkerOptions, worker_loops
-    from infrastructure.worker.retention import RetentionPolicy
-
-    configure_logging("worker")
-    container = build_container(settings, Services.from_settings(settings, jwt=False))
-    try:
-        retention = RetentionPolicy(
-            webhooks=timedelta(days=settings.webhook_retention_days),
-            tasks=timedelta(days=settings.task_retention_days),
-        )
-        loops = worker_loops(
-            container.app,
-            container.db,
-            container.gateways,
-            container.clock,
-            WorkerOptions(retention=retention),
-            sessions=container.checkout_sessions,
-        )
-        return run_loops(loops)
-    finally:
-        container.close()
+    return run_background_role(settings, "worker", Container.worker_loops)
 
 
 def _wait_ready(url: str, timeout: float, stopping: threading.Event) -> bool:

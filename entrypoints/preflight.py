@@ -1,4 +1,4 @@
-"""What `run` checks before it starts anything (issue 10): one engine per data directory,
+"""What `run` checks before it starts anything: one engine per data directory,
 and the ports it is about to bind free.
 
 A second `run` used to print "checkout-engine is running" with fresh tokens while its

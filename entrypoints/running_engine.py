@@ -1,4 +1,4 @@
-"""Where the running engine is: `run` publishes it, the other commands find it (issue 10).
+"""Where the running engine is: `run` publishes it, the other commands find it.
 
 `run` writes ``$CHECKOUT_DATA_DIR/engine.json`` (mode 0600: it holds the JWT secret) with
 its pid and addresses, and a pointer to that file in a per-user place,

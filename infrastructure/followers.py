@@ -1,6 +1,6 @@
-"""Followers of the event log (the projections and the provider-task feed): their dead
-letters on /metrics and /readyz, and the skip and retry that `checkout-engine followers`
-runs (entrypoints.cli.followers).
+"""Followers of the event log (projections.follower: the projections and the worker's
+provider-task feed): which there are, their dead letters on /metrics and /readyz, and the
+skip and retry that `checkout-engine followers` runs (entrypoints.cli.followers).
 
 A follower stopped at an event it cannot apply waits for a person (projections.dead_letters):
 ``skip`` moves its position past the event, on record with who and why; ``retry`` lets it try
@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from infrastructure.readiness import Check
+from infrastructure.worker.task_feed import ProviderTaskFeed
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, SKIPPED, DeadLetters, NoDeadLetter
 from projections.schema import projection_tracking
@@ -26,8 +27,7 @@ from projections.tracking import ensure_tracking_row
 
 log = structlog.get_logger(__name__)
 
-PROVIDER_TASKS = "provider_tasks"  # the worker's feed (infrastructure.worker.task_projection)
-FOLLOWERS = (*(p.name for p in ALL_PROJECTIONS), PROVIDER_TASKS)
+FOLLOWERS = (*(p.name for p in ALL_PROJECTIONS), ProviderTaskFeed.name)
 
 
 class FollowerCollector(Collector):

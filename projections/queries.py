@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
 from domain import OrderStatus
+from projections.documents import rfc3339
 from projections.schema import capture_review_view, order_view, payment_status_view, product_view
 
 Document = dict[str, Any]
@@ -41,12 +42,6 @@ class OrderRecord:
 class PaymentRecord:
     customer_id: str | None  # None only until the order's own event is projected
     body: Document
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _as_uuid(value: UUID | str) -> UUID | None:

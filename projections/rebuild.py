@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from projections.migrations import upgrade_database
 from projections.projection import Projection
-from projections.schema import create_schema
 from projections.tracking import ensure_tracking_row, read_position, set_position
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def rebuild(
 ) -> RebuildResult:
     """Replay the whole log into fresh tables and swap them in; progress(done, total)
     reports notification ids (done reaches total at the end)."""
-    create_schema(db)
+    upgrade_database(db)
     report = progress or (lambda done, total: None)
     started = time.perf_counter()
     with _exclusive_rebuild(db, projection.name):

@@ -1,4 +1,5 @@
-"""Runs a projection: follows the notification log, exactly once, one active instance.
+"""Runs a follower (a projection, or the worker's task feed): follows the notification log,
+exactly once, one active instance.
 
 Exactly once: each batch of notifications is applied and the tracking position advanced
 in ONE transaction, with a compare-and-set on the position (``tracking.advance``). A crash
@@ -35,11 +36,13 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
+from application.backoff import Backoff
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, DeadLetters
+from projections.follower import Follower
+from projections.migrations import upgrade_database
 from projections.projection import Projection
 from projections.rebuild import RebuildResult, rebuild
-from projections.schema import create_schema
 from projections.tracking import (
     PositionMoved,
     advance,
@@ -60,6 +63,9 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+
+# A failure that repeats (database down, a bad migration) waits up to a second.
+REPEATED_FAILURE = Backoff(initial=0.2, maximum=1.0)
 
 # Failures that a retry from the stored position can cure: the tables were swapped by a
 # rebuild, a connection dropped, a serialisation or lock timeout.
@@ -86,13 +92,13 @@ def channel_of(app: CheckoutApplication) -> str:
 
 
 class ProjectionRunner:
-    """Keeps one projection's tables up to date with the application's notification log."""
+    """Keeps one follower up to date with the application's notification log."""
 
     def __init__(
         self,
         app: CheckoutApplication,
         db: Engine,
-        projection: Projection,
+        follower: Follower,
         *,
         batch_size: int = 500,
         standby_retry: float = 1.0,
@@ -101,7 +107,7 @@ class ProjectionRunner:
     ) -> None:
         self.app = app
         self.db = db
-        self.projection = projection
+        self.follower = follower
         self.batch_size = batch_size
         self.standby_retry = standby_retry
         self.safety_poll = safety_poll
@@ -116,7 +122,9 @@ class ProjectionRunner:
 
     @property
     def lock_key(self) -> str:
-        return f"projection:{self.projection.name}"
+        # The key every release has used: a runner of the previous release, still live
+        # during a rolling deploy, must contend for the same lock.
+        return f"projection:{self.follower.name}"
 
     def run_forever(self, stop: threading.Event) -> None:
         """Stand by, lead, and follow the log until ``stop`` is set."""
@@ -125,7 +133,7 @@ class ProjectionRunner:
                 self._stand_by_then_lead(stop)
             except CONNECTION_LOST as exc:
                 log.warning(
-                    "projection connection lost", projection=self.projection.name, error=str(exc)
+                    "projection connection lost", projection=self.follower.name, error=str(exc)
                 )
                 stop.wait(self.standby_retry)
 
@@ -136,9 +144,9 @@ class ProjectionRunner:
                 if stop.wait(self.standby_retry):
                     return
             conn.execute(sa.text(f'LISTEN "{self.channel}"'))
-            create_schema(self.db)
+            upgrade_database(self.db)
             self.active.set()
-            log.info("projection active", projection=self.projection.name)
+            log.info("projection active", projection=self.follower.name)
             self._lead(conn, stop)
         finally:
             self.active.clear()
@@ -166,8 +174,8 @@ class ProjectionRunner:
 
     def _stored_position(self) -> int:
         with self.db.begin() as conn:
-            ensure_tracking_row(conn, self.projection.name)
-            return read_position(conn, self.projection.name)
+            ensure_tracking_row(conn, self.follower.name)
+            return read_position(conn, self.follower.name)
 
     def _process_or_retry(
         self, notifications: Sequence[Notification], stop: threading.Event
@@ -185,13 +193,12 @@ class ProjectionRunner:
             self._failing += 1
             log.warning(
                 "projection batch rolled back, will retry",
-                projection=self.projection.name,
+                projection=self.follower.name,
                 error=str(exc),
             )
-            # A swap by a rebuild is cured at once; a failure that repeats (database
-            # down, a bad migration) backs off up to a second between attempts.
+            # A swap by a rebuild is cured at once; a failure that repeats backs off.
             if self._failing > 1:
-                stop.wait(min(1.0, 0.05 * 2**self._failing))
+                stop.wait(REPEATED_FAILURE.delay(self._failing - 1))
             self.position = self._stored_position()
 
     def _find_refused(self, notifications: Sequence[Notification], stop: threading.Event) -> None:
@@ -207,7 +214,7 @@ class ProjectionRunner:
 
     def _stall(self, notification: Notification, exc: Exception, stop: threading.Event) -> None:
         """Record the dead letter, say so loudly, and wait here for an operator's decision."""
-        name = self.projection.name
+        name = self.follower.name
         error = f"{type(exc).__name__}: {exc}"
         letter = self.dead_letters.record(
             name,
@@ -261,13 +268,11 @@ class ProjectionRunner:
     def process(self, notifications: Sequence[Notification], expected: int) -> int:
         """Apply one batch and advance the position from ``expected``, atomically."""
         mapper = self.app.mapper
-        events = [
-            mapper.to_domain_event(n) for n in notifications if self.projection.wants(n.topic)
-        ]
+        events = [mapper.to_domain_event(n) for n in notifications if self.follower.wants(n.topic)]
         last = notifications[-1].id
         with self.db.begin() as conn:
-            self.projection.apply_batch(conn, events)
-            advance(conn, self.projection.name, expected, last)
+            self.follower.apply_batch(conn, events)
+            advance(conn, self.follower.name, expected, last)
         return last
 
     def _wait_for_events(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:

@@ -1,23 +1,27 @@
-"""The read-model tables and their tracking table (SQLAlchemy Core).
+"""Every table the engine creates, described to the code (SQLAlchemy Core).
 
-The database gets them from the Alembic revisions in ``projections.migrations``
-(adr/0012); these factories describe the same tables to the code, and a change to one
-comes with a revision that makes it (tests/integration/migrations compares the two).
+The read models and their tracking table, the follower dead letters, and the working sets
+of the adapters below them all: the provider task queue, the webhook inbox, the relay
+position. The database gets them from the Alembic revisions in ``projections.migrations``
+(adr/0012), whose ``upgrade_database`` is the one creator: each process runs it as it
+starts, never inside a request. The tables here describe the same tables to the code, and a
+change to one comes with a revision that makes it (tests/integration/migrations compares
+the two). The eventsourcing library's own tables are the library's.
 
-Tables are built by factories that take the table name, so a rebuild can create a shadow
-copy (``<table>__rebuild``) whose indexes and constraints carry the shadow's name and do not
-collide with the live ones; the swap renames them back (see ``projections.rebuild``).
+View tables are built by factories that take the table name, so a rebuild can create a
+shadow copy (``<table>__rebuild``) whose indexes and constraints carry the shadow's name and
+do not collide with the live ones; the swap renames them back (see ``projections.rebuild``).
+The queues and the relay position are never rebuilt: they are plain tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.engine import Engine
-
-from projections.migrations import upgrade_database
 
 # Names derived from the table name, so a shadow table's constraints are distinct.
 NAMING_CONVENTION = {
@@ -35,8 +39,8 @@ def new_metadata() -> sa.MetaData:
     return sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _timestamp(name: str, nullable: bool = False) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+def _timestamp(name: str, nullable: bool = False, **kwargs: Any) -> sa.Column[Any]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable, **kwargs)
 
 
 def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Table:
@@ -205,10 +209,102 @@ def shadow_of(table: sa.Table, shadow_metadata: sa.MetaData) -> sa.Table:
     return TABLE_FACTORIES[table.name](shadow_metadata, table.name + SHADOW_SUFFIX)
 
 
-def create_schema(db: Engine) -> None:
-    """Bring every table the engine owns up to the newest revision (projections.migrations).
+class TaskKind(StrEnum):
+    """The provider call a ``provider_tasks`` row asks for."""
 
-    Safe when several processes start at once, and cheap once this process has seen the
-    database at head: runners call it each time they become active.
-    """
-    upgrade_database(db)
+    CREATE_ORDER = "create_order"
+    CANCEL = "cancel"
+    REFUND = "refund"
+    CLOSE_OPEN = "close_open"  # paid: close the payment's other ways to pay
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# The worker's queue of provider calls (infrastructure.worker.tasks).
+provider_tasks = sa.Table(
+    "provider_tasks",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("payment_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("order_id", UUID(as_uuid=True)),
+    sa.Column("refund_id", sa.Text),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("status", sa.Text, nullable=False, server_default=TaskStatus.PENDING.value),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    _timestamp("next_attempt_at", server_default=sa.func.now()),
+    _timestamp("lease_until", nullable=True),
+    sa.Column("last_error", sa.Text),
+    _timestamp("created_at", server_default=sa.func.now()),
+    _timestamp("updated_at", server_default=sa.func.now()),
+    sa.CheckConstraint(
+        sa.column("kind").in_([k.value for k in TaskKind]), name="ck_provider_tasks_kind"
+    ),
+    sa.CheckConstraint(
+        sa.column("status").in_([s.value for s in TaskStatus]), name="ck_provider_tasks_status"
+    ),
+)
+_tasks = provider_tasks.c
+# One task per call, whatever replays the log: the projection inserts ON CONFLICT DO NOTHING.
+sa.Index(
+    "uq_provider_tasks_call",
+    _tasks.kind,
+    _tasks.payment_id,
+    sa.func.coalesce(_tasks.refund_id, ""),
+    unique=True,
+)
+sa.Index("ix_provider_tasks_pending", _tasks.id, postgresql_where=_tasks.status == "pending")
+sa.Index("ix_provider_tasks_payment", _tasks.payment_id)
+
+
+class InboxStatus(StrEnum):
+    RECEIVED = "received"  # not applied yet
+    PROCESSED = "processed"  # a use case took it
+    IGNORED = "ignored"  # nothing for the engine to do
+    FAILED = "failed"  # the last try raised
+
+
+# Every verified provider event, kept raw (infrastructure.webhooks.inbox).
+webhook_inbox = sa.Table(
+    "webhook_inbox",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("headers", JSONB, nullable=False),
+    _timestamp("received_at", server_default=sa.func.now()),
+    sa.Column("status", sa.Text, nullable=False, server_default=InboxStatus.RECEIVED.value),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    _timestamp("next_attempt_at", nullable=True),
+    _timestamp("lease_until", nullable=True),
+    sa.Column("last_error", sa.Text),
+    sa.Column("outcome", sa.Text),
+    _timestamp("processed_at", nullable=True),
+    sa.UniqueConstraint("provider", "event_id"),
+    sa.CheckConstraint(
+        sa.column("status").in_([s.value for s in InboxStatus]), name="ck_webhook_inbox_status"
+    ),
+)
+_inbox = webhook_inbox.c
+sa.Index(
+    "ix_webhook_inbox_due",
+    _inbox.next_attempt_at,
+    postgresql_where=_inbox.status.in_([InboxStatus.RECEIVED.value, InboxStatus.FAILED.value]),
+)
+
+# How far the outbox relay has published (infrastructure.relay.lease writes it). Its key
+# keeps the name PostgreSQL gave it when the relay created the table by hand.
+relay_position = sa.Table(
+    "relay_position",
+    metadata,
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    _timestamp("updated_at", server_default=sa.func.now()),
+    sa.PrimaryKeyConstraint("name", name="relay_position_pkey"),
+)

@@ -4,11 +4,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from infrastructure.database import DatabaseAddress
-from tests.services import kafka_broker, postgres_server
+from tests.services import kafka_broker, postgres_server, scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -26,15 +24,8 @@ def bootstrap_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 @pytest.fixture
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database for this test alone, dropped afterwards."""
-    server = DatabaseAddress.parse(postgres_server_url)
-    name = f"ce_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.with_dbname(name).url
-    finally:
-        with psycopg.connect(server.conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import psycopg
+
+from infrastructure.database import DatabaseAddress
 
 
 def docker_available() -> bool:
@@ -80,3 +85,17 @@ def kafka_broker(workdir: Path) -> Iterator[str]:
         yield broker.start()
     finally:
         broker.stop()
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server at ``server_url``, dropped afterwards."""
+    server = DatabaseAddress.parse(server_url)
+    name = f"ce_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.with_dbname(name).url
+    finally:
+        with psycopg.connect(server.conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -15,9 +15,16 @@ class TimedOut(AssertionError):
 
 
 def wait_until(
-    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+    condition: Callable[[], T | Literal[False] | None],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "",
 ) -> T:
-    """Poll `condition` until it returns something truthy; return it, or fail at the deadline."""
+    """Poll `condition` until it returns something truthy; return it, or fail at the deadline.
+
+    A condition written ``lambda: ready and value`` may answer False or None while it waits;
+    what it returns at last is the value.
+    """
     pause = threading.Event()
     deadline = time.monotonic() + timeout
     while True:

@@ -24,8 +24,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from api.pages.docs import docs_page
+from api.services import services_of
 from domain.money import ISO_4217_EXPONENTS
-from entrypoints.bootstrap import Container
 
 # Real Razorpay (no sandbox configured): checkout.js is loaded from its CDN and opens its
 # modal in a frame on the API's origin.
@@ -97,8 +97,7 @@ def _nonce() -> str:
 
 
 async def storefront(request: Request) -> HTMLResponse:
-    container: Container = request.app.state.container
-    base = container.settings.razorpay_api_base
+    base = services_of(request).settings.razorpay_api_base
     config: dict[str, Any] = {
         "orderId": None,
         # The sandbox hosts a test page where checkout.js would open; real Razorpay uses

@@ -19,20 +19,20 @@ from api.schemas import (
     ReviewPage,
     ReviewsQuery,
 )
+from api.services import services_of
 from api.validation import invalid_request, validate_query
-from entrypoints.bootstrap import Container
-from projections import CaptureReviewView, OrderView
+from projections import OrdersView, ReviewsView
 from projections.queries import InvalidCursor
 
 
 async def list_orders(request: Request) -> Response:
     require_role(authenticate_read(request), ADMIN, AUDITOR)
     query = validate_query(AdminOrdersQuery, request.query_params)
-    await await_views(request, [OrderView.name], query.min_position)
-    container: Container = request.app.state.container
+    await await_views(request, [OrdersView.name], query.min_position)
+    queries = services_of(request).order_queries
     try:
         items, next_cursor = await run_in_threadpool(
-            container.order_queries.list, query.status, query.limit, query.cursor
+            queries.list, query.status, query.limit, query.cursor
         )
     except InvalidCursor as exc:
         raise invalid_request(str(exc), [{"field": "cursor", "message": str(exc)}]) from None
@@ -45,9 +45,9 @@ async def list_orders(request: Request) -> Response:
 async def list_reviews(request: Request) -> Response:
     require_role(authenticate_read(request), ADMIN)
     query = validate_query(ReviewsQuery, request.query_params)
-    await await_views(request, [CaptureReviewView.name], query.min_position)
-    container: Container = request.app.state.container
-    items = await run_in_threadpool(container.review_queries.list, query.kind, query.limit)
+    await await_views(request, [ReviewsView.name], query.min_position)
+    queries = services_of(request).review_queries
+    items = await run_in_threadpool(queries.list, query.kind, query.limit)
     return json_response(ReviewPage(items=[CaptureReview.model_validate(i) for i in items]))
 
 

@@ -22,9 +22,9 @@ from api.schemas import (
     StockChangeBody,
     StockOut,
 )
+from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_query
 from application.catalog import CatalogEntry, CatalogLoaded, StockChanged
-from entrypoints.bootstrap import Container
 from projections import CatalogView
 
 
@@ -32,13 +32,12 @@ async def list_products(request: Request) -> Response:
     limit_read(request)
     query = validate_query(ReadQuery, request.query_params)
     await await_views(request, [CatalogView.name], query.min_position)
-    container: Container = request.app.state.container
-    products = await run_in_threadpool(container.product_queries.list_active)
+    products = await run_in_threadpool(services_of(request).product_queries.list_active)
     items = [ProductOut.model_validate(product, from_attributes=True) for product in products]
     return json_response(ProductList(items=items))
 
 
-def _upsert(container: Container, upload: ProductUpload) -> CatalogLoaded:
+def _upsert(services: ApiServices, upload: ProductUpload) -> CatalogLoaded:
     entries = [
         CatalogEntry(
             sku=product.sku,
@@ -52,7 +51,7 @@ def _upsert(container: Container, upload: ProductUpload) -> CatalogLoaded:
         for product in upload.entries()
     ]
     try:
-        return container.catalog.upsert(entries)
+        return services.catalog.upsert(entries)
     except ValueError as exc:  # the same sku twice in one upload
         raise Problem(422, "Unprocessable Content", str(exc), kind="duplicate-sku") from None
 
@@ -60,29 +59,27 @@ def _upsert(container: Container, upload: ProductUpload) -> CatalogLoaded:
 async def upsert_products(request: Request) -> Response:
     require_role(authenticate(request), ADMIN)
     upload = await parse_body(request, ProductUpload)
-    container: Container = request.app.state.container
-    loaded = await run_in_threadpool(_upsert, container, upload)
+    loaded = await run_in_threadpool(_upsert, services_of(request), upload)
     body = CatalogUpserted(
         created=loaded.created, updated=loaded.updated, unchanged=loaded.unchanged
     )
     return json_response(body, headers=position_headers(loaded.position))
 
 
-def _change_stock(container: Container, sku: str, body: StockChangeBody) -> StockChanged:
+def _change_stock(services: ApiServices, sku: str, body: StockChangeBody) -> StockChanged:
     if (body.delta is None) == (body.available is None):
         raise invalid_request(
             "Give exactly one of delta and available.",
             [{"field": "delta", "message": "give delta or available, not both or neither"}],
         )
-    return container.catalog.change_stock(sku, delta=body.delta, available=body.available)
+    return services.catalog.change_stock(sku, delta=body.delta, available=body.available)
 
 
 async def change_stock(request: Request) -> Response:
     require_role(authenticate(request), ADMIN)
     body = await parse_body(request, StockChangeBody)
     sku: str = request.path_params["sku"]
-    container: Container = request.app.state.container
-    changed = await run_in_threadpool(_change_stock, container, sku, body)
+    changed = await run_in_threadpool(_change_stock, services_of(request), sku, body)
     out = StockOut(sku=changed.sku, on_hand=changed.on_hand, available=changed.available)
     return json_response(out, headers=position_headers(changed.position))
 

@@ -17,9 +17,9 @@ from api.operations import (
 from api.rate_limits import authenticate_write
 from api.representations import checkout_created, json_response
 from api.schemas import IDEMPOTENCY_KEY, CheckoutBody, CheckoutCreated
+from api.services import services_of
 from api.validation import parse_body, validate_header
 from application.checkout import CartItem, CheckoutRequest
-from entrypoints.bootstrap import Container
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -39,8 +39,7 @@ async def post_checkout(request: Request) -> Response:
         provider=body.provider,
         idempotency_key=key,
     )
-    container: Container = request.app.state.container
-    placed = await run_in_threadpool(container.checkout, command)
+    placed = await run_in_threadpool(services_of(request).checkout, command)
     headers = position_headers(placed.position)
     if placed.replayed:
         headers[REPLAYED_HEADER.name] = "true"

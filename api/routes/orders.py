@@ -15,14 +15,11 @@ from api.problems import Problem, not_found
 from api.rate_limits import authenticate_read, authenticate_write
 from api.representations import json_response, order_from_aggregates
 from api.schemas import CustomerOrderPage, CustomerOrdersQuery, OrderOut, PaymentOut, ReadQuery
+from api.services import ApiServices, services_of
 from api.validation import invalid_request, validate_query
-from application.orders import Ended
-from domain import Payment
-from entrypoints.bootstrap import Container
-from projections import OrderView, PaymentStatusView
+from application.cancellations import Cancelled
+from projections import OrdersView, PaymentsView
 from projections.queries import InvalidCursor
-
-CUSTOMER_CANCELLED = "cancelled by customer"
 
 
 def _order_id(request: Request) -> UUID:
@@ -47,11 +44,11 @@ def _own_orders_of(principal: Principal) -> str:
 async def list_own_orders(request: Request) -> Response:
     customer_id = _own_orders_of(authenticate_read(request))
     query = validate_query(CustomerOrdersQuery, request.query_params)
-    await await_views(request, [OrderView.name], query.min_position)
-    container: Container = request.app.state.container
+    await await_views(request, [OrdersView.name], query.min_position)
+    queries = services_of(request).order_queries
     try:
         items, next_cursor = await run_in_threadpool(
-            container.order_queries.list_for_customer, customer_id, query.limit, query.cursor
+            queries.list_for_customer, customer_id, query.limit, query.cursor
         )
     except InvalidCursor as exc:
         raise invalid_request(str(exc), [{"field": "cursor", "message": str(exc)}]) from None
@@ -64,9 +61,8 @@ async def list_own_orders(request: Request) -> Response:
 async def get_order(request: Request) -> Response:
     principal = authenticate_read(request)
     query = validate_query(ReadQuery, request.query_params)
-    await await_views(request, [OrderView.name], query.min_position, fresh=True)
-    container: Container = request.app.state.container
-    record = await run_in_threadpool(container.order_queries.get, _order_id(request))
+    await await_views(request, [OrdersView.name], query.min_position, fresh=True)
+    record = await run_in_threadpool(services_of(request).order_queries.get, _order_id(request))
     if record is None or not principal.may_read(record.customer_id):
         raise not_found("No such order.")
     return json_response(OrderOut.model_validate(record.body))
@@ -75,29 +71,26 @@ async def get_order(request: Request) -> Response:
 async def get_payment(request: Request) -> Response:
     principal = authenticate_read(request)
     query = validate_query(ReadQuery, request.query_params)
-    await await_views(request, [PaymentStatusView.name], query.min_position, fresh=True)
-    container: Container = request.app.state.container
-    record = await run_in_threadpool(container.payment_queries.get, _order_id(request))
+    await await_views(request, [PaymentsView.name], query.min_position, fresh=True)
+    record = await run_in_threadpool(services_of(request).payment_queries.get, _order_id(request))
     if record is None or not principal.may_read(record.customer_id):
         raise not_found("No such order.")
     return json_response(PaymentOut.model_validate(record.body))
 
 
-def _cancel(container: Container, order_id: UUID, customer_id: str) -> tuple[Ended, Payment]:
-    ended = container.orders.cancel(order_id, CUSTOMER_CANCELLED, customer_id)
-    # The command's own result, not a view: the response must not lag behind the write.
-    payment = container.app.load(Payment, ended.order.payment_id)
-    return ended, payment
+def _cancel(services: ApiServices, order_id: UUID, customer_id: str) -> Cancelled:
+    # Looked up in the worker thread: the first look at the application may connect.
+    return services.cancellations.cancel(order_id, customer_id)
 
 
 async def cancel_order(request: Request) -> Response:
     principal = authenticate_write(request)
-    container: Container = request.app.state.container
-    ended, payment = await run_in_threadpool(
-        _cancel, container, _order_id(request), principal.subject
+    cancelled = await run_in_threadpool(
+        _cancel, services_of(request), _order_id(request), principal.subject
     )
-    body = order_from_aggregates(ended.order, payment)
-    return json_response(body, headers=position_headers(ended.position))
+    # The command's own result, not a view: the response must not lag behind the write.
+    body = order_from_aggregates(cancelled.order, cancelled.payment)
+    return json_response(body, headers=position_headers(cancelled.position))
 
 
 _READ_PROBLEMS = (400, 401, 404, 429, 503)

@@ -7,7 +7,6 @@ rather than an error while the webhook is on its way.
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -27,18 +26,21 @@ from api.schemas import (
     PaymentVerified,
     RazorpayPaymentProof,
 )
+from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_json
 from application.checkout_sessions import OpenedSession, ReturnUrls
+from application.errors import PaymentProofRefused, WrongProvider
+from application.payment_proofs import PaymentProof
 from application.ports import (
     PermanentProviderError,
     ProviderNotConfigured,
     TransientProviderError,
 )
-from domain import InvalidTransition, Order, Payment, PaymentMismatch, PaymentStatus, Provider
-from entrypoints.bootstrap import Container
-from infrastructure.payments.razorpay.client import payment_signature_matches
+from domain import InvalidTransition, PaymentStatus, Provider
 
 log = structlog.get_logger(__name__)
+
+_PROVIDER_NAMES = {Provider.STRIPE: "Stripe", Provider.RAZORPAY: "Razorpay"}
 
 
 def _order_id(request: Request) -> UUID:
@@ -46,94 +48,65 @@ def _order_id(request: Request) -> UUID:
     return order_id
 
 
-def _not_configured(provider: str) -> Problem:
+def _not_configured(provider: Provider) -> Problem:
     return Problem(
         503,
         "Provider Not Configured",
-        f"{provider} is not configured on this server.",
+        f"{_PROVIDER_NAMES[provider]} is not configured on this server.",
         kind="provider-not-configured",
         headers={"Retry-After": "60"},
     )
 
 
-def _wrong_provider(order: Order, expected: Provider) -> Problem:
+def _wrong_provider(error: WrongProvider) -> Problem:
     return Problem(
         422,
         "Wrong Provider",
-        f"This order is paid with {order.provider.value}, not {expected.value}.",
+        f"This order is paid with {error.provider.value}, not {error.expected.value}.",
         kind="wrong-provider",
     )
+
+
+def _provider_unavailable(error: TransientProviderError) -> Problem:
+    return Problem(503, "Provider Unavailable", error.reason, headers={"Retry-After": "2"})
 
 
 # --- POST /orders/{orderId}/payments/verify ------------------------------------------------
 
 
-def _bad_proof(field: str, message: str) -> Problem:
+def _bad_proof(error: PaymentProofRefused) -> Problem:
     return Problem(
         400,
         "Invalid Payment Signature",
         "The payment proof does not verify against this order's Razorpay order.",
         kind="invalid-payment-signature",
-        errors=[{"field": field, "message": message}],
+        errors=[{"field": error.field, "message": error.reason}],
     )
 
 
 def _verify(
-    container: Container, order_id: UUID, customer_id: str, proof: RazorpayPaymentProof
+    services: ApiServices, order_id: UUID, customer_id: str, proof: PaymentProof
 ) -> PaymentStatus:
-    order = container.orders.get(order_id, customer_id)
-    if order.provider is not Provider.RAZORPAY:
-        raise _wrong_provider(order, Provider.RAZORPAY)
-    key_secret = container.settings.razorpay_key_secret
-    if not key_secret:
-        raise _not_configured("Razorpay")
-    payment = container.app.load(Payment, order.payment_id)
-    # Only the order id the engine stored counts: a proof for another order is refused.
-    stored = payment.gateway_order_id or ""
-    if not hmac.compare_digest(stored.encode(), proof.razorpay_order_id.encode()):
-        raise _bad_proof("razorpay_order_id", "is not this order's Razorpay order")
-    if not payment_signature_matches(
-        stored, proof.razorpay_payment_id, proof.razorpay_signature, key_secret
-    ):
-        raise _bad_proof("razorpay_signature", "does not match the order and payment ids")
-    _check_charge(container, payment, proof.razorpay_payment_id)
-    return payment.status
-
-
-def _check_charge(container: Container, payment: Payment, gateway_payment_id: str) -> None:
-    """The same checks as the webhook's: the payment is on this order, for its money.
-
-    A signature only proves which order and payment ids checkout.js saw; the amount the
-    customer paid is read back from Razorpay, never taken from the client.
-    """
-    gateway = container.gateways.get(Provider.RAZORPAY.value)
-    if gateway is None:
-        raise _not_configured("Razorpay")
     try:
-        charge = gateway.charge(gateway_payment_id)
+        return services.payment_proofs.verify(order_id, customer_id, proof)
+    except PaymentProofRefused as exc:
+        raise _bad_proof(exc) from None
+    except WrongProvider as exc:
+        raise _wrong_provider(exc) from None
+    except ProviderNotConfigured:
+        raise _not_configured(Provider.RAZORPAY) from None
     except TransientProviderError as exc:
-        raise Problem(
-            503, "Provider Unavailable", exc.reason, headers={"Retry-After": "2"}
-        ) from None
-    except PermanentProviderError:
-        raise _bad_proof("razorpay_payment_id", "is not a Razorpay payment") from None
-    if charge.gateway_order_id != payment.gateway_order_id:
-        raise _bad_proof("razorpay_payment_id", "is not a payment of this order's Razorpay order")
-    if (charge.amount, charge.currency) != (payment.amount, payment.currency):
-        raise _bad_proof(
-            "razorpay_payment_id",
-            f"paid {charge.amount} {charge.currency}, the order is "
-            f"{payment.amount} {payment.currency}",
-        )
+        raise _provider_unavailable(exc) from None
 
 
 async def verify_payment(request: Request) -> Response:
     principal = authenticate_write(request)
-    proof = await parse_body(request, RazorpayPaymentProof)
-    container: Container = request.app.state.container
+    body = await parse_body(request, RazorpayPaymentProof)
+    proof = PaymentProof(body.razorpay_order_id, body.razorpay_payment_id, body.razorpay_signature)
     order_id = _order_id(request)
+    services = services_of(request)
     try:
-        status = await run_in_threadpool(_verify, container, order_id, principal.subject, proof)
+        status = await run_in_threadpool(_verify, services, order_id, principal.subject, proof)
     except Problem as problem:
         log.info("payment proof refused", order=str(order_id), detail=problem.detail)
         raise
@@ -151,7 +124,7 @@ def _origin(url: str) -> str:
 def _return_urls(request: Request, body: CheckoutSessionBody, order_id: UUID) -> ReturnUrls:
     """The body's URLs when they stay on an allowed origin (no open redirects)."""
     own = _origin(str(request.base_url))
-    cors_origins = request.app.state.container.settings.cors_origins
+    cors_origins = services_of(request).settings.cors_origins
     allowed = {own} | {origin.rstrip("/").lower() for origin in cors_origins}
 
     def pick(value: str | None, outcome: str, field: str) -> str:
@@ -173,13 +146,12 @@ def _return_urls(request: Request, body: CheckoutSessionBody, order_id: UUID) ->
 
 
 def _open_session(
-    container: Container, order_id: UUID, customer_id: str, urls: ReturnUrls
+    services: ApiServices, order_id: UUID, customer_id: str, urls: ReturnUrls
 ) -> OpenedSession:
     try:
-        return container.hosted_checkout.open(order_id, customer_id, urls)
-    except PaymentMismatch:
-        order = container.orders.get(order_id, customer_id)
-        raise _wrong_provider(order, Provider.STRIPE) from None
+        return services.hosted_checkout.open(order_id, customer_id, urls)
+    except WrongProvider as exc:
+        raise _wrong_provider(exc) from None
     except InvalidTransition as exc:
         raise Problem(
             409,
@@ -188,11 +160,9 @@ def _open_session(
             kind="invalid-transition",
         ) from None
     except ProviderNotConfigured:
-        raise _not_configured("Stripe") from None
+        raise _not_configured(Provider.STRIPE) from None
     except TransientProviderError as exc:
-        raise Problem(
-            503, "Provider Unavailable", exc.reason, headers={"Retry-After": "2"}
-        ) from None
+        raise _provider_unavailable(exc) from None
     except PermanentProviderError as exc:
         log.error("checkout session refused", order=str(order_id), error=exc.reason)
         raise Problem(502, "Provider Refused", exc.reason, kind="provider-refused") from None
@@ -205,8 +175,8 @@ async def create_checkout_session(request: Request) -> Response:
     body = validate_json(CheckoutSessionBody, raw) if raw.strip() else CheckoutSessionBody()
     order_id = _order_id(request)
     urls = _return_urls(request, body, order_id)
-    container: Container = request.app.state.container
-    opened = await run_in_threadpool(_open_session, container, order_id, principal.subject, urls)
+    services = services_of(request)
+    opened = await run_in_threadpool(_open_session, services, order_id, principal.subject, urls)
     session = opened.session
     out = CheckoutSessionOut(checkout_url=session.url, session_id=session.session_id)
     return json_response(out, status=201 if opened.created else 200)

@@ -29,12 +29,12 @@ from api.problems import Problem
 from api.rate_limits import authenticate_read
 from api.representations import json_response
 from api.schemas import IDEMPOTENCY_KEY, RefundAccepted, RefundBody, RefundList, RefundOut
+from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_header
 from application.errors import OrderNotFound
 from application.refunds import RefundRequested
 from domain import RefundExceedsCaptured
-from entrypoints.bootstrap import Container
-from projections import PaymentStatusView
+from projections import PaymentsView
 
 log = structlog.get_logger(__name__)
 
@@ -53,10 +53,10 @@ def required_idempotency_key(request: Request) -> str:
 
 
 def _request(
-    container: Container, order_id: UUID, body: RefundBody, actor: str, key: str
+    services: ApiServices, order_id: UUID, body: RefundBody, actor: str, key: str
 ) -> RefundRequested:
     try:
-        return container.refunds.request(order_id, body.amount, body.reason, actor, key)
+        return services.refunds.request(order_id, body.amount, body.reason, actor, key)
     except RefundExceedsCaptured as exc:
         # A conflict with the payment's state (what is left to refund), not a bad request.
         raise Problem(
@@ -74,9 +74,9 @@ async def request_refund(request: Request) -> Response:
     key = required_idempotency_key(request)
     body = await parse_body(request, RefundBody)
     order_id: UUID = request.path_params["orderId"]
-    container: Container = request.app.state.container
+    services = services_of(request)
     actor = f"admin:{principal.subject}"
-    requested = await run_in_threadpool(_request, container, order_id, body, actor, key)
+    requested = await run_in_threadpool(_request, services, order_id, body, actor, key)
     log.info(
         "refund requested",
         order=str(order_id),
@@ -98,9 +98,8 @@ async def request_refund(request: Request) -> Response:
 async def list_refunds(request: Request) -> Response:
     require_role(authenticate_read(request), ADMIN, AUDITOR)
     order_id: UUID = request.path_params["orderId"]
-    await await_views(request, [PaymentStatusView.name], None, fresh=True)
-    container: Container = request.app.state.container
-    refunds = await run_in_threadpool(container.payment_queries.refunds, order_id)
+    await await_views(request, [PaymentsView.name], None, fresh=True)
+    refunds = await run_in_threadpool(services_of(request).payment_queries.refunds, order_id)
     if refunds is None:
         raise OrderNotFound(order_id)
     items = [RefundOut.model_validate(refund) for refund in refunds]

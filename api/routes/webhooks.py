@@ -1,7 +1,8 @@
 """POST /webhooks/stripe and /webhooks/razorpay: provider events, signed.
 
 The body is read as raw bytes and handed on untouched: the signature covers those bytes,
-and the inbox keeps them. What happens next is infrastructure.webhooks.reception's job.
+and the inbox keeps them. What happens next is the reception's job
+(application.webhook_deliveries).
 """
 
 from __future__ import annotations
@@ -14,31 +15,31 @@ from api.operations import Access, Header, Operation
 from api.problems import Problem
 from api.representations import json_response
 from api.schemas import WebhookReceipt
-from domain import Provider
-from entrypoints.bootstrap import Container
-from infrastructure.payments.signatures import InvalidSignature, RejectReason
-from infrastructure.webhooks.envelopes import RazorpayEventEnvelope, StripeEventEnvelope
-from infrastructure.webhooks.reception import (
+from api.services import ApiServices, services_of
+from application.ports import DeliveryReceipt, DeliveryReception
+from application.webhook_deliveries import (
     RAZORPAY_EVENT_ID,
     RAZORPAY_SIGNATURE,
     STRIPE_SIGNATURE,
-    Receipt,
-    WebhookReception,
+    InvalidSignature,
+    RazorpayEventEnvelope,
+    RejectReason,
+    StripeEventEnvelope,
 )
+from domain import Provider
 
 NOT_CONFIGURED_RETRY_AFTER = "60"
 
 
-def _reception(container: Container) -> WebhookReception:
-    return container.webhooks  # built on first use: it may create the inbox table
+def _reception(services: ApiServices) -> DeliveryReception:
+    return services.webhooks  # built on first use: it may create the inbox table
 
 
 async def _receive(request: Request, provider: Provider) -> Response:
     body = await request.body()
-    container: Container = request.app.state.container
-    reception = await run_in_threadpool(_reception, container)
+    reception = await run_in_threadpool(_reception, services_of(request))
     try:
-        receipt: Receipt = await run_in_threadpool(
+        receipt: DeliveryReceipt = await run_in_threadpool(
             reception.receive, provider.value, body, request.headers
         )
     except InvalidSignature as exc:
@@ -57,7 +58,7 @@ async def _receive(request: Request, provider: Provider) -> Response:
             kind="invalid-webhook",
             reason=exc.reason.value,
         ) from None
-    out = WebhookReceipt(received=True, duplicate=receipt.duplicate, status=receipt.status.value)
+    out = WebhookReceipt(received=True, duplicate=receipt.duplicate, status=str(receipt.status))
     return json_response(out)
 
 

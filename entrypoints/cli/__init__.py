@@ -8,12 +8,12 @@ click would cut a longer first line short with "...".
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import structlog
 
 from entrypoints.cli.db import db as db_group
 from entrypoints.cli.followers import followers as followers_group
@@ -132,31 +132,24 @@ def sandbox(
     razorpay_webhook_url: str | None,
     razorpay_webhook_secret: str | None,
 ) -> None:
-    """The Stripe and Razorpay sandbox on its own (under /stripe and /razorpay)."""
-    from sandbox.config import SandboxConfig
-    from sandbox.server import run_sandbox
+    """The Stripe and Razorpay sandbox on its own (under /stripe and /razorpay).
 
+    It runs as `python -m sandbox` in place of this process: the engine never imports the
+    sandbox (adr/0014).
+    """
+    arguments = ["--host", host, "--port", str(port)]
     for url_option, url, secret in (
         ("--stripe-webhook-url", stripe_webhook_url, stripe_webhook_secret),
         ("--razorpay-webhook-url", razorpay_webhook_url, razorpay_webhook_secret),
     ):
         if url and not secret:
             fail(f"{url_option} needs its webhook secret too")
-    config = SandboxConfig(
-        stripe_webhook_url=stripe_webhook_url,
-        stripe_webhook_secret=stripe_webhook_secret,
-        razorpay_webhook_url=razorpay_webhook_url,
-        razorpay_webhook_secret=razorpay_webhook_secret,
-    )
-    from infrastructure.observability import configure_logging
-
-    configure_logging("sandbox")
-    structlog.get_logger(__name__).info(
-        "provider sandbox starting",
-        stripe=f"http://{host}:{port}/stripe",
-        razorpay=f"http://{host}:{port}/razorpay",
-    )
-    run_sandbox(host, port, config)
+        if url and secret:
+            secret_option = url_option.replace("-url", "-secret")
+            arguments += [url_option, url, secret_option, secret]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "sandbox", *arguments])  # noqa: S606
 
 
 @cli.command(short_help="Mint a bearer token the engine accepts.")
@@ -174,7 +167,7 @@ def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
     """Mint a bearer token signed with CHECKOUT_JWT_SECRET, or else with the secret of the
     running engine (the one `run` started; exit 2 when none is running)."""
     from entrypoints.running_engine import jwt_secret
-    from infrastructure.tokens import mint_token
+    from entrypoints.tokens import mint_token
 
     if not subject.strip():
         fail("--sub must not be empty")

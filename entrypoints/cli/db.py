@@ -18,8 +18,8 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from entrypoints.bootstrap import build_db
 from entrypoints.running_engine import data_dir_option, database_url
-from infrastructure.database import DatabaseAddress
 from infrastructure.observability import configure_logging
 from infrastructure.settings import load_settings
 from projections.migrations import current_revision, head_revision, migrate
@@ -35,7 +35,7 @@ def _db() -> Iterator[Engine]:
     url = database_url(load_settings())
     configure_logging("db", logging.WARNING)  # stdout says what happened
     with ExitStack() as stack:
-        db = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=1)
+        db = build_db(url, pool_size=1)
         stack.callback(db.dispose)
         try:
             yield db

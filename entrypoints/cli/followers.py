@@ -12,11 +12,11 @@ import getpass
 import click
 from sqlalchemy.engine import Engine
 
+from entrypoints.bootstrap import build_db
 from entrypoints.running_engine import data_dir_option
-from infrastructure.database import DatabaseAddress
 from infrastructure.followers import FOLLOWERS, retry, skip
 from projections.dead_letters import DeadLetters, NoDeadLetter
-from projections.schema import create_schema
+from projections.migrations import upgrade_database
 from projections.tracking import read_position
 
 
@@ -24,9 +24,9 @@ def _db(ctx: click.Context) -> Engine:
     # The main CLI's lookup: DATABASE_URL, else the running engine's database.
     lookup = ctx.obj["database_url"]
     url = str(lookup() if callable(lookup) else lookup)
-    db = DatabaseAddress.parse(url).sqlalchemy_engine(pool_size=2)
+    db = build_db(url, pool_size=2)
     ctx.call_on_close(db.dispose)
-    create_schema(db)
+    upgrade_database(db)  # the views, positions and dead letters (adr/0012)
     return db
 
 

@@ -14,21 +14,20 @@ import click
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
+from entrypoints.bootstrap import build_application, build_db
 from entrypoints.running_engine import data_dir_option
-from infrastructure.database import DatabaseAddress
 from projections import PROJECTIONS_BY_NAME, projection_named
+from projections.migrations import upgrade_database
 from projections.rebuild import Progress, RebuildInProgress, RebuildResult, rebuild
 from projections.runner import ProjectionStatus, status
-from projections.schema import create_schema
 
 
 @contextmanager
 def connected(database_url: str) -> Iterator[tuple[CheckoutApplication, Engine]]:
-    address = DatabaseAddress.parse(database_url)
-    app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
-    db = address.sqlalchemy_engine(pool_size=2)
+    app = build_application(database_url, pool_size=2)
+    db = build_db(database_url, pool_size=2)
     try:
-        create_schema(db)
+        upgrade_database(db)  # the views, positions and dead letters (adr/0012)
         yield app, db
     finally:
         db.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infrastructure.relay.lease import Lease, LeaseLost, advisory_key, ensure_position_table
+from infrastructure.relay.lease import Lease, LeaseLost, advisory_key
 from infrastructure.relay.messages import (
     CLOUD_EVENT_NAMESPACE,
     RELAYED_EVENT_TOPICS,
@@ -24,7 +24,7 @@ from infrastructure.relay.publisher import (
     TopicsUnavailable,
     ensure_topics,
 )
-from infrastructure.relay.relay import OutboxRelay, RelayOptions, RelayStep, run_relay
+from infrastructure.relay.relay import OutboxRelay, RelayOptions, RelayStep
 
 __all__ = [
     "CLOUD_EVENT_NAMESPACE",
@@ -45,9 +45,7 @@ __all__ = [
     "backlog",
     "backlog_at",
     "cloud_event_id",
-    "ensure_position_table",
     "ensure_topics",
-    "run_relay",
     "stored_position",
     "to_message",
 ]

@@ -1,7 +1,8 @@
 """The active relay's lease: one PostgreSQL connection holding a session advisory lock.
 
 The same connection LISTENs for commits to the events table and reads and writes the
-relay position, so a position can only be saved while the lock is held: if the
+relay position (``relay_position``, described in projections.schema with every table),
+so a position can only be saved while the lock is held: if the
 connection drops, PostgreSQL frees the lock (a standby takes over) and every later
 use of the lease raises `LeaseLost` instead of relaying on without it.
 """
@@ -18,9 +19,7 @@ import psycopg
 from psycopg import sql
 
 from infrastructure.database import DatabaseAddress
-from projections.migrations import upgrade_database
 
-POSITION_TABLE = "relay_position"
 _STOP_CHECK_SECONDS = 0.25
 
 
@@ -32,15 +31,6 @@ def advisory_key(name: str) -> int:
     """A signed 64-bit advisory lock key for the relay called `name`."""
     digest = hashlib.sha256(f"checkout-engine:relay:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def ensure_position_table(address: DatabaseAddress) -> None:
-    """The table comes from the migrations (projections.migrations), as every engine table."""
-    db = address.sqlalchemy_engine(pool_size=1)
-    try:
-        upgrade_database(db)
-    finally:
-        db.dispose()
 
 
 class Lease:

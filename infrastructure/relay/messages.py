@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -18,6 +18,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
 from domain import Order
+from projections import documents
 
 # Fixed forever: ce_id = uuid5(this, "{order id}/{version}") must be stable across
 # releases, or consumers deduplicating on ce_id would see redeliveries as new events.
@@ -56,21 +57,14 @@ def cloud_event_id(originator_id: UUID, originator_version: int) -> str:
 
 
 def rfc3339(moment: datetime) -> str:
+    """An event's time on a record: always six fractional digits, and never a naive time."""
     if moment.tzinfo is None:
         raise ValueError("event timestamps must be timezone-aware")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return documents.rfc3339(moment, timespec="microseconds")
 
 
 def _lines(order: Order) -> list[dict[str, Any]]:
-    return [
-        {
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unitAmount": line.unit_amount,
-            "vendorId": line.vendor_id,
-        }
-        for line in order.lines
-    ]
+    return documents.contract_lines(line.to_dict() for line in order.lines)
 
 
 def _confirmed(order: Order, event: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from infrastructure.relay.messages import RELAYED_EVENT_TOPICS
+from projections.schema import relay_position
 
 DEFAULT_RELAY_NAME = "orders"
 
@@ -71,12 +72,11 @@ def backlog_at(
 
 def stored_position(db: Engine, name: str = DEFAULT_RELAY_NAME) -> int:
     """The saved relay position; 0 before any relay ran."""
+    query = sa.select(relay_position.c.position).where(relay_position.c.name == name)
     with db.connect() as conn:
-        if conn.execute(sa.text("SELECT to_regclass('relay_position')")).scalar() is None:
+        if conn.execute(sa.select(sa.func.to_regclass(relay_position.name))).scalar() is None:
             return 0
-        value = conn.execute(
-            sa.text("SELECT position FROM relay_position WHERE name = :name"), {"name": name}
-        ).scalar()
+        value = conn.execute(query).scalar()
     return int(value or 0)
 
 

@@ -10,7 +10,6 @@ ce_ids. Only the process holding the lease relays; the others wait as standbys.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,10 +25,11 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
+from application.backoff import Backoff
 from domain import Order
-from infrastructure.database import DatabaseAddress, schema_lock
+from infrastructure.database import DatabaseAddress
 from infrastructure.relay import metrics
-from infrastructure.relay.lease import Lease, LeaseLost, ensure_position_table
+from infrastructure.relay.lease import Lease, LeaseLost
 from infrastructure.relay.messages import (
     RELAYED_EVENT_TOPICS,
     OutboxMessage,
@@ -38,6 +38,7 @@ from infrastructure.relay.messages import (
     to_message,
 )
 from infrastructure.relay.publisher import KafkaPublisher, ensure_topics
+from projections.migrations import upgrade_database
 
 log = structlog.get_logger(__name__)
 
@@ -59,21 +60,6 @@ class RelayOptions:
     backoff_max: float = 10.0
     replication: int = 1
     admin_timeout: float = 10.0
-
-
-class Backoff:
-    """Capped exponential backoff with full jitter."""
-
-    def __init__(self, initial: float, cap: float) -> None:
-        self._initial, self._cap, self._attempt = initial, cap, 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self._cap, self._initial * 2**self._attempt)
-        self._attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self._attempt = 0
 
 
 def _address(database: DatabaseAddress | Engine) -> DatabaseAddress:
@@ -124,6 +110,7 @@ class OutboxRelay:
         self._on_step = on_step or (lambda _step: None)
         self._publisher = KafkaPublisher(producer_config)
         self._backoff = Backoff(self._options.backoff_initial, self._options.backoff_max)
+        self._failed_passes = 0  # in a row: the backoff grows with them
         self._acked: set[str] = set()  # delivered since the last saved position
         self._topics_ready = False
         self.is_active = False
@@ -133,7 +120,7 @@ class OutboxRelay:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Relay while holding the lease, stand by otherwise, until `stop` is set."""
-        ensure_position_table(self._address)
+        self._upgrade_database()
         try:
             while not stop.is_set():
                 lease = self._await_lease(stop)
@@ -145,6 +132,14 @@ class OutboxRelay:
             self._publisher.close()
             metrics.ACTIVE.set(0)
             log.info("relay stopped", relay=self._options.name)
+
+    def _upgrade_database(self) -> None:
+        """The relay_position table, with every other, as this process starts (adr/0012)."""
+        db = self._address.sqlalchemy_engine(pool_size=1)
+        try:
+            upgrade_database(db)
+        finally:
+            db.dispose()
 
     def _await_lease(self, stop: threading.Event) -> Lease | None:
         while not stop.is_set():
@@ -184,12 +179,13 @@ class OutboxRelay:
         except Exception as exc:
             metrics.FAILURES.labels(type(exc).__name__).inc()
             self._topics_ready = False  # a restarted broker may have lost them
-            delay = self._backoff.next_delay()
+            self._failed_passes += 1
+            delay = self._backoff.delay(self._failed_passes)
             log.warning("relay pass failed", error=str(exc), retry_in=round(delay, 2))
             self._report_backlog()
             stop.wait(delay)
             return True
-        self._backoff.reset()
+        self._failed_passes = 0
         self.passes += 1
         return more
 
@@ -256,27 +252,3 @@ class OutboxRelay:
             return
         metrics.BACKLOG_EVENTS.set(events)
         metrics.BACKLOG_SECONDS.set(seconds)
-
-
-def run_relay(
-    database_url: str,
-    bootstrap_servers: str,
-    topic_confirmed: str,
-    stop_event: threading.Event,
-    partitions: int = 3,
-) -> None:
-    """The relay role: build its own application, relay until `stop_event` is set."""
-    address = DatabaseAddress.parse(database_url)
-    with schema_lock(address):
-        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
-    try:
-        relay = OutboxRelay(
-            app,
-            address,
-            {"bootstrap.servers": bootstrap_servers},
-            RelayTopics(confirmed=topic_confirmed),
-            partitions,
-        )
-        relay.run_forever(stop_event)
-    finally:
-        app.close()

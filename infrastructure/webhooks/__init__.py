@@ -1,9 +1,11 @@
 """Provider webhooks: verified on their raw bytes, kept in an inbox, applied from tables.
 
-- ``signatures``: why a request was refused (the check itself lives in each provider's
-  ``client.py``, the only modules that import the SDKs);
-- ``inbox``: the ``webhook_inbox`` table, one row per provider event, deduplicated on the
-  provider's event id, leased while it is applied;
+- the signature check lives in each provider's ``client.py`` (infrastructure.payments); the
+  envelopes (an event's outer shape) and the refusal it raises, ``InvalidSignature``, are the
+  delivery port's (application.webhook_deliveries);
+- ``inbox``: one row per provider event in ``webhook_inbox`` (``projections.schema``),
+  deduplicated on the provider's event id, a leased queue (``infrastructure.leased_queue``)
+  while it is applied;
 - ``events``: what a handler gets and returns; ``stripe_events`` and ``razorpay_events``:
   the dispatch tables from event type to use case;
 - ``applier``: applies one inbox row and records how it went (processed, ignored, failed);

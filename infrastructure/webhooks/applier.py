@@ -15,15 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy.engine import Engine
 
-from application.application import CheckoutApplication
-from application.captures import ForeignCaptures
-from application.disputes import Disputes
-from application.payments import PaymentOutcomes
-from application.refunds import Refunds
+from application.backoff import Backoff
 from domain import DomainError, Provider
-from infrastructure.webhooks.directory import PaymentStatusDirectory
 from infrastructure.webhooks.events import (
     DispatchTable,
     ProviderEvent,
@@ -34,7 +28,6 @@ from infrastructure.webhooks.inbox import InboxEntry, InboxStatus, WebhookInbox
 from infrastructure.webhooks.metrics import WEBHOOKS_APPLIED
 from infrastructure.webhooks.razorpay_events import RAZORPAY_HANDLERS
 from infrastructure.webhooks.stripe_events import STRIPE_HANDLERS
-from infrastructure.worker.executor import Backoff
 
 log = structlog.get_logger(__name__)
 
@@ -105,17 +98,3 @@ class WebhookApplier:
         self.inbox.fail(entry, error, retry_in)
         WEBHOOKS_APPLIED.labels(entry.provider, InboxStatus.FAILED.value).inc()
         return InboxStatus.FAILED
-
-
-def webhook_applier(
-    app: CheckoutApplication, db: Engine, inbox: WebhookInbox, retry: RetryPolicy | None = None
-) -> WebhookApplier:
-    effects = WebhookEffects(
-        app=app,
-        payments=PaymentOutcomes(app),
-        refunds=Refunds(app),
-        directory=PaymentStatusDirectory(db),
-        captures=ForeignCaptures(app),
-        disputes=Disputes(app),
-    )
-    return WebhookApplier(inbox, effects, retry=retry)

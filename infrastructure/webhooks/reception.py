@@ -15,24 +15,25 @@ from typing import TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import Engine
 
-from application.application import CheckoutApplication
+from application.webhook_deliveries import (
+    RAZORPAY_EVENT_ID,
+    RAZORPAY_SIGNATURE,
+    STRIPE_SIGNATURE,
+    InvalidSignature,
+    RazorpayEventEnvelope,
+    RejectReason,
+    StripeEventEnvelope,
+)
 from domain import Provider
 from infrastructure.payments.razorpay import client as razorpay_payments
-from infrastructure.payments.signatures import InvalidSignature, RejectReason
 from infrastructure.payments.stripe import client as stripe_payments
-from infrastructure.settings import Settings
-from infrastructure.webhooks.applier import WebhookApplier, webhook_applier
-from infrastructure.webhooks.envelopes import RazorpayEventEnvelope, StripeEventEnvelope
-from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, create_inbox_table
+from infrastructure.webhooks.applier import WebhookApplier
+from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
 from infrastructure.webhooks.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 
 log = structlog.get_logger(__name__)
 
-STRIPE_SIGNATURE = "Stripe-Signature"
-RAZORPAY_SIGNATURE = "X-Razorpay-Signature"
-RAZORPAY_EVENT_ID = "X-Razorpay-Event-Id"
 
 Headers = Mapping[str, str]  # case-insensitive, like Starlette's
 M = TypeVar("M", bound=BaseModel)
@@ -139,15 +140,3 @@ class WebhookReception:
             log.exception("webhook recorded, not applied", provider=provider, event_id=event_id)
             status = InboxStatus.RECEIVED
         return Receipt(event_id, False, status)
-
-
-def webhook_reception(app: CheckoutApplication, db: Engine, settings: Settings) -> WebhookReception:
-    """The API's reception; creates the inbox table if this database has none yet."""
-    create_inbox_table(db)
-    inbox = WebhookInbox(db)
-    intakes = [
-        stripe_intake(settings.stripe_webhook_secret, stripe_payments.WEBHOOK_TOLERANCE_SECONDS),
-        razorpay_intake(settings.razorpay_webhook_secret),
-    ]
-    applier = webhook_applier(app, db, inbox)
-    return WebhookReception(inbox, applier, {intake.provider: intake for intake in intakes})

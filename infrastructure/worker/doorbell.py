@@ -1,4 +1,4 @@
-"""Wakes idle executors when the tasks projection commits new tasks (LISTEN/NOTIFY).
+"""Wakes idle executors when the provider-task feed commits new tasks (LISTEN/NOTIFY).
 
 Executors also poll, so a lost notification (or a task whose retry time comes) only
 costs the poll interval; the doorbell makes the common case immediate.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from infrastructure.worker.task_projection import TASKS_CHANNEL
+from infrastructure.worker.task_feed import TASKS_CHANNEL
 
 log = structlog.get_logger(__name__)
 

@@ -15,11 +15,11 @@ it and the use case, being idempotent, completes what the first one started.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
-from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
+from application.backoff import Backoff
 from application.ports import (
     PermanentProviderError,
     ProviderNotConfigured,
@@ -34,26 +34,10 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
-class Backoff:
-    """Seconds before retry number ``attempts``: initial * 2^(attempts-1) + jitter, capped."""
-
-    initial: float = 1.0
-    maximum: float = 300.0
-
-    def delay(self, attempts: int) -> float:
-        state = RetryCallState(Retrying(), None, (), {})
-        state.attempt_number = max(1, attempts)
-        wait = wait_exponential_jitter(
-            multiplier=self.initial, max=self.maximum, jitter=self.initial
-        )
-        return wait(state)
-
-
-@dataclass(frozen=True)
 class ExecutorSettings:
     lease_seconds: float = 60.0  # must outlast a provider call's HTTP timeout
     idle_poll_seconds: float = 1.0
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
     not_configured_retry_seconds: float = 60.0
 
 

@@ -14,8 +14,7 @@ from datetime import timedelta
 
 import structlog
 
-from infrastructure.webhooks.inbox import WebhookInbox
-from infrastructure.worker.tasks import TaskQueue
+from infrastructure.leased_queue import Prunable
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +28,8 @@ class RetentionPolicy:
 
 
 class RetentionPruner:
-    def __init__(self, inbox: WebhookInbox, queue: TaskQueue, policy: RetentionPolicy) -> None:
+    def __init__(self, inbox: Prunable, queue: Prunable, policy: RetentionPolicy) -> None:
+        """``inbox``: the webhook inbox; ``queue``: the provider task queue."""
         self.inbox = inbox
         self.queue = queue
         self.policy = policy

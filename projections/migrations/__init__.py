@@ -1,14 +1,15 @@
 """The engine's own tables, created and changed by hand-written Alembic revisions (adr/0012).
 
 Every table the engine owns comes from ``versions/``: the read models, projection_tracking,
-provider_tasks, webhook_inbox, relay_position, follower_dead_letters. The eventsourcing
-library's tables (checkout_events, snapshots) are the library's: it creates them itself.
+provider_tasks, webhook_inbox, relay_position, capture_review_view, follower_dead_letters
+(``projections.schema`` describes them to the code). The eventsourcing library's tables
+(checkout_events, snapshots) are the library's: it creates them itself.
 
-``upgrade_database(engine)`` is what every process runs at start, through the old creator
-functions (``create_schema`` and friends). It costs nothing once this process has seen the
-database at head, and one query while the database is at head. Otherwise it migrates in
-one transaction holding an advisory lock, so processes starting at once take turns, and
-the last ones find nothing to do.
+``upgrade_database(db)`` is the one creator: every process runs it as it starts, never
+inside a request. It costs nothing once this process has seen the database at head, and
+one query while the database is at head. Otherwise it migrates in one transaction holding
+an advisory lock, so processes starting at once take turns, and the last ones find nothing
+to do.
 """
 
 from __future__ import annotations

@@ -21,11 +21,9 @@ from api.app import create_app
 from application.catalog import CatalogEntry
 from domain import Stock
 from entrypoints.bootstrap import Container, Services
+from entrypoints.tokens import mint_token
 from infrastructure.settings import load_settings
-from infrastructure.tokens import mint_token
 from projections import ALL_PROJECTIONS
-from projections.runner import ProjectionRunner
-from projections.schema import create_schema
 from projections.tracking import position
 from tests.waiting import wait_until
 
@@ -75,16 +73,11 @@ class RunningApi:
 
 
 def _run_projections(container: Container, stack: ExitStack) -> None:
-    create_schema(container.db)
+    """The projector role's loops, on threads of the test process."""
     stop = threading.Event()
     threads = [
-        threading.Thread(
-            target=ProjectionRunner(container.app, container.db, projection).run_forever,
-            args=(stop,),
-            name=f"projection-{projection.name}",
-            daemon=True,
-        )
-        for projection in ALL_PROJECTIONS
+        threading.Thread(target=loop.run, args=(stop,), name=loop.name, daemon=True)
+        for loop in container.projector_loops()
     ]
     for thread in threads:
         thread.start()
@@ -127,8 +120,9 @@ def start_api(database_url: str, bootstrap_servers: str) -> Iterator[StartApi]:
         def start(**overrides: str) -> RunningApi:
             settings = load_settings(**(DEFAULT_SETTINGS | overrides))
             services = Services(database_url, bootstrap_servers, JWT_SECRET)
-            container = Container(settings=settings, services=services)
+            container = Container(settings, services)
             stack.callback(container.close)
+            container.upgrade_database()  # as each role does when it starts
             container.catalog.upsert(CATALOG)
             base_url = _serve(container, stack)
             # Registered after the server, so stopped before it closes the container.

@@ -17,11 +17,12 @@ import httpx
 import pytest
 import stripe
 
+from application.backoff import Backoff
+from entrypoints.bootstrap import WorkerOptions
 from entrypoints.roles import run_loops
 from infrastructure.webhooks.applier import RetryPolicy
 from infrastructure.webhooks.inbox import InboxEntry, WebhookInbox
-from infrastructure.worker.assembly import WorkerOptions, worker_loops
-from infrastructure.worker.executor import Backoff, ExecutorSettings
+from infrastructure.worker.executor import ExecutorSettings
 from sandbox import SandboxConfig
 from sandbox.server import BackgroundSandbox
 from sandbox.store import SandboxStore
@@ -64,15 +65,7 @@ class RunningWorker:
 
 
 def start_worker(api: RunningApi) -> RunningWorker:
-    container = api.container
-    loops = worker_loops(
-        container.app,
-        container.db,
-        container.gateways,
-        container.clock,
-        FAST_WORKER,
-        sessions=container.checkout_sessions,
-    )
+    loops = api.container.worker_loops(FAST_WORKER)
     worker = RunningWorker()
     worker.thread = threading.Thread(
         target=lambda: worker.exit_codes.append(run_loops(loops, worker.stop_event)),
@@ -165,7 +158,7 @@ class PaymentShop:
 
     @property
     def inbox(self) -> WebhookInbox:
-        return WebhookInbox(self.api.container.db)
+        return self.api.container.webhook_inbox
 
     def inbox_entries(self, provider: str | None = None) -> list[InboxEntry]:
         return self.inbox.entries(provider)

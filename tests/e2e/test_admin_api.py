@@ -122,6 +122,9 @@ def test_admin_upserts_one_product_or_a_list(api: RunningApi) -> None:
         (PRODUCT | {"name": "Milk\njug"}, 422),
         (PRODUCT | {"vendorId": "v" * 65}, 422),
         (PRODUCT | {"sku": "SKU\u0007"}, 422),
+        # The same bounds as a catalog file (domain.bounds): a sku is at most 64 characters.
+        (PRODUCT | {"sku": "S" * 65}, 422),
+        (PRODUCT | {"sku": ""}, 422),
     ],
 )
 def test_invalid_uploads_write_nothing(api: RunningApi, body: object, status: int) -> None:

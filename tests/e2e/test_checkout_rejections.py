@@ -40,7 +40,13 @@ def _post(
 ) -> httpx.Response:
     merged: dict[str, str | bytes] = {**api.auth("cust-reject"), **(headers or {})}
     merged["Content-Type"] = "application/json"
-    return api.client.post("/checkout", content=content, headers=merged)
+    # httpx types a header mapping as all-str or all-bytes: send all as bytes, str ones encoded
+    # as httpx itself would encode them (ASCII).
+    raw = [
+        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
+        for name, value in merged.items()
+    ]
+    return api.client.post("/checkout", content=content, headers=raw)
 
 
 @pytest.mark.usefixtures("unchanged_log")

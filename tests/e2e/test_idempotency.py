@@ -20,7 +20,11 @@ def _orders_created_since(api: RunningApi, position: int) -> list[uuid.UUID]:
     notifications = api.container.app.recorder.select_notifications(
         start=position, limit=1000, inclusive_of_start=False, topics=[get_topic(Order.Created)]
     )
-    return [n.originator_id for n in notifications]
+    created: list[uuid.UUID] = []
+    for notification in notifications:
+        assert isinstance(notification.originator_id, uuid.UUID), notification.originator_id
+        created.append(notification.originator_id)
+    return created
 
 
 def _keyed(

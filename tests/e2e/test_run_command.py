@@ -1,6 +1,6 @@
 """`checkout-engine run` from a clean data dir: ready, then stopped cleanly by a signal.
 
-Also what a newcomer does next (issue 10): other commands, from another directory, find
+Also what a newcomer does next: other commands, from another directory, find
 the engine `run` started; a second `run` is refused at once; every stderr line is JSON.
 """
 

@@ -32,9 +32,9 @@ from application.ports import (
     ProviderRefundStatus,
     TransientProviderError,
 )
+from application.webhook_deliveries import InvalidSignature, RejectReason
 from domain import DomainError, Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
-from infrastructure.payments.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt
@@ -196,6 +196,18 @@ def payment_signature_matches(
     """
     message = f"{gateway_order_id}|{razorpay_payment_id}".encode()
     return _signed(message, signature, key_secret)
+
+
+class RazorpayPaymentProofSignatures:
+    """The application's PaymentProofSignatures port, checked with the key secret."""
+
+    def __init__(self, key_secret: str) -> None:
+        self._key_secret = key_secret
+
+    def matches(self, gateway_order_id: str, gateway_payment_id: str, signature: str) -> bool:
+        return payment_signature_matches(
+            gateway_order_id, gateway_payment_id, signature, self._key_secret
+        )
 
 
 def _signed(message: bytes, signature: str, secret: str) -> bool:

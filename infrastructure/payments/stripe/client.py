@@ -30,9 +30,9 @@ from application.ports import (
     ProviderRefundStatus,
     TransientProviderError,
 )
+from application.webhook_deliveries import InvalidSignature, RejectReason
 from domain import Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
-from infrastructure.payments.signatures import InvalidSignature, RejectReason
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own default: older signatures are replays

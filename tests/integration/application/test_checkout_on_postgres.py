@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 
 from application.application import CheckoutApplication
-from application.catalog import Catalog, CatalogEntry
+from application.catalog import CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
-from application.ports import SystemClock
 from domain import InsufficientStock, Order, Stock
-from infrastructure.database import DatabaseAddress
+from entrypoints.bootstrap import Container
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutApplication]:
-    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
-    yield application
-    application.close()
+def pool_size() -> int:
+    return 20  # forty buyers at once
 
 
 @pytest.fixture
-def checkout(app: CheckoutApplication) -> Checkout:
-    Catalog(app).upsert([CatalogEntry("LIMITED", "Limited print", "v1", 5000, "EUR", 12)])
-    return Checkout(app, SystemClock(), timedelta(minutes=30))
+def checkout(container: Container) -> Checkout:
+    container.catalog.upsert([CatalogEntry("LIMITED", "Limited print", "v1", 5000, "EUR", 12)])
+    return container.checkout
 
 
 def one_unit(customer: str, key: str | None = None) -> CheckoutRequest:

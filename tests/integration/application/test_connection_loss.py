@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import psycopg
 
-from application.application import CheckoutApplication
 from domain import Stock
+from entrypoints.bootstrap import build_application
 from infrastructure.database import DatabaseAddress
 
 
 def test_save_and_load_survive_terminated_backends(database_url: str) -> None:
     address = DatabaseAddress.parse(database_url)
-    app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
+    app = build_application(database_url, pool_size=2)
     try:
         app.save(Stock.create("BEFORE", 1))
         with psycopg.connect(address.conninfo, autocommit=True) as admin:

@@ -11,7 +11,6 @@ import pytest
 
 from application.application import CheckoutApplication
 from domain import Product, Stock
-from infrastructure.database import DatabaseAddress
 from tests.cli import run_cli, with_database
 
 
@@ -45,21 +44,19 @@ ITEMS = [
 ]
 
 
-def test_load_creates_then_updates(database_url: str, tmp_path: Path) -> None:
+def test_load_creates_then_updates(
+    database_url: str, app: CheckoutApplication, tmp_path: Path
+) -> None:
     first = load(database_url, write(tmp_path, ITEMS))
     assert first.returncode == 0, first.stderr
     assert "2 created, 0 updated, 0 unchanged" in first.stdout
     changed = [{**ITEMS[0], "unitAmount": 1300, "stock": 9}, ITEMS[1]]
     second = load(database_url, write(tmp_path, changed))
     assert "0 created, 1 updated, 1 unchanged" in second.stdout
-    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
-    try:
-        mug = app.load(Product, Product.id_for("MUG"))
-        assert (mug.unit_amount, mug.currency, mug.vendor_id) == (1300, "USD", "v1")
-        # Without --restock or --set-available an existing sku keeps its stock.
-        assert app.load(Stock, Stock.id_for("MUG")).on_hand == 7
-    finally:
-        app.close()
+    mug = app.load(Product, Product.id_for("MUG"))
+    assert (mug.unit_amount, mug.currency, mug.vendor_id) == (1300, "USD", "v1")
+    # Without --restock or --set-available an existing sku keeps its stock.
+    assert app.load(Stock, Stock.id_for("MUG")).on_hand == 7
 
 
 def _sell(app: CheckoutApplication, sku: str, units: int) -> None:
@@ -70,26 +67,24 @@ def _sell(app: CheckoutApplication, sku: str, units: int) -> None:
     app.save(stock)
 
 
-def test_reloading_after_sales_puts_nothing_back_on_sale(database_url: str, tmp_path: Path) -> None:
+def test_reloading_after_sales_puts_nothing_back_on_sale(
+    database_url: str, app: CheckoutApplication, tmp_path: Path
+) -> None:
     limited = [{**ITEMS[0], "stock": 3}]
     assert load(database_url, write(tmp_path, limited)).returncode == 0
-    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
-    try:
-        _sell(app, "MUG", 3)  # a limited run of 3, sold out
+    _sell(app, "MUG", 3)  # a limited run of 3, sold out
 
-        again = load(database_url, write(tmp_path, limited))
+    again = load(database_url, write(tmp_path, limited))
 
-        assert again.returncode == 0, again.stderr
-        assert app.load(Stock, Stock.id_for("MUG")).available == 0
-        restocked = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 2}]), "--restock")
-        assert restocked.returncode == 0, restocked.stderr
-        assert app.load(Stock, Stock.id_for("MUG")).available == 2
-        reset = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 5}]), "--set-available")
-        assert reset.returncode == 0, reset.stderr
-        stock = app.load(Stock, Stock.id_for("MUG"))
-        assert (stock.available, stock.on_hand) == (5, 5)
-    finally:
-        app.close()
+    assert again.returncode == 0, again.stderr
+    assert app.load(Stock, Stock.id_for("MUG")).available == 0
+    restocked = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 2}]), "--restock")
+    assert restocked.returncode == 0, restocked.stderr
+    assert app.load(Stock, Stock.id_for("MUG")).available == 2
+    reset = load(database_url, write(tmp_path, [{**ITEMS[0], "stock": 5}]), "--set-available")
+    assert reset.returncode == 0, reset.stderr
+    stock = app.load(Stock, Stock.id_for("MUG"))
+    assert (stock.available, stock.on_hand) == (5, 5)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +99,7 @@ def test_reloading_after_sales_puts_nothing_back_on_sale(database_url: str, tmp_
     ],
 )
 def test_a_bad_file_exits_2_and_loads_nothing(
-    database_url: str, tmp_path: Path, items: object, reason: str
+    database_url: str, app: CheckoutApplication, tmp_path: Path, items: object, reason: str
 ) -> None:
     result = load(database_url, write(tmp_path, [ITEMS[1]]))
     assert result.returncode == 0
@@ -113,11 +108,7 @@ def test_a_bad_file_exits_2_and_loads_nothing(
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert reason in errors[0]
-    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
-    try:
-        assert app.head_position() == 2  # only the first, valid load
-    finally:
-        app.close()
+    assert app.head_position() == 2  # only the first, valid load
 
 
 def test_malformed_json_and_missing_file(database_url: str, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """`catalog load`, `db`, `projections` and `followers` work on the running engine's database
-when nothing is configured, from any directory (issue 10)."""
+when nothing is configured, from any directory."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from application.application import CheckoutApplication
 from domain import Product
 from entrypoints.running_engine import EngineState, process_start, publish
-from infrastructure.database import DatabaseAddress
 from projections.migrations import head_revision
 from tests.cli import newcomer_cli
 
@@ -46,7 +45,7 @@ def cli(state_home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[
 
 
 def test_the_commands_work_on_the_running_engines_database(
-    engine_running: Path, database_url: str, tmp_path: Path
+    engine_running: Path, app: CheckoutApplication, tmp_path: Path
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -66,8 +65,4 @@ def test_the_commands_work_on_the_running_engines_database(
     assert status.stdout.startswith("name")
     assert followers.stdout.startswith("orders")
     assert not (elsewhere / ".data").exists(), "no second embedded PostgreSQL"
-    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
-    try:
-        assert app.load(Product, Product.id_for("MUG")).unit_amount == 1250
-    finally:
-        app.close()
+    assert app.load(Product, Product.id_for("MUG")).unit_amount == 1250

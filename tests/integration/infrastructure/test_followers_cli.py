@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from infrastructure.database import DatabaseAddress
 from projections.dead_letters import DeadLetters
-from projections.schema import create_schema
 from projections.tracking import position
 from tests.cli import run_cli, with_database
 
 
 def followers(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("followers", *args, env=with_database(database_url))
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
-    create_schema(db)
-    yield db
-    db.dispose()
 
 
 def test_status_skip_and_retry(database_url: str, db: Engine) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import psycopg
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
+from entrypoints.bootstrap import build_db
 from entrypoints.embedded.broker import free_port
 from infrastructure.database import DatabaseAddress
 from infrastructure.readiness import check_broker, check_database
@@ -22,14 +24,12 @@ def test_each_test_gets_its_own_empty_database(database_url: str) -> None:
 
 
 def test_database_readiness_is_a_real_query(database_url: str) -> None:
-    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
+    db = build_db(database_url)
     try:
         assert check_database(db).ok
     finally:
         db.dispose()
-    unreachable = DatabaseAddress.parse(
-        f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
-    ).sqlalchemy_engine()
+    unreachable = build_db(f"postgresql://nobody@127.0.0.1:{free_port()}/nothing")
     result = check_database(unreachable)
     unreachable.dispose()
     assert not result.ok

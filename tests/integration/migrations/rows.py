@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from infrastructure.webhooks.inbox import webhook_inbox
-from infrastructure.worker.tasks import TaskKind, provider_tasks
 from projections.schema import (
+    TaskKind,
     capture_review_view,
     follower_dead_letters,
     order_view,
     payment_status_view,
     projection_tracking,
+    provider_tasks,
+    webhook_inbox,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

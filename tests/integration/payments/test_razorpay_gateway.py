@@ -13,11 +13,11 @@ from application.ports import (
     ProviderOrderRequest,
     ProviderRefundRequest,
 )
-from tests.integration.payments.contract import GatewayContract
 from tests.integration.payments.sandbox import RAZORPAY_KEY_ID, ProviderSandbox
+from tests.integration.payments.sandbox_contract import SandboxGatewayContract
 
 
-class TestRazorpayGateway(GatewayContract):
+class TestRazorpayGateway(SandboxGatewayContract):
     currency = "INR"
     order_id_pattern = r"order_[A-Za-z0-9]{14}"
     refund_id_pattern = r"rfnd_[A-Za-z0-9]{14}"

@@ -18,11 +18,11 @@ from application.ports import (
     ProviderRefundRequest,
 )
 from infrastructure.payments.stripe.client import StripeCheckoutSessions, stripe_client
-from tests.integration.payments.contract import GatewayContract
 from tests.integration.payments.sandbox import STRIPE_KEY, ProviderSandbox
+from tests.integration.payments.sandbox_contract import SandboxGatewayContract
 
 
-class TestStripeGateway(GatewayContract):
+class TestStripeGateway(SandboxGatewayContract):
     currency = "USD"
     order_id_pattern = r"pi_[A-Za-z0-9]{24}"
     refund_id_pattern = r"re_[A-Za-z0-9]{24}"

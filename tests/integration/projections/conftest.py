@@ -9,30 +9,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
-from infrastructure.database import DatabaseAddress
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
-from projections.schema import create_schema
 from tests.integration.projections.shop import Shop
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutApplication]:
-    app = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env())
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    db = DatabaseAddress.parse(database_url).sqlalchemy_engine()
-    create_schema(db)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
 def shop(app: CheckoutApplication) -> Shop:
+    """This folder's own shop: it saves aggregates directly, to write logs (a payment before
+    its order) that the use cases never would and the views must still get right."""
     return Shop(app)
 
 

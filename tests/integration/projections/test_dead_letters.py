@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection, Engine
 from application.application import CheckoutApplication
 from domain import Product
 from infrastructure.followers import FollowerCollector, check_followers, retry, skip
-from projections.catalog_view import CatalogView
+from projections.catalog import CatalogView
 from projections.dead_letters import DeadLetters
-from projections.projection import DomainEvent, Handler
+from projections.follower import DomainEvent
+from projections.projection import Handler
 from projections.queries import ProductQueries
 from tests.integration.projections.conftest import StartRunner
 from tests.waiting import wait_until

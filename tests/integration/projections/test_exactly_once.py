@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
-from projections.order_view import OrderView
-from projections.payment_status_view import PaymentStatusView
-from projections.projection import DomainEvent
+from projections.follower import DomainEvent
+from projections.orders import OrdersView
+from projections.payments import PaymentsView
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import ProjectionRunner, position
 from projections.schema import order_view
@@ -28,7 +28,7 @@ class Crash(BaseException):
     """
 
 
-class CrashingOrderView(OrderView):
+class CrashingOrdersView(OrdersView):
     """Crashes after writing its rows, before the runner records the position."""
 
     def __init__(self, crash_after: int) -> None:
@@ -71,7 +71,7 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     placed = make_history(shop, orders=8)
-    crashing = start_runner(CrashingOrderView(crash_after=9), batch_size=5)
+    crashing = start_runner(CrashingOrdersView(crash_after=9), batch_size=5)
     wait_until(lambda: crashing.finished, what="the runner to crash")
     assert [type(error) for error in crashing.errors] == [Crash]
 
@@ -87,8 +87,8 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
     )
     assert len(rows) == created_before
 
-    ProjectionRunner(app, db, OrderView(), batch_size=5).catch_up()
-    ProjectionRunner(app, db, PaymentStatusView(), batch_size=5).catch_up()
+    ProjectionRunner(app, db, OrdersView(), batch_size=5).catch_up()
+    ProjectionRunner(app, db, PaymentsView(), batch_size=5).catch_up()
     assert position(db, "orders") == app.head_position()
     assert_views_match(db, placed)
 
@@ -97,14 +97,14 @@ def test_a_stopped_runner_resumes_where_it_stopped(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     placed = make_history(shop, orders=3)
-    first = start_runner(PaymentStatusView(), batch_size=2)
+    first = start_runner(PaymentsView(), batch_size=2)
     wait_until(lambda: position(db, "payments") > 0)
     first.stop()
     assert first.errors == []
 
     more = make_history(shop, orders=3)
-    start_runner(PaymentStatusView(), batch_size=2)
-    start_runner(OrderView())
+    start_runner(PaymentsView(), batch_size=2)
+    start_runner(OrdersView())
     wait_until(lambda: position(db, "payments") == app.head_position())
     wait_until(lambda: position(db, "orders") == app.head_position())
     assert_views_match(db, placed + more)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from projections import ALL_PROJECTIONS
-from projections.order_view import OrderView
+from projections.orders import OrdersView
 from projections.runner import ProjectionRunner
 from projections.tracking import LogPositions, PositionReader, intervals
 from tests.integration.projections.conftest import StartRunner
@@ -36,7 +36,7 @@ def test_one_read_gives_the_head_and_each_position(
     assert reader.read(["orders"]) == LogPositions(app.head_position(), {})
     shop.place()
     head = app.head_position()
-    ProjectionRunner(app, db, OrderView()).catch_up()
+    ProjectionRunner(app, db, OrdersView()).catch_up()
 
     positions = reader.read(["orders", "payments", "no-such-view"])
 
@@ -55,8 +55,10 @@ def test_a_wait_ends_when_the_runner_gets_there(
 
     async def wait_while_the_runner_starts() -> bool:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(anyio.to_thread.run_sync, lambda: start_runner(OrderView()))
+            tasks.start_soon(anyio.to_thread.run_sync, lambda: start_runner(OrdersView()))
             return await reader.wait(["orders"], head, timeout=10)
+        # Typed as able to swallow an exception, a task group never does: it re-raises.
+        raise AssertionError("the task group ended without the wait's answer")
 
     assert anyio.run(wait_while_the_runner_starts)
 

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
-from projections.order_view import OrderView
-from projections.payment_status_view import PaymentStatusView
-from projections.projection import DomainEvent, Projection
+from projections.follower import DomainEvent
+from projections.orders import OrdersView
+from projections.payments import PaymentsView
+from projections.projection import Projection
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import position, rebuild
 from tests.integration.projections.conftest import StartRunner
@@ -68,7 +69,7 @@ def make_history(shop: Shop) -> None:
             shop.cancel(order)
 
 
-@pytest.mark.parametrize("projection", [OrderView(), PaymentStatusView()], ids=lambda p: p.name)
+@pytest.mark.parametrize("projection", [OrdersView(), PaymentsView()], ids=lambda p: p.name)
 def test_a_rebuild_under_a_live_runner_reproduces_the_view(
     projection: Projection,
     shop: Shop,
@@ -100,7 +101,7 @@ def test_a_rebuild_under_a_live_runner_reproduces_the_view(
     assert running.errors == []
 
 
-class GatedOrderView(OrderView):
+class GatedOrdersView(OrdersView):
     """Holds its next batch (before touching any table) until the gate opens."""
 
     def __init__(self) -> None:
@@ -121,7 +122,7 @@ def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     make_history(shop)
-    gated = GatedOrderView()
+    gated = GatedOrdersView()
     running = start_runner(gated)
     wait_until(lambda: position(db, "orders") == app.head_position())
     stale = position(db, "orders")
@@ -129,7 +130,7 @@ def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
     gated.armed = True
     held, _ = shop.place(customer_id="held")
     wait_until(gated.waiting.is_set, what="the runner to hold its batch")
-    rebuild(app, db, OrderView(), batch_size=7)
+    rebuild(app, db, OrdersView(), batch_size=7)
     assert position(db, "orders") == app.head_position() > stale
     assert OrderQueries(db).get(held.id) is not None  # the rebuild caught up with it
 

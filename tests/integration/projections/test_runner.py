@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
-from projections.order_view import OrderView
+from projections.orders import OrdersView
 from projections.queries import OrderQueries
 from projections.runner import position
 from tests.integration.projections.conftest import StartRunner
@@ -18,7 +18,7 @@ def test_a_new_save_is_picked_up_on_notify_not_by_polling(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
     # The safety poll is far beyond the deadline: only the NOTIFY can wake the runner.
-    running = start_runner(OrderView(), safety_poll=120)
+    running = start_runner(OrdersView(), safety_poll=120)
     wait_until(lambda: position(db, "orders") == app.head_position())
 
     def place_and_see() -> None:
@@ -34,8 +34,8 @@ def test_a_new_save_is_picked_up_on_notify_not_by_polling(
 def test_only_one_runner_is_active_and_a_standby_takes_over(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    first = start_runner(OrderView(), standby_retry=0.05)
-    second = start_runner(OrderView(), standby_retry=0.05)
+    first = start_runner(OrdersView(), standby_retry=0.05)
+    second = start_runner(OrdersView(), standby_retry=0.05)
     wait_until(lambda: first.runner.active.is_set() or second.runner.active.is_set())
     active, standby = (first, second) if first.runner.active.is_set() else (second, first)
     order, _ = shop.place()
@@ -62,7 +62,7 @@ def lock_holders(db: Engine) -> list[int]:
 def test_a_runner_whose_session_dies_takes_the_lock_again(
     shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    running = start_runner(OrderView(), standby_retry=0.05)
+    running = start_runner(OrdersView(), standby_retry=0.05)
     wait_until(running.runner.active.is_set)
     (holder,) = lock_holders(db)
     with db.connect() as conn:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from entrypoints.cli.projections import format_status
 from projections import ALL_PROJECTIONS
-from projections.order_view import OrderView
+from projections.orders import OrdersView
 from projections.runner import ProjectionRunner, status, wait_for_position
 from tests.integration.projections.conftest import StartRunner
 from tests.integration.projections.shop import Shop
@@ -44,7 +44,7 @@ def test_wait_for_position_returns_once_the_runner_is_there(
     head = app.head_position()
     assert not wait_for_position(db, ["orders"], head, timeout=0.05)
 
-    start_runner(OrderView())
+    start_runner(OrdersView())
     assert wait_for_position(db, ["orders"], head, timeout=10)
     assert wait_for_position(db, ["orders"], 0, timeout=0)
 

@@ -15,7 +15,6 @@ import psycopg
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
-from infrastructure.database import DatabaseAddress
 from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics, advisory_key
 from infrastructure.relay.metrics import DEFAULT_RELAY_NAME, stored_position
 from tests.waiting import wait_until
@@ -37,24 +36,6 @@ def relay_topics(suffix: str) -> RelayTopics:
 
 def producer_config(bootstrap_servers: str, message_timeout_ms: int = 5000) -> dict[str, Any]:
     return {"bootstrap.servers": bootstrap_servers, "message.timeout.ms": message_timeout_ms}
-
-
-def build_relay(
-    app: CheckoutApplication,
-    database_url: str,
-    bootstrap_servers: str,
-    suffix: str,
-    options: RelayOptions = FAST,
-    message_timeout_ms: int = 5000,
-) -> OutboxRelay:
-    return OutboxRelay(
-        app,
-        DatabaseAddress.parse(database_url),
-        producer_config(bootstrap_servers, message_timeout_ms),
-        relay_topics(suffix),
-        partitions=3,
-        options=options,
-    )
 
 
 @dataclass

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 from jsonschema import Draft202012Validator
 
@@ -49,7 +49,11 @@ class Record:
 
 def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
     # Listing all topics never auto-creates one (asking for a topic by name does, on Tansu).
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": _quiet})
+    # confluent_kafka's stub types the config as str/int/float/bool values, but librdkafka's
+    # Python client takes a logging.Logger for "logger" (documented, and what the relay passes).
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap_servers, "logger": _quiet}  # type: ignore[dict-item]
+    )
     metadata = admin.list_topics(timeout=10)
     found = metadata.topics.get(topic)
     return sorted(found.partitions) if found is not None else []
@@ -92,24 +96,39 @@ def _read_to_end(
         message = consumer.poll(0.2)
         if message is None:
             continue
+        partition = message.partition()
         error = message.error()
         if error is not None:
             if error.code() == KafkaError._PARTITION_EOF:
-                at_end.add(message.partition())
+                assert partition is not None, f"{topic}: end of no partition"
+                at_end.add(partition)
             continue
-        at_end.discard(message.partition())
-        records.append(
-            Record(
-                topic=topic,
-                partition=message.partition(),
-                offset=message.offset(),
-                key=message.key(),
-                value=message.value(),
-                headers=dict(message.headers() or []),
-                timestamp_ms=message.timestamp()[1],
-            )
-        )
+        assert partition is not None, f"{topic}: a record from no partition"
+        at_end.discard(partition)
+        records.append(_record(topic, partition, message))
     return sorted(records, key=lambda r: (r.partition, r.offset))
+
+
+def _record(topic: str, partition: int, message: Message) -> Record:
+    """A fetched record; the relay always writes a key, a value and bytes headers."""
+    offset, key, value = message.offset(), message.key(), message.value()
+    assert offset is not None, f"{topic}[{partition}]: a record without an offset"
+    assert key is not None, f"{topic}[{partition}]@{offset}: a record without a key"
+    assert value is not None, f"{topic}[{partition}]@{offset}: a record without a value"
+    raw = message.headers() or []
+    headers: dict[str, bytes] = {}
+    for name, header in raw.items() if isinstance(raw, dict) else raw:
+        assert isinstance(header, bytes), f"{topic}[{partition}]@{offset}: header {name}={header!r}"
+        headers[name] = header
+    return Record(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        headers=headers,
+        timestamp_ms=message.timestamp()[1],
+    )
 
 
 @cache

@@ -14,10 +14,10 @@ import signal
 import sys
 import threading
 
-from application.application import CheckoutApplication
-from infrastructure.database import DatabaseAddress, schema_lock
+from entrypoints.bootstrap import Container, Services
 from infrastructure.observability import configure_logging
-from infrastructure.relay import OutboxRelay, RelayStep
+from infrastructure.relay import RelayStep
+from infrastructure.settings import load_settings
 from tests.integration.relay.harness import FAST, producer_config, relay_topics
 
 
@@ -31,22 +31,20 @@ def main(argv: list[str]) -> int:
         if crash_at and step == RelayStep(crash_at):
             os.kill(os.getpid(), signal.SIGKILL)
 
-    address = DatabaseAddress.parse(database_url)
-    with schema_lock(address):
-        app = CheckoutApplication(env=address.eventsourcing_env(pool_size=2))
+    # As the relay role builds it (a small pool: the relay is one thread).
+    services = Services(database_url, bootstrap_servers, "")
+    container = Container(load_settings(), services, pool_size=2)
     options = dataclasses.replace(FAST, standby_retry=1.0)  # the production default
     try:
-        relay = OutboxRelay(
-            app,
-            address,
-            producer_config(bootstrap_servers),
-            relay_topics(suffix),
+        relay = container.outbox_relay(
+            topics=relay_topics(suffix),
+            producer=producer_config(bootstrap_servers),
             options=options,
             on_step=on_step,
         )
         relay.run_forever(stop)
     finally:
-        app.close()
+        container.close()
     return 0
 
 

@@ -15,7 +15,7 @@ from infrastructure.relay import RelayTopics, backlog, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import RelayThread, wait_caught_up
 from tests.integration.relay.records import assert_schema_valid, read_topic
-from tests.integration.relay.shop import Shop
+from tests.integration.shop import Shop
 from tests.waiting import wait_until
 
 

@@ -13,7 +13,7 @@ from application.application import CheckoutApplication
 from infrastructure.relay import RelayStep, RelayTopics, cloud_event_id, stored_position
 from tests.integration.relay.harness import start_relay_process, stop_process, wait_caught_up
 from tests.integration.relay.records import Record, assert_schema_valid, read_topic
-from tests.integration.relay.shop import Shop
+from tests.integration.shop import Shop
 
 
 @pytest.mark.slow

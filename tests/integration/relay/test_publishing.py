@@ -15,7 +15,7 @@ from infrastructure.relay import RelayBacklogCollector, RelayTopics, backlog, cl
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import FAST, RelayThread, wait_caught_up, wait_for_passes
 from tests.integration.relay.records import assert_schema_valid, read_topic
-from tests.integration.relay.shop import Shop
+from tests.integration.shop import Shop
 
 
 def expected_lines() -> list[dict[str, object]]:

@@ -24,7 +24,7 @@ from tests.integration.relay.harness import (
     wait_caught_up,
 )
 from tests.integration.relay.records import read_topic
-from tests.integration.relay.shop import Shop
+from tests.integration.shop import Shop
 from tests.waiting import wait_until
 
 TAKEOVER_SECONDS = 5.0

@@ -17,7 +17,7 @@ from infrastructure.relay import RelayTopics, cloud_event_id
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import RelayThread, wait_caught_up, wait_for_passes
 from tests.integration.relay.records import read_topic
-from tests.integration.relay.shop import Shop
+from tests.integration.shop import Shop
 from tests.waiting import wait_until
 
 

@@ -4,57 +4,31 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.application import CheckoutApplication
+from application.backoff import Backoff
 from application.checkout import Placed
-from application.payments import PaymentOutcomes
-from infrastructure.database import DatabaseAddress
-from infrastructure.webhooks.applier import RetryPolicy, WebhookApplier, webhook_applier
-from infrastructure.webhooks.inbox import InboxEntry, InboxStatus, WebhookInbox, create_inbox_table
-from infrastructure.worker.executor import Backoff
-from projections.payment_status_view import PaymentStatusView
+from entrypoints.bootstrap import Container
+from infrastructure.webhooks.applier import RetryPolicy, WebhookApplier
+from infrastructure.webhooks.inbox import InboxEntry, InboxStatus, WebhookInbox
+from projections.payments import PaymentsView
 from projections.runner import ProjectionRunner
-from projections.schema import create_schema
-from tests.integration.worker.harness import SettableClock, Shop
 
 FAST_RETRY = RetryPolicy(Backoff(initial=0.01, maximum=0.05), max_attempts=3)
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutApplication]:
-    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(10))
-    yield application
-    application.close()
+def inbox(container: Container, db: Engine) -> WebhookInbox:
+    return container.webhook_inbox
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=5)
-    create_schema(db)
-    create_inbox_table(db)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def shop(app: CheckoutApplication) -> Shop:
-    return Shop(app, SettableClock())
-
-
-@pytest.fixture
-def inbox(db: Engine) -> WebhookInbox:
-    return WebhookInbox(db)
-
-
-@pytest.fixture
-def applier(app: CheckoutApplication, db: Engine, inbox: WebhookInbox) -> WebhookApplier:
-    return webhook_applier(app, db, inbox, FAST_RETRY)
+def applier(container: Container, inbox: WebhookInbox) -> WebhookApplier:
+    return container.webhook_applier(FAST_RETRY)
 
 
 @dataclass
@@ -69,8 +43,7 @@ class Provider:
 
     inbox: WebhookInbox
     applier: WebhookApplier
-    app: CheckoutApplication
-    db: Engine
+    container: Container
 
     def deliver(
         self, provider: str, event_type: str, body: dict[str, Any], event_id: str | None = None
@@ -98,16 +71,14 @@ class Provider:
     def open_at_provider(self, placed: Placed, gateway_order_id: str) -> None:
         """What the worker records once the provider order exists."""
         stripe = gateway_order_id.startswith("pi_")
-        PaymentOutcomes(self.app).provider_order_created(
+        self.container.payments.provider_order_created(
             placed.payment.id, gateway_order_id, gateway_order_id if stripe else None
         )
 
     def project_payments(self) -> None:
-        ProjectionRunner(self.app, self.db, PaymentStatusView()).catch_up()
+        ProjectionRunner(self.container.app, self.container.db, PaymentsView()).catch_up()
 
 
 @pytest.fixture
-def provider(
-    inbox: WebhookInbox, applier: WebhookApplier, app: CheckoutApplication, db: Engine
-) -> Provider:
-    return Provider(inbox, applier, app, db)
+def provider(inbox: WebhookInbox, applier: WebhookApplier, container: Container) -> Provider:
+    return Provider(inbox, applier, container)

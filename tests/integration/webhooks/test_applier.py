@@ -12,8 +12,8 @@ from infrastructure.webhooks.applier import WebhookApplier
 from infrastructure.webhooks.events import Applied, ProviderEvent, WebhookEffects
 from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
 from infrastructure.webhooks.sweeper import InboxSweeper
+from tests.integration.shop import Shop
 from tests.integration.webhooks.conftest import Provider
-from tests.integration.worker.harness import Shop
 from tests.waiting import wait_until
 
 

@@ -8,8 +8,8 @@ from application.payments import PaymentOutcomes
 from application.refunds import Refunds
 from domain import ForeignCapture, OrderStatus, PaymentStatus
 from infrastructure.webhooks.inbox import InboxStatus
+from tests.integration.shop import Shop
 from tests.integration.webhooks.conftest import Provider
-from tests.integration.worker.harness import Shop
 
 
 def _notes(payment_id: object) -> dict[str, str]:
@@ -139,7 +139,7 @@ def test_razorpay_finds_the_payment_by_receipt_or_by_the_provider_order(
     assert not_an_order.status is InboxStatus.PROCESSED
     assert not_an_order.entry.outcome is not None
     assert "matches no engine payment" in not_an_order.entry.outcome
-    foreign = shop.app.load(ForeignCapture, ForeignCapture.create_id("razorpay", "pay_3"))
+    foreign = shop.app.load(ForeignCapture, ForeignCapture.id_for("razorpay", "pay_3"))
     assert foreign.claimed_payment_id == str(by_view.payment.id)
     assert shop.payment(by_view).gateway_payment_id == "pay_2"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, webhook_inbox
+from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
+from projections.schema import webhook_inbox
 
 
 def test_an_event_is_recorded_once_however_often_it_is_delivered(inbox: WebhookInbox) -> None:

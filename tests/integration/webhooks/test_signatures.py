@@ -9,9 +9,9 @@ import pytest
 import razorpay
 import stripe
 
+from application.webhook_deliveries import InvalidSignature, RejectReason
 from infrastructure.payments.razorpay.client import payment_signature_matches
 from infrastructure.payments.razorpay.client import verify_webhook as verify_razorpay
-from infrastructure.payments.signatures import InvalidSignature, RejectReason
 from infrastructure.payments.stripe.client import verify_webhook as verify_stripe
 from sandbox.webhook_signing import razorpay_signature
 

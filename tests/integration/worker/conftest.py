@@ -6,47 +6,26 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from application.application import CheckoutApplication
 from application.ports import PaymentGateway
-from infrastructure.database import DatabaseAddress
+from entrypoints.bootstrap import Container, Services
 from infrastructure.payments.metrics import InstrumentedGateway
-from infrastructure.worker.tasks import TaskQueue, create_task_table
-from projections.schema import create_schema
+from infrastructure.settings import Settings
+from infrastructure.worker.tasks import TaskQueue
 from tests.integration.payments.sandbox import ProviderSandbox, sandbox, sandbox_server
-from tests.integration.worker.harness import RunningWorker, SettableClock, Shop, start_worker
+from tests.integration.shop import SettableClock
+from tests.integration.worker.harness import RunningWorker
 
 __all__ = ["sandbox", "sandbox_server"]
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[CheckoutApplication]:
-    application = CheckoutApplication(env=DatabaseAddress.parse(database_url).eventsourcing_env(20))
-    yield application
-    application.close()
+def pool_size() -> int:
+    return 20  # the test's threads and the workers' share the database server
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    db = DatabaseAddress.parse(database_url).sqlalchemy_engine(pool_size=10)
-    create_schema(db)
-    create_task_table(db)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
-
-
-@pytest.fixture
-def shop(app: CheckoutApplication, clock: SettableClock) -> Shop:
-    return Shop(app, clock)
-
-
-@pytest.fixture
-def queue(db: Engine) -> TaskQueue:
-    return TaskQueue(db)
+def queue(container: Container, db: Engine) -> TaskQueue:
+    return container.task_queue
 
 
 @pytest.fixture
@@ -62,12 +41,16 @@ StartWorker = Callable[..., RunningWorker]
 
 
 @pytest.fixture
-def worker(app: CheckoutApplication, db: Engine, clock: SettableClock) -> Iterator[StartWorker]:
-    """Starts workers (each like one `checkout-engine worker` process); stops them after."""
+def worker(
+    settings: Settings, services: Services, clock: SettableClock, db: Engine
+) -> Iterator[StartWorker]:
+    """Starts workers (each like one `checkout-engine worker` process, built by the
+    composition root with the test's gateways and clock); stops them after."""
     started: list[RunningWorker] = []
 
     def start(gateways: dict[str, PaymentGateway], **options: Any) -> RunningWorker:
-        running = start_worker(app, db, gateways, clock, **options)
+        container = Container(settings, services, clock=clock, gateways=gateways, pool_size=5)
+        running = RunningWorker(container, **options).start()
         started.append(running)
         return running
 

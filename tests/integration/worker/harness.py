@@ -1,26 +1,23 @@
-"""Building blocks of the worker tests: a shop, fast worker options, a running worker."""
+"""Building blocks of the worker tests: fast worker options, a running worker."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy.engine import Engine
-
 from application.application import CheckoutApplication
-from application.catalog import Catalog, CatalogEntry
-from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.backoff import Backoff
+from application.payments import PaymentOutcomes
 from application.ports import PaymentGateway
-from domain import Order, Payment, Stock
-from entrypoints.roles import NamedLoop, run_loops
-from infrastructure.worker.assembly import WorkerOptions, worker_loops
-from infrastructure.worker.executor import Backoff, ExecutorSettings
+from application.provider_calls import ProviderCalls
+from application.refunds import Refunds
+from entrypoints.bootstrap import Container, WorkerOptions
+from entrypoints.roles import run_loops
+from infrastructure.worker.executor import ExecutorSettings
 from infrastructure.worker.tasks import ProviderTask, TaskQueue
-from projections.order_view import OrderView
-from projections.runner import ProjectionRunner
+from projections.orders import OrdersView
 
 FAST_EXECUTOR = ExecutorSettings(
     lease_seconds=5.0,
@@ -33,64 +30,30 @@ FAST = WorkerOptions(
     executor=FAST_EXECUTOR,
     reaper_interval_seconds=0.05,
 )
-TTL = timedelta(minutes=30)
-SKU_BY_PROVIDER = {"stripe": "MUG", "razorpay": "CHAI"}
-
-
-class SettableClock:
-    def __init__(self) -> None:
-        self.current = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta
-
-
-class Shop:
-    """A catalog with one product per provider's currency, and checkout over it."""
-
-    def __init__(self, app: CheckoutApplication, clock: SettableClock) -> None:
-        self.app = app
-        self.checkout = Checkout(app, clock, TTL)
-        Catalog(app).upsert(
-            [
-                CatalogEntry("MUG", "Mug", "vendor-a", 1250, "USD", 1000),
-                CatalogEntry("CHAI", "Chai", "vendor-b", 19900, "INR", 1000),
-            ]
-        )
-
-    def buy(self, provider: str, quantity: int = 2, customer: str = "alice") -> Placed:
-        item = CartItem(SKU_BY_PROVIDER[provider], quantity)
-        return self.checkout(CheckoutRequest(customer, (item,), provider))
-
-    def payment(self, placed: Placed) -> Payment:
-        return self.app.load(Payment, placed.payment.id)
-
-    def order(self, placed: Placed) -> Order:
-        return self.app.load(Order, placed.order.id)
-
-    def available(self, provider: str) -> int:
-        return self.app.load(Stock, Stock.id_for(SKU_BY_PROVIDER[provider])).available
 
 
 @dataclass
 class RunningWorker:
-    """One worker process's loops, on a thread, as `checkout-engine worker` runs them."""
+    """One worker process's loops, on a thread, as `checkout-engine worker` runs them: its
+    own container, so its own Application and connection pools."""
 
-    loops: list[NamedLoop]
+    container: Container
+    options: WorkerOptions = FAST
+    with_order_view: bool = False
     stop_event: threading.Event = field(default_factory=threading.Event)
     exit_codes: list[int] = field(default_factory=list)
     thread: threading.Thread | None = None
 
     def start(self) -> RunningWorker:
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        loops = self.container.worker_loops(self.options)
+        if self.with_order_view:  # the projector's job in production; the reaper reads it
+            loops += self.container.projector_loops([OrdersView()], safety_poll=0.5)
+        self.thread = threading.Thread(
+            target=lambda: self.exit_codes.append(run_loops(loops, self.stop_event)),
+            daemon=True,
+        )
         self.thread.start()
         return self
-
-    def _run(self) -> None:
-        self.exit_codes.append(run_loops(self.loops, self.stop_event))
 
     @property
     def alive(self) -> bool:
@@ -101,22 +64,15 @@ class RunningWorker:
         assert self.thread is not None
         self.thread.join(timeout=30)
         assert not self.thread.is_alive(), "worker did not stop"
+        self.container.close()
         assert self.exit_codes == [0], "a worker loop crashed"
 
 
-def start_worker(
-    app: CheckoutApplication,
-    db: Engine,
-    gateways: Mapping[str, PaymentGateway],
-    clock: SettableClock,
-    options: WorkerOptions = FAST,
-    with_order_view: bool = False,
-) -> RunningWorker:
-    loops = worker_loops(app, db, gateways, clock, options)
-    if with_order_view:  # the projector's job in production; the reaper reads this view
-        runner = ProjectionRunner(app, db, OrderView(), safety_poll=0.5)
-        loops.append(NamedLoop("projection:orders", runner.run_forever))
-    return RunningWorker(loops).start()
+def provider_calls(
+    app: CheckoutApplication, gateways: Mapping[str, PaymentGateway]
+) -> ProviderCalls:
+    """What one executor calls providers with, through ``gateways`` (fakes, spies)."""
+    return ProviderCalls(app, gateways, payments=PaymentOutcomes(app), refunds=Refunds(app))
 
 
 def find_task(queue: TaskQueue, payment_id: UUID, kind: str) -> ProviderTask | None:

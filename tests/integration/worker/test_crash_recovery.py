@@ -12,20 +12,21 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from application.ports import (
     PaymentGateway,
+    ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
     ProviderRefund,
     ProviderRefundRequest,
 )
-from application.provider_calls import ProviderCalls
 from domain import PaymentStatus
 from infrastructure.worker.executor import Executor
-from infrastructure.worker.task_projection import ProviderTasks
+from infrastructure.worker.task_feed import ProviderTaskFeed
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
 from projections.runner import ProjectionRunner
 from tests.integration.payments.sandbox import ProviderSandbox
+from tests.integration.shop import Shop
 from tests.integration.worker.conftest import StartWorker
-from tests.integration.worker.harness import FAST, FAST_EXECUTOR, Shop, task_of
+from tests.integration.worker.harness import FAST, FAST_EXECUTOR, provider_calls, task_of
 from tests.waiting import wait_until
 
 
@@ -49,6 +50,9 @@ class DiesAfterCreating:
 
     def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
         return self.inner.refund(request)
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        return self.inner.charge(gateway_payment_id)
 
 
 class OverlapSpy:
@@ -81,6 +85,9 @@ class OverlapSpy:
     def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
         return self.inner.refund(request)
 
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        return self.inner.charge(gateway_payment_id)
+
 
 def objects_for(sandbox: ProviderSandbox, provider: str, payment_id: str) -> list[str]:
     if provider == "stripe":
@@ -102,10 +109,10 @@ def test_a_crash_after_the_provider_call_creates_nothing_twice(
     provider: str,
 ) -> None:
     placed = shop.buy(provider)
-    ProjectionRunner(app, db, ProviderTasks()).catch_up()
+    ProjectionRunner(app, db, ProviderTaskFeed()).catch_up()
     real = gateway_for(sandbox, provider)
     short_lease = replace(FAST_EXECUTOR, lease_seconds=1.0)
-    doomed = Executor(queue, ProviderCalls(app, {provider: DiesAfterCreating(real)}), short_lease)
+    doomed = Executor(queue, provider_calls(app, {provider: DiesAfterCreating(real)}), short_lease)
 
     with pytest.raises(ProcessDied):
         doomed.run_one()
@@ -113,7 +120,7 @@ def test_a_crash_after_the_provider_call_creates_nothing_twice(
     created = objects_for(sandbox, provider, str(placed.payment.id))
     assert len(created) == 1
     assert shop.payment(placed).status is PaymentStatus.PROCESSING
-    survivor = Executor(queue, ProviderCalls(app, {provider: real}), FAST_EXECUTOR)
+    survivor = Executor(queue, provider_calls(app, {provider: real}), FAST_EXECUTOR)
     assert not survivor.run_one(), "the task is leased until the dead executor's lease ends"
     wait_until(survivor.run_one, what="the lease to run out and the task to be taken over")
 

@@ -8,9 +8,9 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from infrastructure.worker.metrics import ProviderTasksCollector
-from infrastructure.worker.task_projection import ProviderTasks
+from infrastructure.worker.task_feed import ProviderTaskFeed
 from projections.runner import ProjectionRunner
-from tests.integration.worker.harness import Shop
+from tests.integration.shop import Shop
 
 
 def test_due_and_per_status_counts_come_from_the_table(
@@ -22,7 +22,7 @@ def test_due_and_per_status_counts_come_from_the_table(
 
     for customer in ("a", "b"):
         shop.buy("stripe", customer=customer)
-    ProjectionRunner(app, db, ProviderTasks()).catch_up()
+    ProjectionRunner(app, db, ProviderTaskFeed()).catch_up()
 
     assert registry.get_sample_value("checkout_provider_tasks_due") == 2
     labels = {"kind": "create_order", "status": "pending"}

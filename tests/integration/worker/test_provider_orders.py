@@ -8,8 +8,9 @@ from application.ports import PaymentGateway
 from domain import OrderStatus, PaymentStatus
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
 from tests.integration.payments.sandbox import RAZORPAY_KEY_ID, ProviderSandbox
+from tests.integration.shop import Shop
 from tests.integration.worker.conftest import StartWorker
-from tests.integration.worker.harness import Shop, find_task, task_of
+from tests.integration.worker.harness import find_task, task_of
 from tests.waiting import wait_until
 
 

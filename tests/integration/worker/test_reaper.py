@@ -13,12 +13,13 @@ from application.ports import PaymentGateway
 from domain import OrderStatus, PaymentStatus
 from infrastructure.worker.reaper import ExpiryReaper
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
-from projections.order_view import OrderView
+from projections.orders import OrdersView
 from projections.queries import OrderQueries
 from projections.runner import ProjectionRunner
 from tests.integration.payments.sandbox import ProviderSandbox
+from tests.integration.shop import TTL, SettableClock, Shop
 from tests.integration.worker.conftest import StartWorker
-from tests.integration.worker.harness import TTL, SettableClock, Shop, find_task
+from tests.integration.worker.harness import find_task
 from tests.waiting import wait_until
 
 
@@ -43,9 +44,10 @@ def test_an_unpaid_order_expires_releases_stock_and_cancels_the_intent(
     wait_until(lambda: shop.order(placed).status is OrderStatus.CANCELLED, what="the expiry")
     assert shop.order(placed).cancel_reason == EXPIRED
     assert shop.available("stripe") == 1000
-    assert payment.gateway_order_id is not None
+    intent_id = payment.gateway_order_id
+    assert intent_id is not None
     wait_until(
-        lambda: sandbox.stripe_intent(payment.gateway_order_id)["status"] == "canceled",
+        lambda: sandbox.stripe_intent(intent_id)["status"] == "canceled",
         what="the intent to be cancelled at Stripe",
     )
     wait_until(
@@ -68,12 +70,12 @@ def test_an_order_cancelled_before_its_intent_exists_gets_none(
     worker(gateways)
 
     for kind in ("create_order", "cancel"):
-        wait_until(
-            lambda k=kind: (
-                (t := find_task(queue, placed.payment.id, k)) and t.status is TaskStatus.DONE
-            ),
-            what=f"the {kind} task",
-        )
+
+        def settled(k: str = kind) -> bool:
+            t = find_task(queue, placed.payment.id, k)
+            return t is not None and t.status is TaskStatus.DONE
+
+        wait_until(settled, what=f"the {kind} task")
     assert sandbox.stripe_intents_for(str(placed.payment.id)) == []
     assert shop.payment(placed).status is PaymentStatus.CANCELED
 
@@ -89,7 +91,7 @@ def test_the_reaper_leaves_orders_still_in_their_window_or_paid(
     clock.advance(timedelta(minutes=10))
     later = shop.buy("stripe", customer="late")
     reaper = ExpiryReaper(OrderQueries(db), OrderLifecycle(app), clock)
-    view = ProjectionRunner(app, db, OrderView())
+    view = ProjectionRunner(app, db, OrdersView())
 
     view.catch_up()
     assert reaper.reap_once() == 0

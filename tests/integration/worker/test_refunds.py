@@ -7,14 +7,15 @@ from uuid import UUID
 import pytest
 
 from application.application import CheckoutApplication
+from application.checkout import Placed
 from application.payments import PaymentOutcomes
 from application.ports import PaymentGateway
 from application.refunds import Refunds
 from domain import OrderStatus, PaymentStatus, RefundExceedsCaptured, RefundStatus
 from infrastructure.worker.tasks import ProviderTask, TaskQueue, TaskStatus
 from tests.integration.payments.sandbox import ProviderSandbox
+from tests.integration.shop import Shop
 from tests.integration.worker.conftest import StartWorker
-from tests.integration.worker.harness import Shop
 from tests.waiting import wait_until
 
 REFUND_PATH = {"stripe": "/v1/refunds", "razorpay": "/v1/payments"}
@@ -22,7 +23,7 @@ REFUND_PATH = {"stripe": "/v1/refunds", "razorpay": "/v1/payments"}
 
 def paid_order(
     app: CheckoutApplication, shop: Shop, sandbox: ProviderSandbox, provider: str
-) -> tuple[object, str]:
+) -> tuple[Placed, str]:
     """Checkout, the worker's provider object, the customer paying, the webhook's success."""
     placed = shop.buy(provider)
     payment = wait_until(
@@ -99,10 +100,11 @@ def test_a_refund_is_paid_back_and_settled(
     assert (order.status, order.refunded_total) == (OrderStatus.REFUNDED, total)
     assert sorted(provider_refunds(sandbox, provider, charged)) == sorted([1000, total - 1000])
     for refund_id in (partial.refund_id, rest.refund_id):
-        wait_until(
-            lambda r=refund_id: refund_task(queue, placed.payment.id, r).status is TaskStatus.DONE,
-            what="the refund task to be settled",
-        )
+
+        def settled(r: str = refund_id) -> bool:
+            return refund_task(queue, placed.payment.id, r).status is TaskStatus.DONE
+
+        wait_until(settled, what="the refund task to be settled")
 
 
 def test_a_refund_the_provider_refuses_fails_and_frees_the_amount(

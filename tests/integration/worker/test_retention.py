@@ -8,9 +8,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox, create_inbox_table
+from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
 from infrastructure.worker.retention import RetentionPolicy, RetentionPruner
-from infrastructure.worker.tasks import TaskQueue, TaskStatus, create_task_table, provider_tasks
+from infrastructure.worker.tasks import TaskQueue, TaskStatus
+from projections.migrations import upgrade_database
+from projections.schema import provider_tasks
 
 OLD = timedelta(days=91)
 
@@ -45,8 +47,7 @@ def _task(db: Engine, status: TaskStatus, age: timedelta) -> int:
 
 
 def test_only_settled_rows_past_retention_are_pruned(db: Engine) -> None:
-    create_inbox_table(db)
-    create_task_table(db)
+    upgrade_database(db)
     inbox, queue = WebhookInbox(db), TaskQueue(db)
     old_processed = _inbox_row(inbox, InboxStatus.PROCESSED, OLD)
     old_ignored = _inbox_row(inbox, InboxStatus.IGNORED, OLD)

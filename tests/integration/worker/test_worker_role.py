@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from infrastructure.worker.tasks import TaskQueue
-from tests.integration.worker.harness import Shop, find_task
+from tests.integration.shop import Shop
+from tests.integration.worker.harness import find_task
 from tests.waiting import wait_until
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from api.auth import Principal, principal_from, require_customer, require_role
 from api.problems import Problem
-from infrastructure.tokens import mint_token
+from entrypoints.tokens import mint_token
 
 SECRET = "unit-secret-that-is-long-enough-for-hs256-0123456789"
 OTHER_SECRET = "another-secret-long-enough-for-hs256-0123456789"

@@ -10,8 +10,8 @@ import httpx
 from api.app import create_app
 from entrypoints.bootstrap import Services, build_container
 from entrypoints.embedded.broker import free_port
+from entrypoints.tokens import mint_token
 from infrastructure.settings import load_settings
-from infrastructure.tokens import mint_token
 
 SECRET = "unit-test-secret-0123456789-abcdefgh"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +10,11 @@ from application.catalog import Catalog, CatalogEntry
 from application.checkout import Checkout
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
+from application.ports import PaymentGateway
+from application.provider_calls import ProviderCalls
+from application.refunds import Refunds
+from entrypoints.bootstrap import build_application
+from tests.fakes import FakeGateway
 
 
 class FrozenClock:
@@ -25,7 +30,7 @@ class FrozenClock:
 
 @pytest.fixture
 def app() -> Iterator[CheckoutApplication]:
-    application = CheckoutApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = build_application()  # in memory: no database_url
     yield application
     application.close()
 
@@ -61,3 +66,34 @@ def catalog(app: CheckoutApplication) -> Catalog:
         ]
     )
     return catalog
+
+
+@pytest.fixture
+def stripe() -> FakeGateway:
+    return FakeGateway("stripe")
+
+
+@pytest.fixture
+def razorpay() -> FakeGateway:
+    return FakeGateway("razorpay")
+
+
+@pytest.fixture
+def provider_calls_for(
+    app: CheckoutApplication, payments: PaymentOutcomes
+) -> Callable[[Mapping[str, PaymentGateway]], ProviderCalls]:
+    """What the worker runs, with these gateways configured and no hosted sessions."""
+
+    def build(gateways: Mapping[str, PaymentGateway]) -> ProviderCalls:
+        return ProviderCalls(app, gateways, payments=payments, refunds=Refunds(app))
+
+    return build
+
+
+@pytest.fixture
+def provider_calls(
+    provider_calls_for: Callable[[Mapping[str, PaymentGateway]], ProviderCalls],
+    stripe: FakeGateway,
+    razorpay: FakeGateway,
+) -> ProviderCalls:
+    return provider_calls_for({stripe.provider: stripe, razorpay.provider: razorpay})

@@ -6,6 +6,7 @@ from application.application import CheckoutApplication
 from application.catalog import Catalog
 from application.checkout import CartItem, Checkout, CheckoutRequest
 from application.errors import IdempotencyConflict
+from application.orders import OrderLifecycle
 from domain import (
     EmptyCart,
     InsufficientStock,
@@ -18,7 +19,9 @@ from domain import (
 )
 
 
-def request(*items: tuple[str, int], key: str | None = None, customer: str = "alice"):
+def request(
+    *items: tuple[str, int], key: str | None = None, customer: str = "alice"
+) -> CheckoutRequest:
     return CheckoutRequest(customer, tuple(CartItem(s, q) for s, q in items), "stripe", key)
 
 
@@ -54,7 +57,11 @@ def test_same_sku_twice_is_one_line(catalog: Catalog, checkout: Checkout) -> Non
     ],
 )
 def test_rejected_checkouts_record_nothing(
-    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, items, error
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    items: tuple[tuple[str, int], ...],
+    error: type[Exception],
 ) -> None:
     before = app.head_position()
     with pytest.raises(error):
@@ -100,7 +107,7 @@ def test_idempotency_keys_belong_to_one_customer(catalog: Catalog, checkout: Che
 
 
 def test_replay_shows_the_first_response_even_after_the_order_moved_on(
-    catalog: Catalog, checkout: Checkout, orders
+    catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
 ) -> None:
     first = checkout(request(("MUG", 1), key="k-3"))
     orders.cancel(first.order.id, "changed my mind", "alice")

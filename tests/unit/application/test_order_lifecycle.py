@@ -4,14 +4,16 @@ import pytest
 
 from application.application import CheckoutApplication
 from application.catalog import Catalog
-from application.checkout import CartItem, Checkout, CheckoutRequest
+from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
 from application.errors import OrderNotFound
 from application.orders import EXPIRED, OrderLifecycle
 from application.payments import PaymentOutcomes
 from domain import InvalidTransition, OrderStatus, PaymentStatus, RefundStatus, Stock
 
+from .conftest import FrozenClock
 
-def place(checkout: Checkout, quantity: int = 2, customer: str = "alice"):
+
+def place(checkout: Checkout, quantity: int = 2, customer: str = "alice") -> Placed:
     return checkout(CheckoutRequest(customer, (CartItem("MUG", quantity),), "razorpay"))
 
 
@@ -30,13 +32,17 @@ def test_cancel_releases_stock(
     assert available(app) == 5
 
 
-def test_only_the_owner_can_cancel(catalog: Catalog, checkout: Checkout, orders) -> None:
+def test_only_the_owner_can_cancel(
+    catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
+) -> None:
     placed = place(checkout)
     with pytest.raises(OrderNotFound):
         orders.cancel(placed.order.id, "not mine", "mallory")
 
 
-def test_cancel_twice_is_refused(catalog: Catalog, checkout: Checkout, orders) -> None:
+def test_cancel_twice_is_refused(
+    catalog: Catalog, checkout: Checkout, orders: OrderLifecycle
+) -> None:
     placed = place(checkout)
     orders.cancel(placed.order.id, "once", "alice")
     with pytest.raises(InvalidTransition):
@@ -44,7 +50,11 @@ def test_cancel_twice_is_refused(catalog: Catalog, checkout: Checkout, orders) -
 
 
 def test_expiry_waits_for_the_payment_window(
-    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, clock
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    orders: OrderLifecycle,
+    clock: FrozenClock,
 ) -> None:
     placed = place(checkout)
     assert orders.expire(placed.order.id, clock.now()) is None
@@ -97,7 +107,11 @@ def test_a_decline_leaves_the_order_open_for_retry(
 
 
 def test_success_after_cancel_is_refunded_automatically(
-    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, payments
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    orders: OrderLifecycle,
+    payments: PaymentOutcomes,
 ) -> None:
     placed = place(checkout)
     orders.cancel(placed.order.id, "too slow", "alice")
@@ -113,7 +127,11 @@ def test_success_after_cancel_is_refunded_automatically(
 
 
 def test_cancel_and_expiry_end_the_payment_as_canceled_with_the_reason(
-    app: CheckoutApplication, catalog: Catalog, checkout: Checkout, orders, clock
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    orders: OrderLifecycle,
+    clock: FrozenClock,
 ) -> None:
     cancelled = place(checkout, 1)
     orders.cancel(cancelled.order.id, "changed my mind", "alice")

@@ -17,6 +17,7 @@ from bench.loadgen import checkout_body, per_interval
 from bench.probes import parse_rfc3339
 from bench.profiling import OTHER, bucket_of, parse_collapsed, summarise
 from bench.runner import Plan, provider_order_backlog
+from bench.stack import role_of
 from bench.stats import cpu_share, percentile, rate, summarise_ms
 
 
@@ -230,3 +231,20 @@ def test_command_line() -> None:
     assert parse([]).concurrency == 8
     with pytest.raises(SystemExit):
         parse(["--concurrency", "0"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "role"),
+    [
+        (["/venv/bin/python", "-m", "entrypoints.cli", "api"], "api"),
+        (["/venv/bin/python", "-m", "entrypoints.cli", "worker"], "worker"),
+        (["/venv/bin/python", "-m", "sandbox", "--port", "12111"], "sandbox"),
+        (["/venv/bin/python", "-m", "entrypoints.cli", "run"], None),
+        (["/venv/bin/python", "-m", "entrypoints.cli"], None),
+        (["/venv/bin/python", "-m", "pytest", "api"], None),
+        (["/venv/bin/checkout-engine", "api"], None),
+        (["/venv/bin/python", "-m"], None),
+    ],
+)
+def test_the_stack_knows_each_role_by_its_command_line(argv: list[str], role: str | None) -> None:
+    assert role_of(argv) == role

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from domain import Order, OrderLine, Payment, Provider
+from domain import Order, OrderLine, Payment, PaymentStatus, Provider
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -47,3 +47,17 @@ def paid_pair() -> tuple[Order, Payment]:
     payment.record_capture("pi_1", payment.amount, payment.currency, "evt_1")
     order.confirm_payment(payment.id, "pi_1", order.provider)
     return order, payment
+
+
+# mypy keeps an attribute such as ``payment.status`` narrowed to what an earlier assert saw, even
+# across the method calls that change it; reading it through a function gives its declared type.
+
+
+def status_of(payment: Payment) -> PaymentStatus:
+    """The payment's status, read afresh."""
+    return payment.status
+
+
+def failure_reason_of(payment: Payment) -> str | None:
+    """The payment's failure reason, read afresh."""
+    return payment.failure_reason

@@ -18,6 +18,7 @@ from domain import (
     UnknownCurrency,
     UnknownProvider,
 )
+from tests.unit.domain.builders import failure_reason_of, status_of
 
 
 def processing() -> Payment:
@@ -127,8 +128,8 @@ def test_a_customer_can_retry_after_a_decline() -> None:
     assert payment.failure_reason == "card_declined"
     assert payment.fail_attempt("insufficient_funds", "ch_2") is True
     assert payment.record_capture("pi_1", payment.amount, payment.currency) is Capture.RECORDED
-    assert payment.status is PaymentStatus.SUCCEEDED
-    assert payment.failure_reason is None
+    assert status_of(payment) is PaymentStatus.SUCCEEDED
+    assert failure_reason_of(payment) is None
     assert [a["outcome"] for a in payment.attempts] == ["failed", "failed", "succeeded"]
 
 
@@ -182,7 +183,7 @@ ILLEGAL = [
 def test_illegal_transitions_raise(build: Callable[[], Payment], action: str) -> None:
     payment = build()
     before = (payment.version, payment.status)
-    commands = {
+    commands: dict[str, Callable[[], object]] = {
         "provider_order": lambda: payment.record_provider_order("order_2"),
         "creation_failed": lambda: payment.fail_creation("nope"),
         "refund": lambda: payment.request_refund("r1", 1),

@@ -12,7 +12,7 @@ from domain import (
     RefundExceedsCaptured,
     UnknownRefund,
 )
-from tests.unit.domain.builders import paid_pair
+from tests.unit.domain.builders import paid_pair, status_of
 
 
 def paid() -> Payment:
@@ -51,7 +51,7 @@ def test_completed_refunds_move_to_partially_refunded_then_refunded() -> None:
     assert payment.refunds["r1"]["gateway_refund_id"] == "re_1"
     payment.request_refund("r2", 2500)
     payment.complete_refund("r2", "re_2")
-    assert payment.status is PaymentStatus.REFUNDED
+    assert status_of(payment) is PaymentStatus.REFUNDED
     assert (payment.refunded_amount, payment.refundable) == (4000, 0)
 
 

@@ -103,7 +103,7 @@ def test_v1_stream_still_reconstructs(app: Application[UUID]) -> None:
     order.confirm_payment(order.payment_id, "pi_1", "stripe")
     created, confirmed = (app.mapper.to_stored_event(e) for e in order.collect_events())
     app.recorder.insert_events([as_v1(app, created), confirmed])
-    copy = app.repository.get(order.id)
+    copy: MutableOrImmutableAggregate[UUID] = app.repository.get(order.id)
     assert isinstance(copy, Order)
     assert copy.request_fingerprint is None
     assert copy.status is OrderStatus.PAYMENT_CONFIRMED
@@ -137,7 +137,7 @@ def test_a_payment_read_back_from_a_snapshot_keeps_its_enums() -> None:
     assert app.snapshots is not None
     assert len(list(app.snapshots.get(payment.id))) == 2
 
-    restored = app.repository.get(payment.id)
+    restored: Payment = app.repository.get(payment.id)
 
     assert restored == payment
     assert restored.status is PaymentStatus.SUCCEEDED

@@ -1,4 +1,4 @@
-"""Commands that need the engine find the running one, or fail saying so (issue 10).
+"""Commands that need the engine find the running one, or fail saying so.
 
 They never start an embedded PostgreSQL of their own: a second one would be a second,
 empty shop, and tokens signed with a second secret.

@@ -1,4 +1,4 @@
-"""Every line a role writes to stderr through logging is a JSON object (issue 10)."""
+"""Every line a role writes to stderr through logging is a JSON object."""
 
 from __future__ import annotations
 

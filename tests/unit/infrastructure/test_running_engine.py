@@ -1,4 +1,4 @@
-"""Where `run` records the engine, and how the other commands find it (issue 10)."""
+"""Where `run` records the engine, and how the other commands find it."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def test_withdraw_leaves_the_pointer_to_an_engine_started_since(tmp_path: Path) 
     first.withdraw()
 
     assert not first.state_file.exists()
+    assert second.pointer is not None
     assert second.pointer.exists()
     assert json.loads(second.pointer.read_text())["state_file"] == str(second.state_file)
 

@@ -1,4 +1,8 @@
-"""Bearer tokens: HS256 JWTs with `sub`, `exp` and `roles` (CONTRACT.md, Auth)."""
+"""Minting bearer tokens: HS256 JWTs with `sub`, `exp` and `roles` (CONTRACT.md, Auth).
+
+`checkout-engine token` and the launcher's demo tokens mint them here; the API only
+verifies them, so the algorithm is the one it accepts (api/auth.py).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Iterable
 
 import jwt
 
-ALGORITHM = "HS256"
+from api.auth import ALGORITHM
 
 
 def mint_token(

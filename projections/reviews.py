@@ -1,4 +1,4 @@
-"""The capture review view: money that arrived but paid for no order, for operators.
+"""The reviews view: money that arrived but paid for no order, for operators.
 
 - ``duplicate`` and ``mismatch``: extra charges on an engine payment, refunded
   automatically; the row follows its refund to ``succeeded`` or ``failed``;
@@ -6,22 +6,23 @@
   decides (its ``refund_status`` stays empty).
 
 Served by GET /admin/reviews and counted on /metrics. Events are rare, so each is one
-statement rather than a batched upsert.
+statement rather than a batched upsert. Named "reviews" (module, class, projection name);
+its table is still ``capture_review_view``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from eventsourcing.utils import get_topic
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from domain import ForeignCapture, Payment, RefundStatus
 from projections import schema
-from projections.projection import DomainEvent, Handler, Projection
+from projections.follower import DomainEvent
+from projections.projection import Projection
 
 REVIEW_KINDS = ("foreign", "duplicate", "mismatch")
 
@@ -30,19 +31,19 @@ def review_id(provider: str, gateway_payment_id: str) -> str:
     return f"{provider}:{gateway_payment_id}"
 
 
-class CaptureReviewView(Projection):
+class ReviewsView(Projection):
     name: ClassVar[str] = "reviews"
-    handlers: ClassVar[Mapping[type[Any], Handler]] = {}  # one statement per event: below
-    followed: ClassVar[tuple[type[Any], ...]] = (
-        ForeignCapture.Recorded,
-        Payment.ExtraChargeRecorded,
-        Payment.RefundCompleted,
-        Payment.RefundFailed,
-    )
 
     def __init__(self, table: sa.Table = schema.capture_review_view) -> None:
         super().__init__(table)
-        self.topics = frozenset(get_topic(cls) for cls in self.followed)
+
+    def followed(self) -> Iterable[type[Any]]:
+        return (
+            ForeignCapture.Recorded,
+            Payment.ExtraChargeRecorded,
+            Payment.RefundCompleted,
+            Payment.RefundFailed,
+        )
 
     def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
         for event in domain_events:

@@ -1,31 +1,30 @@
-"""Provider tasks from the notification log: which provider call each event asks for.
+"""The provider-task feed: which provider call each event of the log asks for.
 
 - ``Payment.Initiated``: create the provider order/intent;
 - ``Order.Cancelled``: cancel it (the executor checks that one exists);
 - ``Payment.RefundRequested``: refund;
 - ``Payment.Succeeded``: close the payment's other ways to pay (sessions, the intent).
 
-Run by the projections' ``ProjectionRunner``, so rows and the tracking position commit
-together (exactly once) and a LISTEN wakes it. The insert also NOTIFYs ``provider_tasks``,
-delivered at that commit, to wake idle executors at once.
+A follower of the log, not a read model: the ``ProjectionRunner`` drives it, so its rows
+and its tracking position commit together (exactly once) and a LISTEN wakes it. The insert
+also NOTIFYs ``provider_tasks``, delivered at that commit, to wake idle executors at once.
 
-It is a work queue rather than a view, so it is never rebuilt: a replay from the first
-event would add nothing (the unique call key) but would be pointless work.
+It fills a work queue, so it is never rebuilt (it is no ``Projection``): a replay from the
+first event would add nothing (the unique call key) but would be pointless work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from eventsourcing.utils import get_topic
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from domain import Order, Payment
 from infrastructure.worker.tasks import TaskKind, provider_tasks
-from projections.projection import DomainEvent, Handler, Projection
+from projections.follower import DomainEvent, Follower
 
 TASKS_CHANNEL = "provider_tasks"
 
@@ -66,9 +65,9 @@ def _close_open(event: Payment.Succeeded) -> TaskRow:
 _BLANK: TaskRow = {"order_id": None, "refund_id": None, "amount": None}
 
 
-class ProviderTasks(Projection):
+class ProviderTaskFeed(Follower):
+    # Stored in its tracking row and dead letters: the follower name never changes.
     name: ClassVar[str] = "provider_tasks"
-    handlers: ClassVar[Mapping[type[Any], Handler]] = {}  # rows are not views: see tasks
     tasks: ClassVar[Mapping[type[Any], TaskFor]] = {
         Payment.Initiated: _create_order,
         Order.Cancelled: _cancel,
@@ -77,11 +76,11 @@ class ProviderTasks(Projection):
     }
 
     def __init__(self, table: sa.Table = provider_tasks) -> None:
-        super().__init__(table)
-        self.topics = frozenset(get_topic(cls) for cls in self.tasks)
+        super().__init__()
+        self.table = table
 
-    def shadow(self) -> Self:
-        raise TypeError("provider_tasks is a work queue, not a view: it is never rebuilt")
+    def followed(self) -> Iterable[type[Any]]:
+        return self.tasks
 
     def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
         rows = [_BLANK | self.tasks[type(e)](e) for e in domain_events if type(e) in self.tasks]

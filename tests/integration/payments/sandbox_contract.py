@@ -1,0 +1,42 @@
+"""The gateway contract as the SDK adapters run it: against the provider sandbox, with the
+sandbox's fault controls standing in for a misbehaving provider."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+import pytest
+
+from application.ports import PaymentGateway
+from tests.integration.payments.contract import FaultyCall, GatewayContract
+from tests.integration.payments.sandbox import ProviderSandbox
+
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused
+
+
+class SandboxGatewayContract(GatewayContract[ProviderSandbox]):
+    create_path: ClassVar[str]  # where order creation is answered, for fault injection
+    refund_path: ClassVar[str]
+
+    @pytest.fixture
+    def backend(self, sandbox: ProviderSandbox) -> ProviderSandbox:
+        return sandbox
+
+    @abstractmethod
+    def make_gateway(
+        self, backend: ProviderSandbox, timeout: float = 10.0, base: str | None = None
+    ) -> PaymentGateway: ...
+
+    def unreachable_gateway(self, backend: ProviderSandbox) -> PaymentGateway:
+        return self.make_gateway(backend, base=UNREACHABLE)
+
+    def gateway_timing_out_on_next_create(self, backend: ProviderSandbox) -> PaymentGateway:
+        backend.fault(self.create_path, delay_seconds=1.0, method="POST")
+        return self.make_gateway(backend, timeout=0.3)
+
+    def fail_next(self, backend: ProviderSandbox, call: FaultyCall, status: int) -> None:
+        backend.fault(self.create_path if call == "create_order" else self.refund_path, status)
+
+    def forget_idempotency_keys(self, backend: ProviderSandbox) -> None:
+        backend.forget_idempotency_keys()
