@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from application.catalog import CatalogEntry
 from domain import OrderStatus, PaymentStatus, Provider, bounds
 from domain.money import MAX_MINOR_UNITS
 from projections.documents import rfc3339
@@ -112,6 +113,18 @@ class ProductIn(RequestModel):
     currency: str
     stock: Annotated[int, _bounded(minimum=0, maximum=bounds.MAX_STOCK)]
     active: bool = True
+
+    def entry(self) -> CatalogEntry:
+        """The application's command for this product (the domain checks its values)."""
+        return CatalogEntry(
+            sku=self.sku,
+            name=self.name,
+            vendor_id=self.vendor_id,
+            unit_amount=self.unit_amount,
+            currency=self.currency,
+            stock=self.stock,
+            active=self.active,
+        )
 
 
 def _one_or_many(value: object) -> str:

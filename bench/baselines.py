@@ -23,7 +23,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from bench.stats import cpu_share, rate, summarise_ms
-from entrypoints.bootstrap import event_store_env, libpq_url
+from entrypoints.harness import event_store_env, libpq_url
 
 POSTGRES = "postgres"
 EVENTSOURCING = "eventsourcing"

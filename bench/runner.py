@@ -36,12 +36,8 @@ from bench.rebuild import measure_rebuild
 from bench.services import Services, machine_facts, services
 from bench.stack import Stack, catalog_entries
 from bench.stats import summarise_ms
-from entrypoints.bootstrap import (
-    Container,
-    container_from_environment,
-    create_relay_topics,
-    create_topics,
-)
+from entrypoints.bootstrap import Container
+from entrypoints.harness import container_from_environment, create_relay_topics, create_topics
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import psycopg
 
-from entrypoints.bootstrap import database_url_for, libpq_url
+from entrypoints.harness import database_url_for, libpq_url
 
 # Settings recorded with every run: they decide what a commit costs.
 PG_SETTINGS = (

@@ -1,10 +1,10 @@
 """`checkout-engine catalog load FILE`: the JSON file format.
 
-The model below says only what shape the file has (field names, JSON types, no unknown
-fields). Which values a product may take is the application's to say
-(``CatalogEntry.checked``, with the domain's bounds), as for an upload through the API, so
-the file and the API cannot drift apart; it is checked here, before anything is loaded, so
-that a bad file names the item at fault.
+The file is a list of the products `POST /admin/products` takes (``api.schemas.ProductIn``:
+field names, JSON types, no unknown fields), so the file and the API cannot drift apart.
+Which values a product may take is the application's to say (``CatalogEntry.checked``,
+with the domain's bounds), as for an upload; it is checked here, before anything is
+loaded, so that a bad file names the item at fault.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
+from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from api.schemas import ProductIn
 from application.catalog import CatalogEntry
 from domain import DomainError, OutOfBounds
 
@@ -23,31 +24,7 @@ class CatalogFileError(ValueError):
     """The file can't be loaded; the message says where and why, on one line."""
 
 
-class CatalogItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    sku: str
-    name: str
-    vendor_id: str = Field(alias="vendorId")
-    # A negative number is a malformed file, said in the file's own terms (``0/stock:``).
-    unit_amount: StrictInt = Field(alias="unitAmount", ge=0)
-    currency: str
-    stock: StrictInt = Field(ge=0)
-    active: StrictBool = True
-
-    def entry(self) -> CatalogEntry:
-        return CatalogEntry(
-            sku=self.sku,
-            name=self.name,
-            vendor_id=self.vendor_id,
-            unit_amount=self.unit_amount,
-            currency=self.currency,
-            stock=self.stock,
-            active=self.active,
-        )
-
-
-_ITEMS = TypeAdapter(list[CatalogItem])
+_ITEMS = TypeAdapter(list[ProductIn])
 
 
 def parse_catalog(raw: str) -> list[CatalogEntry]:

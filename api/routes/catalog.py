@@ -24,7 +24,7 @@ from api.schemas import (
 )
 from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_query
-from application.catalog import CatalogEntry, CatalogLoaded, StockChanged
+from application.catalog import CatalogLoaded, StockChanged
 from projections import CatalogView
 
 
@@ -38,18 +38,7 @@ async def list_products(request: Request) -> Response:
 
 
 def _upsert(services: ApiServices, upload: ProductUpload) -> CatalogLoaded:
-    entries = [
-        CatalogEntry(
-            sku=product.sku,
-            name=product.name,
-            vendor_id=product.vendor_id,
-            unit_amount=product.unit_amount,
-            currency=product.currency,
-            stock=product.stock,
-            active=product.active,
-        )
-        for product in upload.entries()
-    ]
+    entries = [product.entry() for product in upload.entries()]
     try:
         return services.catalog.upsert(entries)
     except ValueError as exc:  # the same sku twice in one upload

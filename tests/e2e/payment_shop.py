@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -73,6 +73,14 @@ def start_worker(api: RunningApi) -> RunningWorker:
     )
     worker.thread.start()
     return worker
+
+
+class PaidOrder(NamedTuple):
+    """An order of 2 x 1250 USD paid in the sandbox and confirmed."""
+
+    order_id: str
+    customer: str
+    captured: str  # the gateway payment id: what refunds pay back from
 
 
 @dataclass
@@ -215,6 +223,19 @@ class PaymentShop:
     def payable(self, order_id: str, customer: str) -> dict[str, Any]:
         """The payment once the worker has opened it at the provider."""
         return self.wait_payment(order_id, customer, "pending", "the provider order")
+
+    def paid_order(self, provider: str) -> PaidOrder:
+        """A new customer checks out and pays, as stripe.js or checkout.js would."""
+        buyer = customer()
+        order_id = self.checkout(buyer, provider)
+        gateway_order_id = self.payable(order_id, buyer)["gatewayOrderId"]
+        if provider == "stripe":
+            assert self.confirm_card(gateway_order_id) == "succeeded"
+        else:
+            assert self.pay_razorpay(gateway_order_id).status_code == 200
+        self.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
+        captured: str = self.wait_payment(order_id, buyer, "succeeded")["gatewayPaymentId"]
+        return PaidOrder(order_id, buyer, captured)
 
     def refund(self, order_id: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
         """An admin's refund; each call is a new request unless it reuses ``key``."""

@@ -18,22 +18,9 @@ from tests.e2e.payment_shop import shop as shop
 from tests.waiting import wait_until
 
 
-def _paid_order(shop: PaymentShop, provider: str) -> tuple[str, str, str]:
-    buyer = customer()
-    order_id = shop.checkout(buyer, provider)
-    gateway_order_id = shop.payable(order_id, buyer)["gatewayOrderId"]
-    if provider == "stripe":
-        assert shop.confirm_card(gateway_order_id) == "succeeded"
-    else:
-        assert shop.pay_razorpay(gateway_order_id).status_code == 200
-    shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
-    captured: str = shop.wait_payment(order_id, buyer, "succeeded")["gatewayPaymentId"]
-    return order_id, buyer, captured
-
-
 @pytest.mark.parametrize("provider", ["stripe", "razorpay"])
 def test_a_retried_refund_pays_out_once(shop: PaymentShop, provider: str) -> None:
-    order_id, buyer, captured = _paid_order(shop, provider)
+    order_id, buyer, captured = shop.paid_order(provider)
     body = {"amount": 1000, "reason": "one cup arrived broken"}
 
     answers = [shop.refund(order_id, body, key="refund-broken-cup") for _ in range(3)]
@@ -60,7 +47,7 @@ def test_a_retried_refund_pays_out_once(shop: PaymentShop, provider: str) -> Non
 
 
 def test_a_refund_without_an_idempotency_key_is_refused(shop: PaymentShop) -> None:
-    order_id, _, _ = _paid_order(shop, "stripe")
+    order_id = shop.paid_order("stripe").order_id
     response = shop.api.client.post(
         f"/admin/orders/{order_id}/refunds",
         json={"amount": 100, "reason": "no key"},
@@ -72,7 +59,7 @@ def test_a_refund_without_an_idempotency_key_is_refused(shop: PaymentShop) -> No
 
 
 def test_a_stripe_dashboard_refund_and_a_dispute_show_on_the_payment(shop: PaymentShop) -> None:
-    order_id, buyer, intent_id = _paid_order(shop, "stripe")
+    order_id, buyer, intent_id = shop.paid_order("stripe")
 
     shop.stripe.v1.refunds.create({"payment_intent": intent_id, "amount": 700})
 
@@ -109,7 +96,7 @@ def test_a_stripe_dashboard_refund_and_a_dispute_show_on_the_payment(shop: Payme
 def test_a_razorpay_dashboard_refund_and_a_dispute_show_on_the_payment(
     shop: PaymentShop,
 ) -> None:
-    order_id, buyer, payment_id = _paid_order(shop, "razorpay")
+    order_id, buyer, payment_id = shop.paid_order("razorpay")
     client = razorpay.Client(
         auth=(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET), base_url=f"{shop.sandbox_url}/razorpay"
     )

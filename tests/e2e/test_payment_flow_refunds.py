@@ -13,27 +13,13 @@ from tests.e2e.payment_shop import shop as shop
 from tests.waiting import wait_until
 
 
-def _paid_order(shop: PaymentShop, provider: str) -> tuple[str, str, str]:
-    """An order of 2 x 1250 paid in the sandbox; (order id, customer, captured payment id)."""
-    buyer = customer()
-    order_id = shop.checkout(buyer, provider)
-    gateway_order_id = shop.payable(order_id, buyer)["gatewayOrderId"]
-    if provider == "stripe":
-        assert shop.confirm_card(gateway_order_id) == "succeeded"
-    else:
-        assert shop.pay_razorpay(gateway_order_id).status_code == 200
-    shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
-    captured: str = shop.wait_payment(order_id, buyer, "succeeded")["gatewayPaymentId"]
-    return order_id, buyer, captured
-
-
 def _amounts_at_provider(shop: PaymentShop, provider: str, captured: str) -> list[int]:
     return sorted(r["amount"] for r in shop.refunds_at_provider(provider, captured))
 
 
 @pytest.mark.parametrize("provider", ["stripe", "razorpay"])
 def test_a_partial_then_a_full_refund(shop: PaymentShop, provider: str) -> None:
-    order_id, buyer, captured = _paid_order(shop, provider)
+    order_id, buyer, captured = shop.paid_order(provider)
 
     partial = shop.refund(order_id, {"amount": 1000, "reason": "one cup arrived broken"})
 

@@ -11,14 +11,14 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 
 
 @pytest.fixture
-def shop(app: CheckoutApplication) -> Shop:
-    """This folder's own shop: it saves aggregates directly, to write logs (a payment before
+def histories(app: CheckoutApplication) -> Histories:
+    """This folder's own histories: it saves aggregates directly, to write logs (a payment before
     its order) that the use cases never would and the views must still get right."""
-    return Shop(app)
+    return Histories(app)
 
 
 @dataclass

@@ -8,11 +8,11 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from entrypoints.cli.projections import projections, run_rebuild, show_status
 from projections.queries import OrderQueries
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 
 
-def test_status_prints_one_line_per_projection(shop: Shop, database_url: str) -> None:
-    shop.place()
+def test_status_prints_one_line_per_projection(histories: Histories, database_url: str) -> None:
+    histories.place()
     result = CliRunner().invoke(projections, ["status"], obj={"database_url": database_url})
 
     assert result.exit_code == 0, result.output
@@ -23,9 +23,9 @@ def test_status_prints_one_line_per_projection(shop: Shop, database_url: str) ->
 
 
 def test_rebuild_shows_progress_and_its_rate(
-    shop: Shop, app: CheckoutApplication, db: Engine, database_url: str
+    histories: Histories, app: CheckoutApplication, db: Engine, database_url: str
 ) -> None:
-    order, _ = shop.place()
+    order, _ = histories.place()
     result = CliRunner().invoke(
         projections, ["rebuild", "orders"], obj={"database_url": database_url}
     )
@@ -46,7 +46,7 @@ def test_bad_arguments_exit_2(database_url: str) -> None:
     assert result.exit_code == 2
 
 
-def test_the_functions_take_the_url(shop: Shop, database_url: str) -> None:
-    shop.place()
+def test_the_functions_take_the_url(histories: Histories, database_url: str) -> None:
+    histories.place()
     assert run_rebuild(database_url, "payments").events > 0
     assert [row.lag_events for row in show_status(database_url)][1] == 0

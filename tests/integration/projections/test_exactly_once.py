@@ -17,7 +17,7 @@ from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import ProjectionRunner, position
 from projections.schema import order_view
 from tests.integration.projections.conftest import StartRunner
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 from tests.waiting import wait_until
 
 
@@ -43,12 +43,12 @@ class CrashingOrdersView(OrdersView):
             raise Crash(f"after {self.applied} events")
 
 
-def make_history(shop: Shop, orders: int) -> list[Any]:
+def make_history(histories: Histories, orders: int) -> list[Any]:
     """Orders in every state, with partial refunds: a refund applied twice would show."""
     placed = []
     for n in range(orders):
-        order, payment = shop.paid_order(customer_id=f"customer-{n}")
-        shop.refund(order, payment, 1000)
+        order, payment = histories.paid_order(customer_id=f"customer-{n}")
+        histories.refund(order, payment, 1000)
         placed.append((order, payment))
     return placed
 
@@ -68,9 +68,9 @@ def assert_views_match(db: Engine, placed: list[Any]) -> None:
 
 
 def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
-    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
+    histories: Histories, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    placed = make_history(shop, orders=8)
+    placed = make_history(histories, orders=8)
     crashing = start_runner(CrashingOrdersView(crash_after=9), batch_size=5)
     wait_until(lambda: crashing.finished, what="the runner to crash")
     assert [type(error) for error in crashing.errors] == [Crash]
@@ -94,15 +94,15 @@ def test_a_crash_mid_batch_rolls_back_rows_and_position_together(
 
 
 def test_a_stopped_runner_resumes_where_it_stopped(
-    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
+    histories: Histories, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    placed = make_history(shop, orders=3)
+    placed = make_history(histories, orders=3)
     first = start_runner(PaymentsView(), batch_size=2)
     wait_until(lambda: position(db, "payments") > 0)
     first.stop()
     assert first.errors == []
 
-    more = make_history(shop, orders=3)
+    more = make_history(histories, orders=3)
     start_runner(PaymentsView(), batch_size=2)
     start_runner(OrdersView())
     wait_until(lambda: position(db, "payments") == app.head_position())

@@ -9,19 +9,19 @@ from sqlalchemy.engine import Engine
 
 from domain import ForeignCapture
 from projections.queries import PaymentQueries, ReviewQueries
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 from tests.integration.projections.test_views import order_body, payment_body
 from tests.integration.projections.test_views import project as project
 
 
 def test_an_extra_charge_and_its_refund_leave_the_order_paid(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.paid_order()
+    order, payment = histories.paid_order()
     payment.record_capture("pi_second", payment.amount, payment.currency, "evt_2")
-    shop.app.save(payment)
+    histories.app.save(payment)
     payment.complete_refund("duplicate:pi_second", "re_dup")
-    shop.app.save(payment)
+    histories.app.save(payment)
     project()
 
     body = payment_body(db, order)
@@ -44,12 +44,12 @@ def test_an_extra_charge_and_its_refund_leave_the_order_paid(
 
 
 def test_a_foreign_capture_is_listed_for_review_and_counted(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
     capture = ForeignCapture.record(
         "razorpay", "pay_X", None, 499, "INR", "b1f0...", "a payment with no Razorpay order"
     )
-    shop.app.save(capture)
+    histories.app.save(capture)
     project()
 
     [review] = ReviewQueries(db).list("foreign", 10)
@@ -64,14 +64,14 @@ def test_a_foreign_capture_is_listed_for_review_and_counted(
 
 
 def test_requested_refunds_list_reason_and_actor_and_external_ones_count(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.paid_order()
+    order, payment = histories.paid_order()
     payment.request_refund("r1", 1000, reason="broken cup", actor="admin:ops")
-    shop.app.save(payment)
+    histories.app.save(payment)
     payment.record_external_refund("re_dash", 500, payment.gateway_payment_id or "", "evt_r")
     order.record_refund(500)
-    shop.app.save(order, payment)
+    histories.app.save(order, payment)
     project()
 
     body = payment_body(db, order)
@@ -86,17 +86,17 @@ def test_requested_refunds_list_reason_and_actor_and_external_ones_count(
 
 
 def test_disputes_and_a_canceled_payment_show_on_the_payment(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.paid_order()
+    order, payment = histories.paid_order()
     payment.open_dispute("dp_1", 4000, "usd", "fraudulent", payment.gateway_payment_id)
-    shop.app.save(payment)
+    histories.app.save(payment)
     payment.close_dispute("dp_1", "won")
-    shop.app.save(payment)
-    ended, unpaid = shop.place("customer-2")
-    shop.cancel(ended)
+    histories.app.save(payment)
+    ended, unpaid = histories.place("customer-2")
+    histories.cancel(ended)
     unpaid.cancel("customer")
-    shop.app.save(unpaid)
+    histories.app.save(unpaid)
     project()
 
     [dispute] = payment_body(db, order)["disputes"]

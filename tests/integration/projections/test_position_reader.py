@@ -14,7 +14,7 @@ from projections.orders import OrdersView
 from projections.runner import ProjectionRunner
 from projections.tracking import LogPositions, PositionReader, intervals
 from tests.integration.projections.conftest import StartRunner
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 
 
 class CountingReader(PositionReader):
@@ -29,12 +29,12 @@ class CountingReader(PositionReader):
 
 
 def test_one_read_gives_the_head_and_each_position(
-    shop: Shop, app: CheckoutApplication, db: Engine
+    histories: Histories, app: CheckoutApplication, db: Engine
 ) -> None:
     reader = PositionReader.of(app, db)
     # No tracking row yet: a projection that never ran is simply absent.
     assert reader.read(["orders"]) == LogPositions(app.head_position(), {})
-    shop.place()
+    histories.place()
     head = app.head_position()
     ProjectionRunner(app, db, OrdersView()).catch_up()
 
@@ -47,9 +47,9 @@ def test_one_read_gives_the_head_and_each_position(
 
 
 def test_a_wait_ends_when_the_runner_gets_there(
-    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
+    histories: Histories, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    shop.place()
+    histories.place()
     head = app.head_position()
     reader = PositionReader.of(app, db)
 
@@ -64,9 +64,9 @@ def test_a_wait_ends_when_the_runner_gets_there(
 
 
 def test_a_wait_times_out_after_a_few_growing_looks(
-    shop: Shop, app: CheckoutApplication, db: Engine
+    histories: Histories, app: CheckoutApplication, db: Engine
 ) -> None:
-    shop.place()
+    histories.place()
     for projection in ALL_PROJECTIONS:
         ProjectionRunner(app, db, projection).catch_up()
     head = app.head_position()

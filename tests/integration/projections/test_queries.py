@@ -15,7 +15,7 @@ from projections import ALL_PROJECTIONS
 from projections.queries import InvalidCursor, OrderQueries
 from projections.runner import ProjectionRunner
 from projections.schema import order_view
-from tests.integration.projections.shop import Shop, expired_by
+from tests.integration.projections.histories import Histories, expired_by
 
 SAME_MOMENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -56,11 +56,11 @@ def walk(queries: OrderQueries, status: str | None, limit: int) -> list[dict[str
 
 
 def test_keyset_pages_cover_every_order_once_newest_first(
-    shop: Shop, app: CheckoutApplication, db: Engine
+    histories: Histories, app: CheckoutApplication, db: Engine
 ) -> None:
-    placed = [shop.place(customer_id=f"customer-{n}")[0] for n in range(11)]
+    placed = [histories.place(customer_id=f"customer-{n}")[0] for n in range(11)]
     for order in placed[::3]:
-        shop.cancel(order)
+        histories.cancel(order)
     project(app, db)
     tied = add_rows_created_at_the_same_moment(db, 5)
     queries = OrderQueries(db)
@@ -88,16 +88,16 @@ def test_a_forged_cursor_is_rejected(db: Engine, cursor: str) -> None:
 
 
 def test_expired_orders_are_the_unpaid_ones_past_their_expiry(
-    shop: Shop, app: CheckoutApplication, db: Engine
+    histories: Histories, app: CheckoutApplication, db: Engine
 ) -> None:
-    overdue, _ = shop.place(expires_at=expired_by(timedelta(minutes=5)))
-    older, _ = shop.place(expires_at=expired_by(timedelta(hours=1)))
-    cancelled, _ = shop.place(expires_at=expired_by(timedelta(hours=2)))
-    shop.cancel(cancelled)
-    paid, payment = shop.place(expires_at=expired_by(timedelta(hours=3)))
-    shop.open_provider_order(payment)
-    shop.pay(paid, payment)
-    shop.place()  # not due until 2030
+    overdue, _ = histories.place(expires_at=expired_by(timedelta(minutes=5)))
+    older, _ = histories.place(expires_at=expired_by(timedelta(hours=1)))
+    cancelled, _ = histories.place(expires_at=expired_by(timedelta(hours=2)))
+    histories.cancel(cancelled)
+    paid, payment = histories.place(expires_at=expired_by(timedelta(hours=3)))
+    histories.open_provider_order(payment)
+    histories.pay(paid, payment)
+    histories.place()  # not due until 2030
     project(app, db)
 
     now = datetime.now(UTC)

@@ -19,7 +19,7 @@ from projections.projection import Projection
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import position, rebuild
 from tests.integration.projections.conftest import StartRunner
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 from tests.waiting import wait_until
 
 
@@ -58,26 +58,26 @@ def reading_all_along(db: Engine, projection: Projection) -> Iterator[list[bool]
         reader.join()
 
 
-def make_history(shop: Shop) -> None:
+def make_history(histories: Histories) -> None:
     for n in range(12):
-        order, payment = shop.place(customer_id=f"customer-{n % 3}", provider="razorpay")
-        shop.open_provider_order(payment)
+        order, payment = histories.place(customer_id=f"customer-{n % 3}", provider="razorpay")
+        histories.open_provider_order(payment)
         if n % 3 == 0:
-            shop.pay(order, payment)
-            shop.refund(order, payment, 700)
+            histories.pay(order, payment)
+            histories.refund(order, payment, 700)
         elif n % 3 == 1:
-            shop.cancel(order)
+            histories.cancel(order)
 
 
 @pytest.mark.parametrize("projection", [OrdersView(), PaymentsView()], ids=lambda p: p.name)
 def test_a_rebuild_under_a_live_runner_reproduces_the_view(
     projection: Projection,
-    shop: Shop,
+    histories: Histories,
     app: CheckoutApplication,
     db: Engine,
     start_runner: StartRunner,
 ) -> None:
-    make_history(shop)
+    make_history(histories)
     running = start_runner(projection)
     wait_until(lambda: position(db, projection.name) == app.head_position())
     before = contents(db, projection)
@@ -95,7 +95,7 @@ def test_a_rebuild_under_a_live_runner_reproduces_the_view(
     assert reports[-1] == (app.head_position(), app.head_position())
     assert [done for done, _ in reports] == sorted(done for done, _ in reports)
 
-    order, _ = shop.place(customer_id="after-rebuild")  # the live runner keeps going
+    order, _ = histories.place(customer_id="after-rebuild")  # the live runner keeps going
     wait_until(lambda: position(db, projection.name) == app.head_position())
     assert str(order.id) in {str(row[0]) for row in contents(db, projection)}
     assert running.errors == []
@@ -119,16 +119,16 @@ class GatedOrdersView(OrdersView):
 
 
 def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
-    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
+    histories: Histories, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    make_history(shop)
+    make_history(histories)
     gated = GatedOrdersView()
     running = start_runner(gated)
     wait_until(lambda: position(db, "orders") == app.head_position())
     stale = position(db, "orders")
 
     gated.armed = True
-    held, _ = shop.place(customer_id="held")
+    held, _ = histories.place(customer_id="held")
     wait_until(gated.waiting.is_set, what="the runner to hold its batch")
     rebuild(app, db, OrdersView(), batch_size=7)
     assert position(db, "orders") == app.head_position() > stale
@@ -136,7 +136,7 @@ def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
 
     gated.gate.set()  # its transaction now fails the position check and is redone
     wait_until(lambda: running.runner.retries >= 1, what="the batch to be rolled back")
-    later, _ = shop.place(customer_id="later")
+    later, _ = histories.place(customer_id="later")
     wait_until(lambda: OrderQueries(db).get(later.id))
     assert position(db, "orders") == app.head_position()
     with db.connect() as conn:

@@ -12,13 +12,13 @@ from projections import ALL_PROJECTIONS
 from projections.orders import OrdersView
 from projections.runner import ProjectionRunner, status, wait_for_position
 from tests.integration.projections.conftest import StartRunner
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 
 
 def test_status_reports_the_lag_until_caught_up(
-    shop: Shop, app: CheckoutApplication, db: Engine
+    histories: Histories, app: CheckoutApplication, db: Engine
 ) -> None:
-    shop.place()
+    histories.place()
     head = app.head_position()
 
     behind = status(app, db)
@@ -38,9 +38,9 @@ def test_status_reports_the_lag_until_caught_up(
 
 
 def test_wait_for_position_returns_once_the_runner_is_there(
-    shop: Shop, app: CheckoutApplication, db: Engine, start_runner: StartRunner
+    histories: Histories, app: CheckoutApplication, db: Engine, start_runner: StartRunner
 ) -> None:
-    shop.place()
+    histories.place()
     head = app.head_position()
     assert not wait_for_position(db, ["orders"], head, timeout=0.05)
 
@@ -49,8 +49,10 @@ def test_wait_for_position_returns_once_the_runner_is_there(
     assert wait_for_position(db, ["orders"], 0, timeout=0)
 
 
-def test_wait_for_position_times_out(shop: Shop, app: CheckoutApplication, db: Engine) -> None:
-    shop.place()
+def test_wait_for_position_times_out(
+    histories: Histories, app: CheckoutApplication, db: Engine
+) -> None:
+    histories.place()
     for projection in ALL_PROJECTIONS:
         ProjectionRunner(app, db, projection).catch_up()
     head = app.head_position()

@@ -14,7 +14,7 @@ from domain import Order
 from projections import ALL_PROJECTIONS
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import ProjectionRunner, position
-from tests.integration.projections.shop import Shop
+from tests.integration.projections.histories import Histories
 
 ORDER_KEYS = {
     "orderId",
@@ -63,9 +63,9 @@ def payment_body(db: Engine, order: Order) -> dict[str, Any]:
 
 
 def test_a_placed_order_is_pending_with_a_processing_payment(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.place(customer_id="customer-7")
+    order, payment = histories.place(customer_id="customer-7")
     project()
 
     body = order_body(db, order)
@@ -102,23 +102,23 @@ def test_a_placed_order_is_pending_with_a_processing_payment(
     }
 
 
-def test_timestamps_come_from_the_events(shop: Shop, db: Engine, project: Any) -> None:
-    order, payment = shop.place()
-    shop.open_provider_order(payment)
+def test_timestamps_come_from_the_events(histories: Histories, db: Engine, project: Any) -> None:
+    order, payment = histories.place()
+    histories.open_provider_order(payment)
     project()
 
-    order_events = list(shop.app.events.get(order.id))
-    payment_events = list(shop.app.events.get(payment.id))
+    order_events = list(histories.app.events.get(order.id))
+    payment_events = list(histories.app.events.get(payment.id))
     assert order_body(db, order)["createdAt"] == rfc3339(order_events[0])
     assert order_body(db, order)["updatedAt"] == rfc3339(payment_events[-1])
     assert payment_body(db, order)["updatedAt"] == rfc3339(payment_events[-1])
 
 
 def test_a_stripe_provider_order_makes_the_payment_pending_with_its_client_secret(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.place()
-    shop.open_provider_order(payment)
+    order, payment = histories.place()
+    histories.open_provider_order(payment)
     project()
 
     body = payment_body(db, order)
@@ -131,9 +131,11 @@ def test_a_stripe_provider_order_makes_the_payment_pending_with_its_client_secre
     assert order_body(db, order)["payment"]["status"] == "pending"
 
 
-def test_a_razorpay_provider_order_carries_the_key_id(shop: Shop, db: Engine, project: Any) -> None:
-    order, payment = shop.place(provider="razorpay")
-    shop.open_provider_order(payment)
+def test_a_razorpay_provider_order_carries_the_key_id(
+    histories: Histories, db: Engine, project: Any
+) -> None:
+    order, payment = histories.place(provider="razorpay")
+    histories.open_provider_order(payment)
     project()
 
     body = payment_body(db, order)
@@ -145,8 +147,8 @@ def test_a_razorpay_provider_order_carries_the_key_id(shop: Shop, db: Engine, pr
     assert body["razorpayKeyId"] == "rzp_test_key"
 
 
-def test_a_success_confirms_the_order(shop: Shop, db: Engine, project: Any) -> None:
-    order, payment = shop.paid_order()
+def test_a_success_confirms_the_order(histories: Histories, db: Engine, project: Any) -> None:
+    order, payment = histories.paid_order()
     project()
 
     body = payment_body(db, order)
@@ -158,12 +160,12 @@ def test_a_success_confirms_the_order(shop: Shop, db: Engine, project: Any) -> N
 
 
 def test_a_declined_attempt_fails_the_payment_and_a_retry_clears_the_reason(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.place()
-    shop.open_provider_order(payment)
+    order, payment = histories.place()
+    histories.open_provider_order(payment)
     payment.fail_attempt("card_declined", "pi_x")
-    shop.app.save(payment)
+    histories.app.save(payment)
     project()
 
     assert payment_body(db, order)["status"] == "failed"
@@ -171,16 +173,18 @@ def test_a_declined_attempt_fails_the_payment_and_a_retry_clears_the_reason(
     assert order_body(db, order)["status"] == "PENDING_PAYMENT"
     assert order_body(db, order)["payment"]["status"] == "failed"
 
-    shop.pay(order, payment)
+    histories.pay(order, payment)
     project()
     assert payment_body(db, order)["failureReason"] is None
     assert payment_body(db, order)["status"] == "succeeded"
 
 
-def test_a_provider_refusal_fails_the_payment(shop: Shop, db: Engine, project: Any) -> None:
-    order, payment = shop.place()
+def test_a_provider_refusal_fails_the_payment(
+    histories: Histories, db: Engine, project: Any
+) -> None:
+    order, payment = histories.place()
     payment.fail_creation("invalid_request")
-    shop.app.save(payment)
+    histories.app.save(payment)
     project()
 
     assert payment_body(db, order)["status"] == "failed"
@@ -188,21 +192,21 @@ def test_a_provider_refusal_fails_the_payment(shop: Shop, db: Engine, project: A
     assert order_body(db, order)["payment"]["status"] == "failed"
 
 
-def test_a_cancelled_order(shop: Shop, db: Engine, project: Any) -> None:
-    order, _ = shop.place()
-    shop.cancel(order, "expired")
+def test_a_cancelled_order(histories: Histories, db: Engine, project: Any) -> None:
+    order, _ = histories.place()
+    histories.cancel(order, "expired")
     project()
 
     assert order_body(db, order)["status"] == "CANCELLED"
 
 
-def test_refunds_partial_then_full(shop: Shop, db: Engine, project: Any) -> None:
-    order, payment = shop.paid_order()
-    shop.refund(order, payment, 1500)
+def test_refunds_partial_then_full(histories: Histories, db: Engine, project: Any) -> None:
+    order, payment = histories.paid_order()
+    histories.refund(order, payment, 1500)
     failed = "re_failed"
     payment.request_refund(failed, 500)
     payment.fail_refund(failed, "insufficient_balance")
-    shop.app.save(payment)
+    histories.app.save(payment)
     project()
 
     assert payment_body(db, order)["status"] == "partially_refunded"
@@ -210,7 +214,7 @@ def test_refunds_partial_then_full(shop: Shop, db: Engine, project: Any) -> None
     assert order_body(db, order)["status"] == "PARTIALLY_REFUNDED"
     assert order_body(db, order)["payment"]["status"] == "partially_refunded"
 
-    shop.refund(order, payment, 2500)
+    histories.refund(order, payment, 2500)
     project()
     assert payment_body(db, order)["status"] == "refunded"
     assert payment_body(db, order)["refundedAmount"] == 4000
@@ -219,16 +223,16 @@ def test_refunds_partial_then_full(shop: Shop, db: Engine, project: Any) -> None
 
 
 def test_a_payment_logged_before_its_order_still_gets_its_owner(
-    shop: Shop, db: Engine, project: Any
+    histories: Histories, db: Engine, project: Any
 ) -> None:
-    order, payment = shop.place(customer_id="customer-early", payment_first=True)
+    order, payment = histories.place(customer_id="customer-early", payment_first=True)
     project()
 
     assert payment_body(db, order)["paymentId"] == str(payment.id)
     assert order_body(db, order)["payment"]["status"] == "processing"
 
 
-def test_unknown_orders_are_none(shop: Shop, db: Engine, project: Any) -> None:
+def test_unknown_orders_are_none(histories: Histories, db: Engine, project: Any) -> None:
     project()
     assert OrderQueries(db).get("not-a-uuid") is None
     assert OrderQueries(db).get(uuid4()) is None
@@ -236,10 +240,10 @@ def test_unknown_orders_are_none(shop: Shop, db: Engine, project: Any) -> None:
 
 
 def test_events_no_view_uses_still_advance_the_position(
-    shop: Shop, app: CheckoutApplication, db: Engine, project: Any
+    histories: Histories, app: CheckoutApplication, db: Engine, project: Any
 ) -> None:
-    shop.products["SKU-A"].update(unit_amount=1600)
-    app.save(shop.products["SKU-A"])
+    histories.products["SKU-A"].update(unit_amount=1600)
+    app.save(histories.products["SKU-A"])
     project()
 
     for projection in ALL_PROJECTIONS:

@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from api.app import create_app
-from entrypoints.bootstrap import Services, build_container
+from entrypoints.bootstrap import Container, Services
 from entrypoints.embedded.broker import free_port
 from entrypoints.tokens import mint_token
 from infrastructure.settings import load_settings
@@ -20,7 +20,7 @@ def test_requests_answer_503_with_retry_after() -> None:
     services = Services(
         f"postgresql://nobody@127.0.0.1:{free_port()}/nothing", "127.0.0.1:1", SECRET
     )
-    container = build_container(load_settings(), services)
+    container = Container(load_settings(), services)
     token = mint_token(SECRET, "alice")
     headers = {"Authorization": f"Bearer {token}"}
 

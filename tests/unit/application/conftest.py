@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +15,7 @@ from application.provider_calls import ProviderCalls
 from application.refunds import Refunds
 from entrypoints.bootstrap import build_application
 from tests.fakes import FakeGateway
+from tests.unit.application.purchases import ProviderCallsFor, Purchases
 
 
 class FrozenClock:
@@ -79,9 +80,7 @@ def razorpay() -> FakeGateway:
 
 
 @pytest.fixture
-def provider_calls_for(
-    app: CheckoutApplication, payments: PaymentOutcomes
-) -> Callable[[Mapping[str, PaymentGateway]], ProviderCalls]:
+def provider_calls_for(app: CheckoutApplication, payments: PaymentOutcomes) -> ProviderCallsFor:
     """What the worker runs, with these gateways configured and no hosted sessions."""
 
     def build(gateways: Mapping[str, PaymentGateway]) -> ProviderCalls:
@@ -91,9 +90,27 @@ def provider_calls_for(
 
 
 @pytest.fixture
+def gateways(stripe: FakeGateway, razorpay: FakeGateway) -> dict[str, FakeGateway]:
+    return {stripe.provider: stripe, razorpay.provider: razorpay}
+
+
+@pytest.fixture
 def provider_calls(
-    provider_calls_for: Callable[[Mapping[str, PaymentGateway]], ProviderCalls],
-    stripe: FakeGateway,
-    razorpay: FakeGateway,
+    provider_calls_for: ProviderCallsFor,
+    gateways: dict[str, FakeGateway],
 ) -> ProviderCalls:
-    return provider_calls_for({stripe.provider: stripe, razorpay.provider: razorpay})
+    return provider_calls_for(gateways)
+
+
+@pytest.fixture
+def purchases(
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    orders: OrderLifecycle,
+    payments: PaymentOutcomes,
+    provider_calls: ProviderCalls,
+    gateways: dict[str, FakeGateway],
+) -> Purchases:
+    """Alice's purchases from the stocked catalog, through both fake providers."""
+    return Purchases(app, checkout, orders, payments, provider_calls, gateways)

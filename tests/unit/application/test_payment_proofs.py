@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NamedTuple
 
 import pytest
 
@@ -22,11 +23,6 @@ from tests.fakes.gateway import FakeGateway
 from tests.fakes.proof_signatures import FakeProofSignatures
 
 Place = Callable[..., Placed]
-
-
-@pytest.fixture
-def razorpay() -> FakeGateway:
-    return FakeGateway(Provider.RAZORPAY.value)
 
 
 @pytest.fixture
@@ -59,6 +55,26 @@ def place(
     return placing
 
 
+@pytest.fixture
+def placed(place: Place) -> Placed:
+    """Alice's order, its Razorpay order created and not yet paid."""
+    return place()
+
+
+@pytest.fixture
+def proof(razorpay: FakeGateway, signatures: FakeProofSignatures, placed: Placed) -> PaymentProof:
+    """Alice pays her order in full: the genuine proof checkout.js hands over."""
+    return _paid(razorpay, signatures, placed)
+
+
+@pytest.fixture
+def another_orders_proof(
+    place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures, placed: Placed
+) -> PaymentProof:
+    """Alice places and pays a second order: a genuine proof, but not for ``placed``."""
+    return _paid(razorpay, signatures, place())
+
+
 def _gateway_order_id(razorpay: FakeGateway, placed: Placed) -> str:
     (gateway_order_id,) = razorpay.objects_for(placed.payment.id)
     return gateway_order_id
@@ -71,18 +87,23 @@ def _paid(razorpay: FakeGateway, signatures: FakeProofSignatures, placed: Placed
     return PaymentProof(order, payment, signatures.sign(order, payment))
 
 
-def _refusal(proofs: PaymentProofs, placed: Placed, proof: PaymentProof) -> tuple[str, str]:
+class Refusal(NamedTuple):
+    field: str
+    reason: str
+    asked_razorpay: bool  # for the payment the proof names
+
+
+def _refusal(
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
+) -> Refusal:
     with pytest.raises(PaymentProofRefused) as refused:
         proofs.verify(placed.order.id, placed.order.customer_id, proof)
-    return refused.value.field, refused.value.reason
+    return Refusal(refused.value.field, refused.value.reason, razorpay.calls_of("charge") != [])
 
 
 def test_a_genuine_proof_answers_the_payment_status(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
-
     status = proofs.verify(placed.order.id, "alice", proof)
 
     # Still pending: only the webhook records the capture.
@@ -91,11 +112,8 @@ def test_a_genuine_proof_answers_the_payment_status(
 
 
 def test_another_customers_order_is_not_found(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
-
     with pytest.raises(OrderNotFound):
         proofs.verify(placed.order.id, "mallory", proof)
 
@@ -113,74 +131,66 @@ def test_a_stripe_order_has_no_razorpay_proof(
 
 
 def test_a_proof_for_another_razorpay_order_is_refused_before_its_signature(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, another_orders_proof: PaymentProof
 ) -> None:
-    placed, other = place(), place()
-    proof = _paid(razorpay, signatures, other)  # genuine, but for the other order
-
-    assert _refusal(proofs, placed, proof) == (
-        "razorpay_order_id",
-        "is not this order's Razorpay order",
+    assert _refusal(proofs, razorpay, placed, another_orders_proof) == Refusal(
+        "razorpay_order_id", "is not this order's Razorpay order", asked_razorpay=False
     )
-    assert razorpay.calls_of("charge") == []
 
 
 def test_a_tampered_signature_is_refused_without_asking_razorpay(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = replace(_paid(razorpay, signatures, placed), razorpay_signature="f" * 64)
+    tampered = replace(proof, razorpay_signature="f" * 64)
 
-    assert _refusal(proofs, placed, proof) == (
-        "razorpay_signature",
-        "does not match the order and payment ids",
+    assert _refusal(proofs, razorpay, placed, tampered) == Refusal(
+        "razorpay_signature", "does not match the order and payment ids", asked_razorpay=False
     )
-    assert razorpay.calls_of("charge") == []
 
 
 def test_a_payment_razorpay_does_not_know_is_refused(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, signatures: FakeProofSignatures, placed: Placed
 ) -> None:
-    placed = place()
     order = _gateway_order_id(razorpay, placed)
-    proof = PaymentProof(order, "pay_NeverMade0001", signatures.sign(order, "pay_NeverMade0001"))
+    unknown = PaymentProof(order, "pay_NeverMade0001", signatures.sign(order, "pay_NeverMade0001"))
 
-    assert _refusal(proofs, placed, proof) == ("razorpay_payment_id", "is not a Razorpay payment")
+    assert _refusal(proofs, razorpay, placed, unknown) == Refusal(
+        "razorpay_payment_id", "is not a Razorpay payment", asked_razorpay=True
+    )
 
 
 def test_a_payment_of_another_razorpay_order_is_refused(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs,
+    razorpay: FakeGateway,
+    signatures: FakeProofSignatures,
+    placed: Placed,
+    another_orders_proof: PaymentProof,
 ) -> None:
-    placed, other = place(), place()
-    elsewhere = _paid(razorpay, signatures, other).razorpay_payment_id
+    elsewhere = another_orders_proof.razorpay_payment_id
     order = _gateway_order_id(razorpay, placed)
     # Signed for this order's id with a payment of the other: what a forger would try.
-    proof = PaymentProof(order, elsewhere, signatures.sign(order, elsewhere))
+    forged = PaymentProof(order, elsewhere, signatures.sign(order, elsewhere))
 
-    assert _refusal(proofs, placed, proof) == (
+    assert _refusal(proofs, razorpay, placed, forged) == Refusal(
         "razorpay_payment_id",
         "is not a payment of this order's Razorpay order",
+        asked_razorpay=True,
     )
 
 
 def test_a_genuine_proof_of_less_money_is_refused(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
     razorpay.charges[proof.razorpay_payment_id].amount = 499  # the customer paid 4.99
 
-    assert _refusal(proofs, placed, proof) == (
-        "razorpay_payment_id",
-        "paid 499 USD, the order is 2500 USD",
+    assert _refusal(proofs, razorpay, placed, proof) == Refusal(
+        "razorpay_payment_id", "paid 499 USD, the order is 2500 USD", asked_razorpay=True
     )
 
 
 def test_razorpay_unreachable_is_transient(
-    proofs: PaymentProofs, place: Place, razorpay: FakeGateway, signatures: FakeProofSignatures
+    proofs: PaymentProofs, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
     razorpay.reachable = False
 
     with pytest.raises(TransientProviderError):
@@ -188,14 +198,8 @@ def test_razorpay_unreachable_is_transient(
 
 
 def test_without_the_key_secret_nothing_is_checked(
-    app: CheckoutApplication,
-    place: Place,
-    razorpay: FakeGateway,
-    signatures: FakeProofSignatures,
+    app: CheckoutApplication, razorpay: FakeGateway, placed: Placed, proof: PaymentProof
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
-
     with pytest.raises(ProviderNotConfigured):
         PaymentProofs(app, None, razorpay).verify(placed.order.id, "alice", proof)
     assert razorpay.calls_of("charge") == []
@@ -203,16 +207,15 @@ def test_without_the_key_secret_nothing_is_checked(
 
 def test_without_the_razorpay_gateway_a_genuine_proof_cannot_be_checked(
     app: CheckoutApplication,
-    place: Place,
     razorpay: FakeGateway,
     signatures: FakeProofSignatures,
+    placed: Placed,
+    proof: PaymentProof,
 ) -> None:
-    placed = place()
-    proof = _paid(razorpay, signatures, placed)
     proofs = PaymentProofs(app, signatures, None)
 
     with pytest.raises(ProviderNotConfigured):
         proofs.verify(placed.order.id, "alice", proof)
     # The signature is still checked first: a forged proof is refused as such.
     forged = replace(proof, razorpay_signature="0" * 64)
-    assert _refusal(proofs, placed, forged)[0] == "razorpay_signature"
+    assert _refusal(proofs, razorpay, placed, forged).field == "razorpay_signature"

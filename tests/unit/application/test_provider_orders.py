@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
 import pytest
 
-from application.application import CheckoutApplication
-from application.checkout import Checkout, Placed
+from application.checkout import Placed
 from application.orders import OrderLifecycle
-from application.payments import PaymentOutcomes
 from application.ports import (
-    PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
     ProviderNotConfigured,
@@ -22,32 +17,18 @@ from application.ports import (
     TransientProviderError,
 )
 from application.provider_calls import ProviderCalls
-from domain import OrderStatus, Payment, PaymentStatus
+from domain import OrderStatus, PaymentStatus
 from tests.fakes import FakeGateway
 from tests.fakes.gateway import CANCELED, OPEN, PAID
-from tests.unit.application.purchases import pay, place
-
-pytestmark = pytest.mark.usefixtures("catalog")
-CallsFor = Callable[[Mapping[str, PaymentGateway]], ProviderCalls]
-
-
-def payment_of(app: CheckoutApplication, placed: Placed) -> Payment:
-    return app.load(Payment, placed.payment.id)
-
-
-def opened(provider_calls: ProviderCalls, checkout: Checkout, provider: str = "stripe") -> Placed:
-    placed = place(checkout, provider)
-    provider_calls.open_order(placed.payment.id)
-    return placed
-
+from tests.unit.application.purchases import ProviderCallsFor, Purchases
 
 # -- open_order --------------------------------------------------------------------------
 
 
 def test_opening_creates_the_intent_and_records_it(
-    app: CheckoutApplication, checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
+    placed = purchases.place()
 
     note = provider_calls.open_order(placed.payment.id)
 
@@ -55,22 +36,18 @@ def test_opening_creates_the_intent_and_records_it(
     assert request == ProviderOrderRequest(placed.payment.id, placed.order.id, 2500, "USD", "alice")
     [intent] = stripe.objects_for(placed.payment.id)
     assert note == f"created {intent}"
-    payment = payment_of(app, placed)
+    payment = purchases.payment(placed)
     assert payment.status is PaymentStatus.PENDING
     assert payment.gateway_order_id == payment.gateway_payment_id == intent
     assert payment.client_secret == stripe.objects[intent].answer.client_secret
 
 
 def test_a_razorpay_order_is_recorded_with_its_key_and_no_payment_yet(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    provider_calls: ProviderCalls,
-    razorpay: FakeGateway,
-    stripe: FakeGateway,
+    purchases: Purchases, razorpay: FakeGateway, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout, "razorpay")
+    placed = purchases.opened("razorpay")
 
-    payment = payment_of(app, placed)
+    payment = purchases.payment(placed)
     [order] = razorpay.objects_for(placed.payment.id)
     assert (payment.gateway_order_id, payment.gateway_payment_id) == (order, None)
     assert payment.key_id == razorpay.objects[order].answer.key_id
@@ -78,86 +55,80 @@ def test_a_razorpay_order_is_recorded_with_its_key_and_no_payment_yet(
 
 
 def test_opening_again_calls_the_provider_no_more(
-    app: CheckoutApplication, checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    head = app.head_position()
+    placed = purchases.opened()
 
-    again = provider_calls.open_order(placed.payment.id)
+    with purchases.recording_nothing():
+        again = provider_calls.open_order(placed.payment.id)
 
     assert again == "nothing to do: payment is pending"
     assert len(stripe.calls_of("create_order")) == 1
-    assert app.head_position() == head
 
 
 def test_a_lost_answer_is_retried_and_finds_the_intent_the_first_call_made(
-    app: CheckoutApplication, checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
+    placed = purchases.place()
     stripe.lose_next_answer("create_order")
 
     with pytest.raises(TransientProviderError):
         provider_calls.open_order(placed.payment.id)
-    assert payment_of(app, placed).status is PaymentStatus.PROCESSING
+    assert purchases.payment(placed).status is PaymentStatus.PROCESSING
     made = stripe.objects_for(placed.payment.id)
     provider_calls.open_order(placed.payment.id)
 
     assert stripe.objects_for(placed.payment.id) == made
-    assert payment_of(app, placed).gateway_order_id == made[0]
+    assert purchases.payment(placed).gateway_order_id == made[0]
 
 
 def test_an_outage_records_nothing_and_the_retry_opens_the_order(
-    app: CheckoutApplication, checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
-    head = app.head_position()
+    placed = purchases.place()
     stripe.fail_next("create_order", TransientProviderError("stripe answered 503"))
 
-    with pytest.raises(TransientProviderError):
+    with purchases.recording_nothing(), pytest.raises(TransientProviderError):
         provider_calls.open_order(placed.payment.id)
-    assert app.head_position() == head
     assert stripe.objects_for(placed.payment.id) == []
 
     provider_calls.open_order(placed.payment.id)
-    assert payment_of(app, placed).status is PaymentStatus.PENDING
+    assert purchases.payment(placed).status is PaymentStatus.PENDING
 
 
 def test_a_refusal_fails_the_payment_and_still_propagates(
-    app: CheckoutApplication, checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
+    placed = purchases.place()
     stripe.fail_next("create_order", PermanentProviderError("amount_too_small"))
 
     with pytest.raises(PermanentProviderError):
         provider_calls.open_order(placed.payment.id)
 
-    payment = payment_of(app, placed)
+    payment = purchases.payment(placed)
     assert (payment.status, payment.failure_reason) == (PaymentStatus.FAILED, "amount_too_small")
     assert provider_calls.open_order(placed.payment.id) == "nothing to do: payment is failed"
     assert len(stripe.calls_of("create_order")) == 1
 
 
 def test_a_provider_without_credentials_waits_for_configuration(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    provider_calls_for: CallsFor,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls_for: ProviderCallsFor, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout, "razorpay")
+    placed = purchases.place("razorpay")
     stripe_only = provider_calls_for({stripe.provider: stripe})
 
     with pytest.raises(ProviderNotConfigured) as waiting:
         stripe_only.open_order(placed.payment.id)
 
     assert waiting.value.provider == "razorpay"
-    assert payment_of(app, placed).status is PaymentStatus.PROCESSING
+    assert purchases.payment(placed).status is PaymentStatus.PROCESSING
 
 
 def test_a_cancelled_order_gets_no_provider_object(
-    checkout: Checkout, orders: OrderLifecycle, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
-    orders.cancel(placed.order.id, "changed my mind")
+    placed = purchases.place()
+    purchases.cancel(placed)
 
     assert provider_calls.open_order(placed.payment.id) == "nothing to do: payment is canceled"
     assert stripe.calls == []
@@ -189,37 +160,33 @@ class CancelledWhileCalling:
 
 
 def test_an_intent_created_for_an_order_cancelled_meanwhile_is_not_recorded(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    orders: OrderLifecycle,
-    provider_calls_for: CallsFor,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls_for: ProviderCallsFor, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
-    racing = provider_calls_for({"stripe": CancelledWhileCalling(stripe, orders, placed)})
+    placed = purchases.place()
+    racing = provider_calls_for({"stripe": CancelledWhileCalling(stripe, purchases.orders, placed)})
 
     note = racing.open_order(placed.payment.id)
 
     [intent] = stripe.objects_for(placed.payment.id)
     assert note.startswith(f"created {intent}, not recorded: ")
-    payment = payment_of(app, placed)
+    payment = purchases.payment(placed)
     assert (payment.status, payment.gateway_order_id) == (PaymentStatus.CANCELED, None)
 
 
 # -- cancel_order ------------------------------------------------------------------------
 
 
+def _cancelled_once_opened(purchases: Purchases, provider: str = "stripe") -> tuple[Placed, str]:
+    """The customer cancels after the worker opened the provider object; and that object."""
+    placed = purchases.opened(provider)
+    purchases.cancel(placed)
+    return placed, purchases.provider_object(placed)
+
+
 def test_cancelling_makes_the_intent_unpayable(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    orders: OrderLifecycle,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    orders.cancel(placed.order.id, "changed my mind")
-    intent = payment_of(app, placed).gateway_order_id
-    assert intent is not None
+    placed, intent = _cancelled_once_opened(purchases)
 
     assert provider_calls.cancel_order(placed.payment.id) == f"cancelled {intent}"
     assert provider_calls.cancel_order(placed.payment.id) == f"cancelled {intent}"
@@ -231,26 +198,19 @@ def test_cancelling_makes_the_intent_unpayable(
 
 
 def test_a_razorpay_order_cannot_be_cancelled_and_that_is_no_error(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    orders: OrderLifecycle,
-    provider_calls: ProviderCalls,
-    razorpay: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, razorpay: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout, "razorpay")
-    orders.cancel(placed.order.id, "changed my mind")
-    order = payment_of(app, placed).gateway_order_id
-    assert order is not None
+    placed, order = _cancelled_once_opened(purchases, "razorpay")
 
     assert provider_calls.cancel_order(placed.payment.id) == f"cancelled {order}"
     assert razorpay.objects[order].status == OPEN
 
 
 def test_nothing_is_cancelled_before_the_provider_object_exists(
-    checkout: Checkout, orders: OrderLifecycle, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = place(checkout)
-    orders.cancel(placed.order.id, "changed my mind")
+    placed = purchases.place()
+    purchases.cancel(placed)
 
     note = provider_calls.cancel_order(placed.payment.id)
 
@@ -259,14 +219,9 @@ def test_nothing_is_cancelled_before_the_provider_object_exists(
 
 
 def test_a_payment_captured_after_all_is_not_cancelled(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    pay(app, payments, stripe, placed)
+    placed = purchases.paid()
 
     note = provider_calls.cancel_order(placed.payment.id)
 
@@ -275,16 +230,9 @@ def test_a_payment_captured_after_all_is_not_cancelled(
 
 
 def test_a_cancel_outage_propagates_for_a_retry(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    orders: OrderLifecycle,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    orders.cancel(placed.order.id, "changed my mind")
-    intent = payment_of(app, placed).gateway_order_id
-    assert intent is not None
+    placed, intent = _cancelled_once_opened(purchases)
     stripe.fail_next("cancel", TransientProviderError("stripe answered 500"))
 
     with pytest.raises(TransientProviderError):
@@ -299,60 +247,55 @@ def test_a_cancel_outage_propagates_for_a_retry(
 
 
 def test_an_unpaid_payment_has_nothing_to_close(
-    checkout: Checkout, provider_calls: ProviderCalls, stripe: FakeGateway
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
+    placed = purchases.opened()
 
     assert provider_calls.close_open(placed.payment.id) == "nothing to close: payment is pending"
     assert stripe.calls_of("cancel") == []
 
 
-def test_an_intent_paid_itself_leaves_nothing_open(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+@pytest.mark.parametrize(
+    "provider",
+    [
+        pytest.param("stripe", id="stripe-the-intent-paid-itself"),
+        pytest.param("razorpay", id="razorpay-orders-stay-open-after-payment"),
+    ],
+)
+def test_paying_the_engines_own_object_leaves_nothing_to_cancel(
+    purchases: Purchases, provider_calls: ProviderCalls, provider: str
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    pay(app, payments, stripe, placed)
+    placed = purchases.paid(provider)
 
     assert provider_calls.close_open(placed.payment.id) == "closed"
-    assert stripe.calls_of("cancel") == []
+    assert purchases.gateways[provider].calls_of("cancel") == []
+
+
+def _paid_on_a_hosted_page(purchases: Purchases) -> tuple[Placed, str]:
+    """Opened, then paid through a hosted page's intent instead of the engine's own."""
+    placed = purchases.opened()
+    own = purchases.provider_object(placed)
+    purchases.payments.succeeded(placed.payment.id, "pi_HostedSessionIntent000001", 2500, "USD")
+    return placed, own
 
 
 def test_paid_another_way_the_engines_own_intent_is_cancelled(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    own = payment_of(app, placed).gateway_order_id
-    assert own is not None
-    # A hosted page's intent, paid instead of the engine's own.
-    payments.succeeded(placed.payment.id, "pi_HostedSessionIntent000001", 2500, "USD")
+    placed, own = _paid_on_a_hosted_page(purchases)
 
     first = provider_calls.close_open(placed.payment.id)
     again = provider_calls.close_open(placed.payment.id)
 
     assert first == again == f"cancelled intent {own}"
     assert stripe.objects[own].status == CANCELED
-    assert app.load(Payment, placed.payment.id).status is PaymentStatus.SUCCEEDED
+    assert purchases.payment(placed).status is PaymentStatus.SUCCEEDED
 
 
 def test_an_own_intent_paid_as_well_is_left_to_its_extra_charge_refund(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls, stripe: FakeGateway
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    own = payment_of(app, placed).gateway_order_id
-    assert own is not None
-    payments.succeeded(placed.payment.id, "pi_HostedSessionIntent000001", 2500, "USD")
+    placed, own = _paid_on_a_hosted_page(purchases)
     stripe.pay(own)  # its capture arrives later, as an extra charge
 
     note = provider_calls.close_open(placed.payment.id)
@@ -362,34 +305,16 @@ def test_an_own_intent_paid_as_well_is_left_to_its_extra_charge_refund(
     assert stripe.objects[own].status == PAID
 
 
-def test_razorpay_orders_stay_open_after_payment(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    razorpay: FakeGateway,
-) -> None:
-    placed = opened(provider_calls, checkout, "razorpay")
-    pay(app, payments, razorpay, placed)
-
-    assert provider_calls.close_open(placed.payment.id) == "closed"
-    assert razorpay.calls_of("cancel") == []
-
-
 def test_open_hosted_sessions_need_the_sessions_provider(
-    app: CheckoutApplication,
-    checkout: Checkout,
-    payments: PaymentOutcomes,
-    provider_calls: ProviderCalls,
-    stripe: FakeGateway,
+    purchases: Purchases, provider_calls: ProviderCalls
 ) -> None:
-    placed = opened(provider_calls, checkout)
-    payment = payment_of(app, placed)
+    placed = purchases.opened()
+    payment = purchases.payment(placed)
     payment.record_session("cs_test_1", "https://pay.example/cs_test_1", 2_000_000_000)
-    app.save(payment)
-    pay(app, payments, stripe, placed)
+    purchases.app.save(payment)
+    purchases.pay(placed)
 
     with pytest.raises(ProviderNotConfigured):
         provider_calls.close_open(placed.payment.id)
-    assert payment_of(app, placed).open_sessions == ["cs_test_1"]
-    assert app.load(type(placed.order), placed.order.id).status is OrderStatus.PAYMENT_CONFIRMED
+    assert purchases.payment(placed).open_sessions == ["cs_test_1"]
+    assert purchases.order(placed).status is OrderStatus.PAYMENT_CONFIRMED

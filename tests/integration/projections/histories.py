@@ -1,4 +1,7 @@
-"""Produces domain events by saving aggregates directly, as the application would."""
+"""Histories written by saving aggregates directly, as the application would, and also as it
+never would (a payment saved before its order): what the projections must cope with.
+
+Not a shop: use cases are driven through tests/integration/shop.py; these are log fixtures."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from domain import Order, OrderLine, Payment, Product, Stock
 FAR_FUTURE = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-class Shop:
+class Histories:
     """Two products in stock; each order is one save of order, payment and stock."""
 
     skus = ("SKU-A", "SKU-B")
