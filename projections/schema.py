@@ -308,3 +308,48 @@ relay_position = sa.Table(
     _timestamp("updated_at", server_default=sa.func.now()),
     sa.PrimaryKeyConstraint("name", name="relay_position_pkey"),
 )
+
+# -- the audit trail (adr/0015) -----------------------------------------------------------
+
+# The hash chain over the whole event log, in log order, computed after commit by a
+# follower (infrastructure.audit): each link is SHA-256(previous link ‖ notification id ‖
+# originator id ‖ version ‖ topic ‖ stored state). ``audit verify`` recomputes it.
+audit_chain = sa.Table(
+    "audit_chain",
+    metadata,
+    sa.Column("notification_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("originator_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("originator_version", sa.BigInteger, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),  # 64 hex digits
+    _timestamp("chained_at", server_default=sa.func.now()),
+)
+
+# Which stock events an order caused, so an order's history never scans the log.
+order_stock_movements = sa.Table(
+    "order_stock_movements",
+    metadata,
+    sa.Column("order_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("notification_id", sa.BigInteger, nullable=False),
+    sa.Column("stock_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("originator_version", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("order_id", "notification_id"),
+)
+
+# What the providers said: raw webhook bodies and provider calls (request and response),
+# keyed by the SHA-256 of the stored text. Events carry the digest; this keeps the bytes
+# for EVIDENCE_RETENTION_DAYS, independently of the inbox's short retention.
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("digest", sa.Text, primary_key=True),  # 64 hex digits of SHA-256(body)
+    sa.Column("kind", sa.Text, nullable=False),  # "webhook" or "provider_call"
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("object_id", sa.Text),  # the provider's id of what it is about
+    sa.Column("body", sa.Text, nullable=False),
+    _timestamp("recorded_at", server_default=sa.func.now()),
+    sa.CheckConstraint(
+        sa.column("kind").in_(["webhook", "provider_call"]), name="ck_evidence_kind"
+    ),
+)
+sa.Index("ix_evidence_recorded_at", evidence.c.recorded_at)

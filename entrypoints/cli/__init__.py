@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
+from entrypoints.cli.audit import audit as audit_group
 from entrypoints.cli.db import db as db_group
 from entrypoints.cli.followers import followers as followers_group
 from entrypoints.cli.projections import projections as projections_group
@@ -63,6 +64,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(projections_group)
 cli.add_command(db_group)
 cli.add_command(followers_group)
+cli.add_command(audit_group)
 
 
 @cli.command(short_help="Every role, plus embedded services for what is not configured.")

@@ -44,7 +44,7 @@ def _db() -> Iterator[Engine]:
 
 
 def describe(revision: str | None) -> str:
-    """Like `alembic current`: "0003 (head)"; "none" before the first migration."""
+    """Like `alembic current`: "0004 (head)"; "none" before the first migration."""
     if revision is None:
         return "none"
     return f"{revision} (head)" if revision == head_revision() else revision

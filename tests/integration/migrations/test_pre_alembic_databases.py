@@ -94,7 +94,13 @@ def test_a_database_made_by_the_create_all_code_of_0002_is_upgraded(
 ) -> None:
     """The create_all code that ran before 0002 existed had already made 0002's changes."""
     with db.begin() as conn:
-        others = [table for table in metadata.sorted_tables if table is not relay_position]
+        # Neither the relay's own table nor the tables of the revisions after 0002.
+        later = {"audit_chain", "order_stock_movements", "evidence"}
+        others = [
+            table
+            for table in metadata.sorted_tables
+            if table is not relay_position and table.name not in later
+        ]
         metadata.create_all(conn, tables=others)
         conn.execute(sa.text(RELAY_POSITION_DDL))
 
