@@ -21,7 +21,7 @@ from api.operations import Operation
 from api.pages.routes import routes as pages
 from api.problems import Problem
 from api.rate_limits import RateLimits
-from api.routes import admin, catalog, checkout, orders, payments, refunds, webhooks
+from api.routes import admin, audit, catalog, checkout, orders, payments, refunds, webhooks
 from api.services import ApiServices
 from application.errors import ApplicationError
 from domain import DomainError
@@ -32,6 +32,7 @@ OPERATIONS: list[Operation] = [
     *payments.OPERATIONS,
     *catalog.OPERATIONS,
     *admin.OPERATIONS,
+    *audit.OPERATIONS,
     *refunds.OPERATIONS,
     *webhooks.OPERATIONS,
     *health.OPERATIONS,

@@ -30,8 +30,9 @@ for the views, then answers 503 with Retry-After, never stale data; a position b
 log head is 400 at once.
 
 Roles: customers (no role) read and change their own orders; `admin` everything;
-`auditor` reads any order, its payment and refunds, and the order listing; `service`
-reads any order and its payment. `auditor` and `service` tokens change nothing (403)."""
+`auditor` reads any order, its payment and refunds, the order listing, order histories
+and the audit export; `service` reads any order and its payment. `auditor` and `service`
+tokens change nothing (403)."""
 BEARER = "bearerAuth"
 
 PROBLEM_TITLES = {

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -447,3 +448,97 @@ class ProblemDetails(ResponseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldError] = []
+
+
+# --- the audit trail (adr/0015) -----------------------------------------------------------
+
+Instant = Annotated[
+    AwareDatetime,
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-21T14:02:00Z"]}),
+]
+
+
+class OrderHistoryQuery(QueryModel):
+    at: Instant | None = Field(
+        None, description="Also the order and payment as their events left them then"
+    )
+    evidence: bool = Field(False, description="Include the providers' raw payloads")
+
+
+class AuditExportQuery(QueryModel):
+    since: Instant | None = None
+    until: Instant | None = None
+    order: UUID | None = Field(None, description="Only this order's events")
+
+
+class HistoryEntryOut(ResponseModel):
+    time: Timestamp
+    kind: Literal["event", "webhook", "provider_call", "publication"]
+    name: str = Field(description="The event's class (`Payment.RefundRequested`), or what it was")
+    actor: str = Field(
+        description="`admin:<sub>`, `customer:<sub>`, `system`, `provider:<name>`, `worker`, "
+        "`relay`, or `unknown` for events recorded before actors were"
+    )
+    summary: str
+    stream: Literal["order", "payment", "stock"] | None
+    originator_id: UUID | None
+    version: int | None = Field(description="The aggregate's version after the event")
+    position: int | None = Field(description="The event's notification id in the log")
+    evidence: list[str] = Field(description="SHA-256 digests of the evidence it refers to")
+    data: dict[str, Any] = Field(description="The raw form: the event's fields, or the row's")
+
+
+class EvidenceOut(ResponseModel):
+    digest: str
+    kind: Literal["webhook", "provider_call"]
+    provider: str
+    object_id: str | None
+    recorded_at: Timestamp
+    body: str
+
+
+class OrderStateOut(ResponseModel):
+    order_id: UUID
+    version: int
+    status: OrderStatusName
+    customer_id: str
+    amount: int
+    currency: str
+    refunded_total: int
+    lines: list[dict[str, Any]]
+    cancel_reason: str | None
+    disputes: dict[str, str]
+    updated_at: Timestamp
+
+
+class PaymentStateOut(ResponseModel):
+    payment_id: UUID
+    version: int
+    status: PaymentStatus
+    provider: Provider
+    amount: int
+    currency: str
+    captured_amount: int
+    refunded_amount: int
+    gateway_order_id: str | None
+    gateway_payment_id: str | None
+    failure_reason: str | None
+    refunds: dict[str, dict[str, Any]]
+    updated_at: Timestamp
+
+
+class StateAtOut(ResponseModel):
+    """Rebuilt from the events up to ``at``; ``existed`` is false before the order was placed."""
+
+    at: Timestamp
+    existed: bool
+    order: OrderStateOut | None
+    payment: PaymentStateOut | None
+
+
+class OrderHistoryOut(ResponseModel):
+    order_id: UUID
+    payment_id: UUID | None
+    entries: list[HistoryEntryOut] = Field(description="Everything about the order, in time order")
+    evidence: list[EvidenceOut]
+    state: StateAtOut | None

@@ -8,8 +8,10 @@ cannot reach past the use cases to the event store, the SQL engine or a provider
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
 
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
@@ -53,6 +55,34 @@ class ReadinessCheck(Protocol):
 
     @property
     def detail(self) -> str: ...
+
+
+class AuditDocument(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class OrderHistories(Protocol):
+    """An order's whole history, and its state at an instant (infrastructure.audit.history)."""
+
+    def history(
+        self, order_id: UUID, at: datetime | None = None, *, evidence: bool = False
+    ) -> AuditDocument:
+        """Raises OrderNotFound for an unknown order."""
+        ...
+
+
+class AuditExports(Protocol):
+    """The audit export's JSON Lines (infrastructure.audit.export)."""
+
+    def lines(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order_id: UUID | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Raises OrderNotFound for an unknown order, before the first line."""
+        ...
 
 
 class ApiServices(Protocol):
@@ -107,6 +137,14 @@ class ApiServices(Protocol):
     def position_reader(self) -> PositionReader:
         """Built on first use: the first look at the application may connect."""
         ...
+
+    # -- the audit trail (adr/0015) -----------------------------------------------------
+
+    @property
+    def order_histories(self) -> OrderHistories: ...
+
+    @property
+    def audit_export(self) -> AuditExports: ...
 
     # -- operations ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from application.application import CheckoutApplication
 from application.contention import with_retries
-from domain import Product, Stock, UnknownProduct
+from domain import Product, Stock, UnknownProduct, actors
 from domain.catalog import validate_product, validate_sku
 from domain.stock import validate_units
 
@@ -72,16 +72,27 @@ class Catalog:
         self.app = app
 
     def upsert(
-        self, entries: Sequence[CatalogEntry], stock_mode: StockMode = StockMode.INITIAL
+        self,
+        entries: Sequence[CatalogEntry],
+        stock_mode: StockMode = StockMode.INITIAL,
+        actor: str = actors.UNKNOWN,
     ) -> CatalogLoaded:
-        """Create or update every entry, or (on any invalid entry) nothing at all."""
+        """Create or update every entry, or (on any invalid entry) nothing at all.
+
+        ``actor``: ``admin:<sub>`` from the admin API, ``cli:<login>`` from the CLI.
+        """
         skus = [entry.sku for entry in entries]
         if len(set(skus)) != len(skus):
             raise ValueError("a sku appears more than once in the catalog file")
-        return with_retries(lambda: self._upsert(entries, stock_mode))
+        return with_retries(lambda: self._upsert(entries, stock_mode, actor))
 
     def change_stock(
-        self, sku: str, *, delta: int | None = None, available: int | None = None
+        self,
+        sku: str,
+        *,
+        delta: int | None = None,
+        available: int | None = None,
+        actor: str = actors.UNKNOWN,
     ) -> StockChanged:
         """Add ``delta`` units, or make ``available`` units sellable; raises UnknownProduct."""
         if (delta is None) == (available is None):
@@ -93,22 +104,24 @@ class Catalog:
             except AggregateNotFoundError:
                 raise UnknownProduct([sku]) from None
             if delta is not None:
-                stock.restock(delta)
+                stock.restock(delta, actor)
             else:
                 assert available is not None
-                stock.set_available(available)
+                stock.set_available(available, actor)
             recordings = self.app.save(stock)
             position = recordings[-1].notification.id if recordings else self.app.head_position()
             return StockChanged(sku, stock.on_hand, stock.available, position)
 
         return with_retries(attempt)
 
-    def _upsert(self, entries: Sequence[CatalogEntry], stock_mode: StockMode) -> CatalogLoaded:
+    def _upsert(
+        self, entries: Sequence[CatalogEntry], stock_mode: StockMode, actor: str
+    ) -> CatalogLoaded:
         changed: list[Aggregate] = []
         created = updated = 0
         for entry in entries:
-            product, is_new, product_changed = self._product(entry)
-            stock, stock_changed = self._stock(entry, stock_mode)
+            product, is_new, product_changed = self._product(entry, actor)
+            stock, stock_changed = self._stock(entry, stock_mode, actor)
             created += is_new
             updated += (product_changed or stock_changed) and not is_new
             changed += [a for a, c in ((product, product_changed), (stock, stock_changed)) if c]
@@ -117,33 +130,34 @@ class Catalog:
             position = self.app.save(*changed)[-1].notification.id
         return CatalogLoaded(created, updated, len(entries) - created - updated, position)
 
-    def _product(self, entry: CatalogEntry) -> tuple[Product, bool, bool]:
+    def _product(self, entry: CatalogEntry, actor: str) -> tuple[Product, bool, bool]:
         try:
             product = self.app.load(Product, Product.id_for(entry.sku))
         except AggregateNotFoundError:
             product = Product.register(
-                entry.sku, entry.name, entry.vendor_id, entry.unit_amount, entry.currency
+                entry.sku, entry.name, entry.vendor_id, entry.unit_amount, entry.currency, actor
             )
             if not entry.active:
-                product.deactivate()
+                product.deactivate(actor)
             return product, True, True
         changed = product.update(
             name=entry.name,
             vendor_id=entry.vendor_id,
             unit_amount=entry.unit_amount,
             currency=entry.currency,
+            actor=actor,
         )
-        toggled = product.reactivate() if entry.active else product.deactivate()
+        toggled = product.reactivate(actor) if entry.active else product.deactivate(actor)
         return product, False, changed or toggled
 
-    def _stock(self, entry: CatalogEntry, mode: StockMode) -> tuple[Stock, bool]:
+    def _stock(self, entry: CatalogEntry, mode: StockMode, actor: str) -> tuple[Stock, bool]:
         try:
             stock = self.app.load(Stock, Stock.id_for(entry.sku))
         except AggregateNotFoundError:
-            return Stock.create(entry.sku, entry.stock), True
+            return Stock.create(entry.sku, entry.stock, actor), True
         if mode is StockMode.RESTOCK and entry.stock > 0:
-            stock.restock(entry.stock)
+            stock.restock(entry.stock, actor)
             return stock, True
         if mode is StockMode.AVAILABLE:
-            return stock, stock.set_available(entry.stock)
+            return stock, stock.set_available(entry.stock, actor)
         return stock, False

@@ -25,6 +25,8 @@ from domain import (
     Payment,
     Product,
     Stock,
+    actors,
+    bounds,
     price_cart,
     reserve_all,
     stable_id,
@@ -43,6 +45,13 @@ class CheckoutRequest:
     items: tuple[CartItem, ...]
     provider: str
     idempotency_key: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The customer placing the order (adr/0016); their id is checked first, so a bad
+        one is refused as ``customerId``, the field a client can fix."""
+        bounds.text(self.customer_id, "customerId", bounds.MAX_CUSTOMER_ID)
+        return actors.customer(self.customer_id)
 
     def fingerprint(self) -> str:
         """Identifies the request's meaning, whatever its JSON formatting."""
@@ -98,8 +107,9 @@ class Checkout:
         wanted = request.wanted()
         cart = price_cart(self._products(wanted), wanted)
         stocks = self._stocks(wanted)
+        actor = request.actor
         try:
-            reserve_all(stocks, wanted, order_id)
+            reserve_all(stocks, wanted, order_id, actor)
         except DuplicateReservation:
             # A concurrent request with the same key committed between our look-up
             # and our stock load: its order exists now, so answer as a replay.
@@ -117,8 +127,9 @@ class Checkout:
             provider=request.provider,
             expires_at=self.clock.now() + self.payment_ttl,
             request_fingerprint=request.fingerprint(),
+            actor=actor,
         )
-        payment = Payment.initiate(order_id, request.provider, order.amount, order.currency)
+        payment = Payment.initiate(order_id, request.provider, order.amount, order.currency, actor)
         recordings = self.app.save(order, payment, *stocks.values())
         return Placed(order, payment, recordings[-1].notification.id, replayed=False)
 

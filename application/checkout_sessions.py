@@ -34,6 +34,7 @@ from domain import (
     Payment,
     Product,
     Provider,
+    actors,
 )
 
 # Stripe accepts expires_at between 30 minutes and 24 hours from creation.
@@ -94,13 +95,13 @@ class HostedCheckout:
             customer_id=order.customer_id,
         )
         session = self.sessions.create(request)
-        self._record(payment.id, session)
+        self._record(payment.id, session, actors.customer(customer_id))
         return OpenedSession(session, True)
 
-    def _record(self, payment_id: UUID, session: CheckoutSession) -> None:
+    def _record(self, payment_id: UUID, session: CheckoutSession, actor: str) -> None:
         def attempt() -> None:
             payment = self.app.load(Payment, payment_id)
-            if payment.record_session(session.session_id, session.url, session.expires_at):
+            if payment.record_session(session.session_id, session.url, session.expires_at, actor):
                 self.app.save(payment)
 
         with_retries(attempt)

@@ -15,6 +15,7 @@ from application.application import CheckoutApplication
 from application.contention import with_retries
 from application.payments import Outcome
 from domain import Order, Payment
+from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.payment_records import DISPUTE_OPEN
 
 
@@ -33,10 +34,13 @@ class Disputes:
     def __init__(self, app: CheckoutApplication) -> None:
         self.app = app
 
-    def update(self, payment_id: UUID, notice: DisputeNotice) -> Outcome:
-        return with_retries(lambda: self._update(payment_id, notice))
+    def update(
+        self, payment_id: UUID, notice: DisputeNotice, origin: Origin = UNKNOWN_ORIGIN
+    ) -> Outcome:
+        """``origin``: the provider's webhook and its body's digest (adr/0016)."""
+        return with_retries(lambda: self._update(payment_id, notice, origin))
 
-    def _update(self, payment_id: UUID, notice: DisputeNotice) -> Outcome:
+    def _update(self, payment_id: UUID, notice: DisputeNotice, origin: Origin) -> Outcome:
         payment = self.app.load(Payment, payment_id)
         changed = payment.open_dispute(
             notice.dispute_id,
@@ -45,10 +49,11 @@ class Disputes:
             notice.reason,
             notice.gateway_payment_id,
             notice.provider_event_id,
+            origin,
         )
         if notice.status != DISPUTE_OPEN:
             closed = payment.close_dispute(
-                notice.dispute_id, notice.status, notice.provider_event_id
+                notice.dispute_id, notice.status, notice.provider_event_id, origin
             )
             changed = closed or changed
         if not changed:
@@ -56,7 +61,12 @@ class Disputes:
         order = self.app.load(Order, payment.order_id)
         entry = payment.disputes[notice.dispute_id]
         order.record_dispute(
-            notice.dispute_id, entry["status"], entry["amount"], entry["currency"], entry["reason"]
+            notice.dispute_id,
+            entry["status"],
+            entry["amount"],
+            entry["currency"],
+            entry["reason"],
+            origin,
         )
         recordings = self.app.save(payment, order)
         return Outcome(True, recordings[-1].notification.id)

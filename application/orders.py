@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.application import CheckoutApplication
 from application.contention import with_retries
 from application.errors import OrderNotFound
-from domain import Order, Payment, Stock
+from domain import Order, Payment, Stock, actors
 
 EXPIRED = "payment window expired"
 
@@ -44,28 +44,35 @@ class OrderLifecycle:
             raise OrderNotFound(order_id)
         return order
 
-    def cancel(self, order_id: UUID, reason: str, customer_id: str | None = None) -> Ended:
-        return with_retries(lambda: self._end(order_id, reason, customer_id))
+    def cancel(
+        self,
+        order_id: UUID,
+        reason: str,
+        customer_id: str | None = None,
+        actor: str = actors.UNKNOWN,
+    ) -> Ended:
+        """End the order; ``actor`` says who did (adr/0016)."""
+        return with_retries(lambda: self._end(order_id, reason, customer_id, actor))
 
-    def expire(self, order_id: UUID, now: datetime) -> Ended | None:
+    def expire(self, order_id: UUID, now: datetime, actor: str = actors.REAPER) -> Ended | None:
         """Cancel the order if its payment window has passed; None if it hasn't (or is done)."""
 
         def attempt() -> Ended | None:
             order = self.get(order_id)
             if not order.is_expired(now):
                 return None
-            return self._end(order_id, EXPIRED, None)
+            return self._end(order_id, EXPIRED, None, actor)
 
         return with_retries(attempt)
 
-    def _end(self, order_id: UUID, reason: str, customer_id: str | None) -> Ended:
+    def _end(self, order_id: UUID, reason: str, customer_id: str | None, actor: str) -> Ended:
         order = self.get(order_id, customer_id)
-        order.cancel(reason)  # raises InvalidTransition unless PENDING_PAYMENT
+        order.cancel(reason, actor)  # raises InvalidTransition unless PENDING_PAYMENT
         stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
         for stock in stocks:
-            stock.release(order.id, reason)
+            stock.release(order.id, reason, actor)
         # The payment ends with its order, so a polling frontend sees a terminal status.
         payment = self.app.load(Payment, order.payment_id)
-        payment.cancel(reason)
+        payment.cancel(reason, actor)
         recordings = self.app.save(order, payment, *stocks)
         return Ended(order, recordings[-1].notification.id)

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from application.application import CheckoutApplication
 from application.contention import with_retries
 from domain import Capture, Order, OrderStatus, Payment, RefundKind, Stock
+from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.payment import SYSTEM_ACTOR
 
 LATE_SUCCESS_REFUND = "late-success"
@@ -42,13 +43,14 @@ class PaymentOutcomes:
         gateway_payment_id: str | None = None,
         client_secret: str | None = None,
         key_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> Outcome:
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
             if payment.gateway_order_id == gateway_order_id:
                 return Outcome(False, None)
             payment.record_provider_order(
-                gateway_order_id, gateway_payment_id, client_secret, key_id
+                gateway_order_id, gateway_payment_id, client_secret, key_id, origin
             )
             return self._save(payment)
 
@@ -61,15 +63,17 @@ class PaymentOutcomes:
         amount: int,
         currency: str,
         provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> Outcome:
         """Money the provider captured for this payment, in ISO 4217 minor units.
 
         The payment decides whether it pays for the order (amount and currency match, no
         other charge paid first); a charge that does not is recorded and refunded.
+        ``origin``: the webhook that said so, and its body's digest (adr/0016).
         """
         return with_retries(
             lambda: self._succeed(
-                payment_id, gateway_payment_id, amount, currency, provider_event_id
+                payment_id, gateway_payment_id, amount, currency, provider_event_id, origin
             )
         )
 
@@ -80,9 +84,12 @@ class PaymentOutcomes:
         amount: int,
         currency: str,
         provider_event_id: str | None,
+        origin: Origin,
     ) -> Outcome:
         payment = self.app.load(Payment, payment_id)
-        capture = payment.record_capture(gateway_payment_id, amount, currency, provider_event_id)
+        capture = payment.record_capture(
+            gateway_payment_id, amount, currency, provider_event_id, origin
+        )
         if capture is Capture.ALREADY_RECORDED:
             return Outcome(False, None)
         if capture is Capture.EXTRA:
@@ -93,10 +100,10 @@ class PaymentOutcomes:
             )
         order = self.app.load(Order, payment.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
-            order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value)
+            order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value, origin)
             stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
             for stock in stocks:
-                stock.commit(order.id)
+                stock.commit(order.id, origin.actor)
             return self._save(payment, order, *stocks)
         # The money arrived after the order was cancelled or expired: the stock is
         # gone, so the customer gets their money back, automatically and on record.
@@ -112,22 +119,28 @@ class PaymentOutcomes:
         return Outcome(True, outcome.position, refund_requested=refund_id)
 
     def attempt_failed(
-        self, payment_id: UUID, reason: str, gateway_payment_id: str | None = None
+        self,
+        payment_id: UUID,
+        reason: str,
+        gateway_payment_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> Outcome:
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
-            if not payment.fail_attempt(reason, gateway_payment_id):
+            if not payment.fail_attempt(reason, gateway_payment_id, origin):
                 return Outcome(False, None)
             return self._save(payment)
 
         return with_retries(attempt)
 
-    def session_closed(self, payment_id: UUID, session_id: str, status: str) -> Outcome:
+    def session_closed(
+        self, payment_id: UUID, session_id: str, status: str, origin: Origin = UNKNOWN_ORIGIN
+    ) -> Outcome:
         """A hosted session expired or completed; nothing changes for one closed already."""
 
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
-            if not payment.close_session(session_id, status):
+            if not payment.close_session(session_id, status, origin):
                 return Outcome(False, None)
             return self._save(payment)
 

@@ -15,11 +15,13 @@ look-up by receipt where the provider has no such keys).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 
@@ -220,4 +222,76 @@ class DeliveryReception(Protocol):
 
         ``provider`` is a ``domain.Provider`` value; ``headers`` are case-insensitive.
         """
+        ...
+
+
+# -- evidence: what a provider said, kept for auditors (adr/0016) -------------------------
+
+
+class EvidenceKind(StrEnum):
+    WEBHOOK = "webhook"
+    PROVIDER_CALL = "provider_call"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A provider's raw text: a verified webhook body, or one call's request and answer.
+
+    ``digest`` is the SHA-256 of ``body`` (UTF-8): the events a provider caused carry it,
+    and the evidence store keeps the body under it.
+    """
+
+    kind: EvidenceKind
+    provider: str
+    object_id: str | None  # the provider's id of what it is about
+    body: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.body.encode()).hexdigest()
+
+    @classmethod
+    def of_call(
+        cls,
+        provider: str,
+        operation: str,
+        object_id: str | None,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> Evidence:
+        """One provider call as canonical JSON: the same call and answer, the same digest."""
+        record: dict[str, Any] = {
+            "provider": provider,
+            "operation": operation,
+            "request": request,
+            "response": response,
+        }
+        if error is not None:
+            record["error"] = error
+        body = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+        # PostgreSQL text cannot hold NUL; JSON escapes it as \u0000, so none is left.
+        return cls(EvidenceKind.PROVIDER_CALL, provider, object_id, body)
+
+
+EvidenceSink = Callable[[Evidence], None]
+
+
+@runtime_checkable
+class EvidencingGateway(Protocol):
+    """A PaymentGateway that can hand back the raw request and answer of every call."""
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        """This gateway, handing one ``Evidence`` per call (answered or refused) to ``sink``.
+
+        A view per caller, so concurrent executors never see each other's evidence.
+        """
+        ...
+
+
+class EvidenceStore(Protocol):
+    """Keeps evidence for ``EVIDENCE_RETENTION_DAYS`` (infrastructure.evidence)."""
+
+    def keep(self, evidence: Evidence) -> None:
+        """Store it once per digest; keeping the same evidence again changes nothing."""
         ...

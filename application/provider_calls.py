@@ -8,6 +8,10 @@ and recording an answer already recorded changes nothing.
 Provider errors propagate, typed: the caller retries a TransientProviderError later. A
 PermanentProviderError has already been recorded against the payment (creation failed,
 refund failed) when it propagates.
+
+Every gateway call, answered or refused, is kept as evidence (its request and the
+provider's answer) before the event it leads to is saved; that event names the worker as
+its actor and carries the evidence's digest (adr/0016).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from application.contention import with_retries
 from application.payments import PaymentOutcomes
 from application.ports import (
     CheckoutSessions,
+    Evidence,
+    EvidenceStore,
+    EvidencingGateway,
     PaymentGateway,
     PermanentProviderError,
     ProviderNotConfigured,
@@ -38,6 +45,28 @@ from domain import (
     Provider,
     RefundStatus,
 )
+from domain.actors import Origin
+
+
+class EvidencedCalls:
+    """One use case's calls through a gateway, with the evidence each call handed back."""
+
+    def __init__(self, gateway: PaymentGateway, store: EvidenceStore | None) -> None:
+        self._kept: list[Evidence] = []
+        self._store = store
+        self.gateway = (
+            gateway.with_evidence(self._kept.append)
+            if isinstance(gateway, EvidencingGateway)
+            else gateway
+        )
+
+    def keep(self) -> Origin:
+        """Store the evidence gathered so far; the worker's origin for the last call."""
+        kept, self._kept[:] = list(self._kept), []
+        if self._store is not None:
+            for evidence in kept:
+                self._store.keep(evidence)
+        return Origin.worker(kept[-1].digest if kept else None)
 
 
 class ProviderCalls:
@@ -49,18 +78,23 @@ class ProviderCalls:
         *,
         payments: PaymentOutcomes,
         refunds: Refunds,
+        evidence: EvidenceStore | None = None,
     ) -> None:
         self.app = app
         self.gateways = gateways
         self.sessions = sessions
         self.payments = payments
         self.refunds = refunds
+        self.evidence = evidence
 
     def gateway(self, provider: str) -> PaymentGateway:
         try:
             return self.gateways[provider]
         except KeyError:
             raise ProviderNotConfigured(provider) from None
+
+    def calls(self, provider: str) -> EvidencedCalls:
+        return EvidencedCalls(self.gateway(provider), self.evidence)
 
     def open_order(self, payment_id: UUID) -> str:
         """Create the provider order/intent the customer pays, and record it."""
@@ -70,19 +104,27 @@ class ProviderCalls:
         order = self.app.load(Order, payment.order_id)
         if order.status is not OrderStatus.PENDING_PAYMENT:
             return f"nothing to do: order is {order.status.value}"
-        gateway = self.gateway(payment.provider.value)
+        calls = self.calls(payment.provider.value)
         request = ProviderOrderRequest(
             payment.id, order.id, payment.amount, payment.currency, order.customer_id
         )
         try:
-            created = gateway.create_order(request)
+            created = calls.gateway.create_order(request)
         except PermanentProviderError as exc:
-            self.creation_failed(payment_id, exc.reason)
+            self.creation_failed(payment_id, exc.reason, calls.keep())
             raise
-        return self._record(payment_id, order.id, gateway, created)
+        except Exception:
+            calls.keep()  # a transient failure is evidence too
+            raise
+        return self._record(payment_id, order.id, calls, created, calls.keep())
 
     def _record(
-        self, payment_id: UUID, order_id: UUID, gateway: PaymentGateway, created: ProviderOrder
+        self,
+        payment_id: UUID,
+        order_id: UUID,
+        calls: EvidencedCalls,
+        created: ProviderOrder,
+        origin: Origin,
     ) -> str:
         try:
             self.payments.provider_order_created(
@@ -91,20 +133,24 @@ class ProviderCalls:
                 created.gateway_payment_id,
                 created.client_secret,
                 created.key_id,
+                origin,
             )
         except InvalidTransition as exc:  # a provider notice moved the payment on first
             return f"created {created.gateway_order_id}, not recorded: {exc}"
         if self.app.load(Order, order_id).status is not OrderStatus.PENDING_PAYMENT:
             # Cancelled while we called: its cancel task may have found nothing to cancel.
-            gateway.cancel(created.gateway_order_id)
+            try:
+                calls.gateway.cancel(created.gateway_order_id)
+            finally:
+                calls.keep()
             return f"created {created.gateway_order_id}, cancelled: the order ended meanwhile"
         return f"created {created.gateway_order_id}"
 
-    def creation_failed(self, payment_id: UUID, reason: str) -> None:
+    def creation_failed(self, payment_id: UUID, reason: str, origin: Origin | None = None) -> None:
         def attempt() -> None:
             payment = self.app.load(Payment, payment_id)
             if payment.status is PaymentStatus.PROCESSING:
-                payment.fail_creation(reason)
+                payment.fail_creation(reason, origin or Origin.worker())
                 self.app.save(payment)
 
         with_retries(attempt)
@@ -120,7 +166,11 @@ class ProviderCalls:
         if payment.is_captured:
             # Paid after all; PaymentOutcomes refunds money that arrives too late.
             return f"not cancelled: payment is {payment.status.value}"
-        self.gateway(payment.provider.value).cancel(payment.gateway_order_id)
+        calls = self.calls(payment.provider.value)
+        try:
+            calls.gateway.cancel(payment.gateway_order_id)
+        finally:
+            calls.keep()  # no event follows a cancel: the evidence row is its record
         return f"cancelled {payment.gateway_order_id}{expired}"
 
     def close_open(self, payment_id: UUID) -> str:
@@ -138,11 +188,14 @@ class ProviderCalls:
         if payment.provider is not Provider.STRIPE or intent in (None, payment.gateway_payment_id):
             return "closed" + expired
         assert intent is not None
+        calls = self.calls(payment.provider.value)
         try:
-            self.gateway(payment.provider.value).cancel(intent)
+            calls.gateway.cancel(intent)
         except PermanentProviderError as exc:
             # Paid as well: its capture arrives as an extra charge and is refunded.
             return f"intent {intent} not cancelled ({exc.reason}){expired}"
+        finally:
+            calls.keep()
         return f"cancelled intent {intent}{expired}"
 
     def _expire_sessions(self, payment: Payment) -> str:
@@ -154,7 +207,7 @@ class ProviderCalls:
             raise ProviderNotConfigured(payment.provider.value)
         for session_id in open_sessions:
             status = self.sessions.expire(session_id)
-            self.payments.session_closed(payment.id, session_id, status)
+            self.payments.session_closed(payment.id, session_id, status, Origin.worker())
         return f"; sessions {', '.join(open_sessions)} closed"
 
     def refund(self, payment_id: UUID, refund_id: str) -> str:
@@ -163,19 +216,24 @@ class ProviderCalls:
         entry = payment.refunds.get(refund_id)
         if entry is None or entry["status"] != RefundStatus.PENDING:
             return "nothing to do: refund is " + (entry["status"] if entry else "unknown")
-        gateway = self.gateway(payment.provider.value)
+        calls = self.calls(payment.provider.value)
         charge, currency = payment.refunded_charge(refund_id)
         try:
             if charge is None:
                 raise PermanentProviderError("the payment has no captured charge to refund")
-            answer = gateway.refund(
+            answer = calls.gateway.refund(
                 ProviderRefundRequest(payment_id, refund_id, charge, entry["amount"], currency)
             )
         except PermanentProviderError as exc:
-            self.refunds.failed(payment_id, refund_id, exc.reason)
+            self.refunds.failed(payment_id, refund_id, exc.reason, calls.keep())
             raise
+        except Exception:
+            calls.keep()
+            raise
+        origin = calls.keep()
         if answer.status is ProviderRefundStatus.SUCCEEDED:
-            self.refunds.succeeded(payment_id, refund_id, answer.gateway_refund_id)
+            self.refunds.succeeded(payment_id, refund_id, answer.gateway_refund_id, origin)
         elif answer.status is ProviderRefundStatus.FAILED:
-            self.refunds.failed(payment_id, refund_id, "the provider declined the refund")
+            reason = "the provider declined the refund"
+            self.refunds.failed(payment_id, refund_id, reason, origin)
         return f"refund {answer.gateway_refund_id} {answer.status.value}"

@@ -19,6 +19,7 @@ from application.contention import with_retries
 from application.errors import IdempotencyConflict, OrderNotFound
 from application.payments import Outcome
 from domain import InvalidTransition, Order, Payment, RefundExceedsCaptured, stable_id
+from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.order import REFUNDABLE
 from domain.payment import OWN_CAPTURE_REFUNDS
 
@@ -105,18 +106,32 @@ class Refunds:
         recordings = self.app.save(payment)
         return RefundRequested(refund_id, amount, recordings[-1].notification.id, reason)
 
-    def succeeded(self, payment_id: UUID, refund_id: str, gateway_refund_id: str) -> Outcome:
-        """The provider paid the refund: the payment and its order record it together."""
-        return with_retries(lambda: self._succeeded(payment_id, refund_id, gateway_refund_id))
+    def succeeded(
+        self,
+        payment_id: UUID,
+        refund_id: str,
+        gateway_refund_id: str,
+        origin: Origin = UNKNOWN_ORIGIN,
+    ) -> Outcome:
+        """The provider paid the refund: the payment and its order record it together.
 
-    def _succeeded(self, payment_id: UUID, refund_id: str, gateway_refund_id: str) -> Outcome:
+        ``origin``: the worker with the call's evidence, or the webhook (adr/0016).
+        """
+        return with_retries(
+            lambda: self._succeeded(payment_id, refund_id, gateway_refund_id, origin)
+        )
+
+    def _succeeded(
+        self, payment_id: UUID, refund_id: str, gateway_refund_id: str, origin: Origin
+    ) -> Outcome:
         payment = self.app.load(Payment, payment_id)
-        if not payment.complete_refund(refund_id, gateway_refund_id):
+        if not payment.complete_refund(refund_id, gateway_refund_id, origin):
             return Outcome(False, None)
         entry = payment.refunds[refund_id]
-        return self._mirror(payment, entry["amount"], entry["kind"] in OWN_CAPTURE_REFUNDS)
+        own = entry["kind"] in OWN_CAPTURE_REFUNDS
+        return self._mirror(payment, entry["amount"], own, origin)
 
-    def _mirror(self, payment: Payment, amount: int, own_capture: bool) -> Outcome:
+    def _mirror(self, payment: Payment, amount: int, own_capture: bool, origin: Origin) -> Outcome:
         """Save the payment, and the order too when the refund gave back what it paid."""
         order = self.app.load(Order, payment.order_id)
         if not own_capture or order.status not in REFUNDABLE:
@@ -124,7 +139,7 @@ class Refunds:
             # cancelled (see PaymentOutcomes): the order never counted it as paid.
             recordings = self.app.save(payment)
         else:
-            order.record_refund(amount)
+            order.record_refund(amount, origin)
             recordings = self.app.save(payment, order)
         return Outcome(True, recordings[-1].notification.id)
 
@@ -135,26 +150,29 @@ class Refunds:
         amount: int,
         charge: str,
         provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> Outcome:
         """A refund made at the provider (its dashboard): recorded, and mirrored by the order."""
 
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
             if not payment.record_external_refund(
-                gateway_refund_id, amount, charge, provider_event_id
+                gateway_refund_id, amount, charge, provider_event_id, origin
             ):
                 return Outcome(False, None)
             own = charge == payment.gateway_payment_id
-            return self._mirror(payment, amount, own)
+            return self._mirror(payment, amount, own, origin)
 
         return with_retries(attempt)
 
-    def failed(self, payment_id: UUID, refund_id: str, reason: str) -> Outcome:
+    def failed(
+        self, payment_id: UUID, refund_id: str, reason: str, origin: Origin = UNKNOWN_ORIGIN
+    ) -> Outcome:
         """The provider refused or reversed the refund: the amount is refundable again."""
 
         def attempt() -> Outcome:
             payment = self.app.load(Payment, payment_id)
-            if not payment.fail_refund(refund_id, reason):
+            if not payment.fail_refund(refund_id, reason, origin):
                 return Outcome(False, None)
             recordings = self.app.save(payment)
             return Outcome(True, recordings[-1].notification.id)

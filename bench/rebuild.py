@@ -27,7 +27,10 @@ from entrypoints.bootstrap import Container
 from projections import PaymentsView
 from projections.rebuild import rebuild
 
-ORDERS_PER_TRANSACTION = 200
+# Larger saves (200 orders, about 1,600 events with their actors) stalled inside psycopg's
+# pipeline, the client waiting on Pipeline.sync and the server on the INSERT's data (as in
+# psycopg issue 685): the engine's own saves are one checkout, at most about 100 events.
+ORDERS_PER_TRANSACTION = 20
 EVENTS_TABLE = f"{CheckoutApplication.name}_events"
 
 

@@ -20,6 +20,7 @@ REQUIRED_FIGURES = (
     "projection.lag_ms.p50",
     "projection.lag_ms.p99",
     "projection.rebuild_events_per_s",
+    "audit.verify_events_per_s",
     "status_reads.latency_ms.p50",
     "status_reads.latency_ms.p99",
     "status_reads.throughput_per_s",
@@ -69,6 +70,8 @@ def assemble(
     eventsourcing_baseline: Mapping[str, Any],
     machine: Mapping[str, Any],
     profile: Mapping[str, Any] | None,
+    audit: Mapping[str, Any] | None = None,
+    audit_verify: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results document: the issue's keys first, details beside them."""
     return {
@@ -118,6 +121,8 @@ def assemble(
         },
         "machine": dict(machine),
         "profile": dict(profile) if profile else None,
+        # audit.order_ms: `audit order ID --at T` on the topped-up log (bench.audit_order).
+        "audit": _audit(audit, audit_verify),
     }
 
 
@@ -133,6 +138,19 @@ def _num(value: Any, unit: str) -> str:
     return f"{value:,.1f} {unit}"
 
 
+def _audit(
+    order: Mapping[str, Any] | None, verify: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The audit figures: `audit order` (bench.audit_order) and `audit verify`
+    (bench.audit_verify: verify_events_per_s, the hash chain recomputed over the log)."""
+    if not order and not verify:
+        return None
+    figures = dict(order or {})
+    figures["verify_events_per_s"] = (verify or {}).get("events_per_s")
+    figures["verify"] = dict(verify) if verify else None
+    return figures
+
+
 def table(document: Mapping[str, Any]) -> str:
     """The figures as an aligned text table, with the condition each was measured under."""
     c = document.get("conditions", {})
@@ -143,6 +161,7 @@ def table(document: Mapping[str, Any]) -> str:
     reads = document.get("status_reads", {})
     baselines = document.get("baselines", {})
     rebuild = projection.get("rebuild") or {}
+    audit = document.get("audit") or {}
     load = f"{concurrency} clients, {checkout.get('duration_s')} s"
     rows = [
         ("figure", "p50 / value", "p99", "conditions"),
@@ -199,6 +218,18 @@ def table(document: Mapping[str, Any]) -> str:
             _num(baselines.get("eventsourcing_saves_per_s"), "/s"),
             "",
             f"{concurrency} threads, one-event aggregate each",
+        ),
+        (
+            "audit order (history + state)",
+            _ms(audit.get("order_ms"), "p50"),
+            _ms(audit.get("order_ms"), "p99"),
+            f"{audit.get('orders', 0)} orders, log of {audit.get('log_events', 0):,} events",
+        ),
+        (
+            "audit verify (hash chain)",
+            _num(audit.get("verify_events_per_s"), "events/s"),
+            "",
+            f"{(audit.get('verify') or {}).get('events', 0):,} events from the first",
         ),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -8,6 +8,8 @@
 5. profile: a short checkout load again, py-spy on the API process.
 6. the stack stops; baselines on the same server: psycopg INSERTs, eventsourcing saves.
 7. rebuild of the payment status view over >= 200k events (the log topped up).
+8. `audit order` on that log: sampled orders' histories with their state at an instant.
+9. `audit verify` on that log: the hash chain caught up, then recomputed from the first event.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 import psycopg
 
 from bench import report
+from bench.audit_order import measure_audit_order
+from bench.audit_verify import measure_audit_verify
 from bench.baselines import EVENTSOURCING, POSTGRES, run_baseline
 from bench.cpu import MACHINE, OUTSIDE, CpuWindow, postmaster_pid, with_outside
 from bench.loadgen import CHECKOUT, STATUS, LoadSpec, start_load
@@ -147,6 +151,8 @@ class Runner:
                 stack.stop()
             pg_base, es_base = self.baselines(found)
             rebuilt = self.rebuild_phase(container, skus)
+            audit = self.audit_order_phase(container)
+            verified = self.audit_verify_phase(container)
             machine = machine_facts(found, REPO)
         conditions = self.conditions()
         return report.assemble(
@@ -161,6 +167,8 @@ class Runner:
             eventsourcing_baseline=es_base,
             machine=machine,
             profile=profile,
+            audit=audit,
+            audit_verify=verified,
         )
 
     def conditions(self) -> dict[str, Any]:
@@ -428,6 +436,19 @@ class Runner:
         self.say(f"rebuild: topping the log up to {self.plan.rebuild_events:,} events")
         result = measure_rebuild(container, skus, self.plan.rebuild_events, self.say)
         self.say(f"rebuild: {result['events']:,} events in {result['seconds']} s")
+        return result
+
+    def audit_order_phase(self, container: Container) -> dict[str, Any]:
+        result = measure_audit_order(container, progress=self.say)
+        summary = result["order_ms"] or {}
+        self.say(f"audit order: p50 {summary.get('p50')} ms, p99 {summary.get('p99')} ms")
+        return result
+
+    def audit_verify_phase(self, container: Container) -> dict[str, Any]:
+        # The stack's projector anchored into its data dir: verify against those anchors.
+        anchors = self.workdir / "stack" / "data" / "audit" / "anchors.jsonl"
+        result = measure_audit_verify(container, anchors, self.say)
+        self.say(f"audit verify: {result['events']:,} events, {result['events_per_s']:,} events/s")
         return result
 
 

@@ -25,6 +25,10 @@ MAX_NAME = 200
 MAX_VENDOR_ID = 64
 MAX_CUSTOMER_ID = 200
 MAX_REASON = 500
+# An actor (domain/actors.py): "provider:stripe:" and a 255-character event id fit.
+MAX_ACTOR = 300
+ACTOR_KINDS = frozenset({"customer", "admin", "cli", "system", "provider", "worker", "unknown"})
+BARE_ACTORS = frozenset({"system", "worker", "unknown"})
 
 # C0 and C1 control characters (NUL included) and DEL: never part of a name or a reason.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -42,6 +46,20 @@ def text(value: object, field: str, limit: int, *, allow_empty: bool = False) ->
     if _CONTROL.search(value):
         raise OutOfBounds(field, "must not contain control characters")
     return value
+
+
+def actor(value: object, field: str = "actor") -> str:
+    """Who did it, as events keep it: ``kind:detail`` of a known kind, or a bare
+    ``system``, ``worker`` or ``unknown``; one line of at most ``MAX_ACTOR`` characters."""
+    checked = text(value, field, MAX_ACTOR)
+    kind, colon, detail = checked.partition(":")
+    if kind not in ACTOR_KINDS or (colon and not detail.strip()):
+        raise OutOfBounds(
+            field, "must be <kind>:<who> of a known kind (customer, admin, cli, system, provider)"
+        )
+    if not colon and checked not in BARE_ACTORS:
+        raise OutOfBounds(field, "must name its kind and who, like customer:<id>")
+    return checked
 
 
 def storable(value: str, limit: int) -> str:

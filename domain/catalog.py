@@ -6,7 +6,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain import bounds
+from domain import actors, bounds
 from domain.errors import InvalidProduct
 from domain.identity import stable_id
 from domain.money import Currency, Money
@@ -33,24 +33,34 @@ def validate_sku(sku: str) -> str:
 
 
 class Product(Aggregate):
-    """A sellable item, one stream per sku."""
+    """A sellable item, one stream per sku.
+
+    Version 2 of every event added the actor: ``admin:<sub>`` from the admin API,
+    ``cli:<login>`` from ``catalog load`` (adr/0016); older events read ``unknown``.
+    """
 
     class Registered(Aggregate.Created):
-        class_version = 1
+        class_version = 2
         sku: str
         name: str
         vendor_id: str
         unit_amount: int
         currency: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
     class Updated(Aggregate.Event):
         """Carries the full new values, so readers never need the previous event."""
 
-        class_version = 1
+        class_version = 2
         name: str
         vendor_id: str
         unit_amount: int
         currency: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Product) -> None:
             aggregate.name = self.name
@@ -59,13 +69,19 @@ class Product(Aggregate):
             aggregate.currency = self.currency
 
     class Deactivated(Aggregate.Event):
-        class_version = 1
+        class_version = 2
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Product) -> None:
             aggregate.active = False
 
     class Reactivated(Aggregate.Event):
-        class_version = 1
+        class_version = 2
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Product) -> None:
             aggregate.active = True
@@ -86,10 +102,17 @@ class Product(Aggregate):
 
     @classmethod
     def register(
-        cls, sku: str, name: str, vendor_id: str, unit_amount: int, currency: str
+        cls,
+        sku: str,
+        name: str,
+        vendor_id: str,
+        unit_amount: int,
+        currency: str,
+        actor: str = actors.UNKNOWN,
     ) -> Product:
         validate_sku(sku)
         code = validate_product(name, vendor_id, unit_amount, currency)
+        bounds.actor(actor)
         return cls._create(
             cls.Registered,
             id=cls.id_for(sku),
@@ -98,6 +121,7 @@ class Product(Aggregate):
             vendor_id=vendor_id,
             unit_amount=unit_amount,
             currency=code,
+            actor=actor,
         )
 
     @property
@@ -111,6 +135,7 @@ class Product(Aggregate):
         vendor_id: str | None = None,
         unit_amount: int | None = None,
         currency: str | None = None,
+        actor: str = actors.UNKNOWN,
     ) -> bool:
         """Record changed fields; return False (recording nothing) when nothing changed.
 
@@ -123,6 +148,7 @@ class Product(Aggregate):
             self.currency if currency is None else currency,
         )
         code = validate_product(*new)
+        bounds.actor(actor)
         if (new[0], new[1], new[2], code) == (
             self.name,
             self.vendor_id,
@@ -131,19 +157,24 @@ class Product(Aggregate):
         ):
             return False
         self.trigger_event(
-            self.Updated, name=new[0], vendor_id=new[1], unit_amount=new[2], currency=code
+            self.Updated,
+            name=new[0],
+            vendor_id=new[1],
+            unit_amount=new[2],
+            currency=code,
+            actor=actor,
         )
         return True
 
-    def deactivate(self) -> bool:
+    def deactivate(self, actor: str = actors.UNKNOWN) -> bool:
         """Stop selling; idempotent (False if already inactive) for the same upsert reason."""
         if not self.active:
             return False
-        self.trigger_event(self.Deactivated)
+        self.trigger_event(self.Deactivated, actor=bounds.actor(actor))
         return True
 
-    def reactivate(self) -> bool:
+    def reactivate(self, actor: str = actors.UNKNOWN) -> bool:
         if self.active:
             return False
-        self.trigger_event(self.Reactivated)
+        self.trigger_event(self.Reactivated, actor=bounds.actor(actor))
         return True

@@ -11,7 +11,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain import bounds
+from domain import actors, bounds
+from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.errors import (
     EmptyCart,
     InvalidAmount,
@@ -73,9 +74,10 @@ class Order(Aggregate):
     """Created by checkout with stock already reserved; ends paid, cancelled or refunded."""
 
     class Created(Aggregate.Created):
-        """v2 added ``request_fingerprint`` (hash of the checkout request, for idempotency)."""
+        """v2 added ``request_fingerprint`` (hash of the checkout request, for idempotency);
+        v3 the ``actor`` who placed it (adr/0016)."""
 
-        class_version = 2
+        class_version = 3
         customer_id: str
         lines: list[dict[str, Any]]  # plain dicts so the event serialises as JSON
         currency: str
@@ -83,17 +85,27 @@ class Order(Aggregate):
         provider: str
         request_fingerprint: str | None
         expires_at: datetime
+        actor: str = actors.UNKNOWN
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             # Orders placed before fingerprints existed have none: they can't be replayed.
             state["request_fingerprint"] = None
 
+        upcast_v2_v3 = staticmethod(actors.ACTOR_ONLY)
+
     class Confirmed(Aggregate.Event):
-        class_version = 1
+        """v2 added who confirmed it (the provider's webhook) and its evidence."""
+
+        class_version = 2
         payment_id: UUID
         gateway_payment_id: str
         provider: str
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Order) -> None:
             aggregate.status = OrderStatus.PAYMENT_CONFIRMED
@@ -105,8 +117,13 @@ class Order(Aggregate):
             return self.timestamp
 
     class Cancelled(Aggregate.Event):
-        class_version = 1
+        """v2 added who cancelled it: its customer, or the reaper once it expired."""
+
+        class_version = 2
         reason: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Order) -> None:
             aggregate.status = OrderStatus.CANCELLED
@@ -114,9 +131,16 @@ class Order(Aggregate):
             aggregate.cancelled_at = self.timestamp
 
     class Refunded(Aggregate.Event):
-        class_version = 1
+        """v2 added who settled the refund (the worker, or a webhook) and its evidence."""
+
+        class_version = 2
         amount: int
         refunded_total: int
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Order) -> None:
             aggregate.refunded_total = self.refunded_total
@@ -126,12 +150,17 @@ class Order(Aggregate):
     class Disputed(Aggregate.Event):
         """The customer disputed the charge with their bank, or the dispute moved on."""
 
-        class_version = 1
+        class_version = 2  # v2: the actor and evidence (adr/0016)
         dispute_id: str
         dispute_status: str
         amount: int
         currency: str
         reason: str | None
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Order) -> None:
             aggregate.disputes[self.dispute_id] = self.dispute_status
@@ -173,6 +202,7 @@ class Order(Aggregate):
         provider: str,
         expires_at: datetime,
         request_fingerprint: str | None = None,
+        actor: str = actors.UNKNOWN,
     ) -> Order:
         """Validate and record a new order. Prices come from the catalog (see pricing)."""
         if not lines:
@@ -187,6 +217,7 @@ class Order(Aggregate):
         if expires_at.tzinfo is None:
             # Naive datetimes compare wrongly across hosts; the reaper needs absolute time.
             raise ValueError("expires_at must be timezone-aware")
+        bounds.actor(actor)
         return cls._create(
             cls.Created,
             id=order_id,
@@ -197,6 +228,7 @@ class Order(Aggregate):
             provider=Provider.of(provider).value,
             request_fingerprint=request_fingerprint,
             expires_at=expires_at,
+            actor=actor,
         )
 
     @property
@@ -222,7 +254,13 @@ class Order(Aggregate):
         if self.status not in allowed:
             raise InvalidTransition(f"order {self.id}", action, self.status.value)
 
-    def confirm_payment(self, payment_id: UUID, gateway_payment_id: str, provider: str) -> None:
+    def confirm_payment(
+        self,
+        payment_id: UUID,
+        gateway_payment_id: str,
+        provider: str,
+        origin: Origin = UNKNOWN_ORIGIN,
+    ) -> None:
         if payment_id != self.payment_id:
             raise PaymentMismatch(f"payment {payment_id} is not {self.payment_id}")
         if provider != self.provider:
@@ -233,14 +271,18 @@ class Order(Aggregate):
             payment_id=payment_id,
             gateway_payment_id=gateway_payment_id,
             provider=self.provider.value,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
         )
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: str, actor: str = actors.UNKNOWN) -> None:
         """Only unpaid orders can be cancelled; paid ones are refunded instead."""
+        bounds.actor(actor)
         self._require(frozenset({OrderStatus.PENDING_PAYMENT}), "cancel")
-        self.trigger_event(self.Cancelled, reason=reason)
+        self.trigger_event(self.Cancelled, reason=reason, actor=actor)
 
-    def record_refund(self, amount: int) -> None:
+    def record_refund(self, amount: int, origin: Origin = UNKNOWN_ORIGIN) -> None:
         """Mirror a refund the payment completed; the order never refunds more than it cost."""
         if type(amount) is not int or amount < 1:
             raise InvalidAmount(amount, "a positive int of minor units")
@@ -248,11 +290,22 @@ class Order(Aggregate):
         if self.refunded_total + amount > self.amount:
             raise RefundExceedsCaptured(amount, self.amount - self.refunded_total)
         self.trigger_event(
-            self.Refunded, amount=amount, refunded_total=self.refunded_total + amount
+            self.Refunded,
+            amount=amount,
+            refunded_total=self.refunded_total + amount,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
         )
 
     def record_dispute(
-        self, dispute_id: str, status: str, amount: int, currency: str, reason: str | None
+        self,
+        dispute_id: str,
+        status: str,
+        amount: int,
+        currency: str,
+        reason: str | None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> None:
         """Mirror a dispute of the order's payment, so that it is published with the order."""
         self.trigger_event(
@@ -262,4 +315,7 @@ class Order(Aggregate):
             amount=amount,
             currency=currency,
             reason=reason,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
         )

@@ -18,7 +18,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
-from domain import bounds
+from domain import actors, bounds
+from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.errors import (
     InvalidAmount,
     InvalidTransition,
@@ -51,8 +52,8 @@ CAPTURED = frozenset(
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 # Refund kinds that give back the order's own capture (the others give back extra charges).
 OWN_CAPTURE_REFUNDS = frozenset({RefundKind.REQUESTED, RefundKind.LATE, RefundKind.EXTERNAL})
-UNKNOWN_ACTOR = "unknown"
-SYSTEM_ACTOR = "system"
+UNKNOWN_ACTOR = actors.UNKNOWN
+SYSTEM_ACTOR = actors.SYSTEM
 MAX_TEXT = 500  # reasons and details kept on events, in characters
 
 
@@ -82,19 +83,30 @@ class Payment(Aggregate):
             payment.provider = Provider(payment.provider)
             return payment
 
+    # Versions after 1 of the events below added who caused them and, for what a provider
+    # said, its evidence (adr/0016); the upcasters give older events the actor "unknown",
+    # as do the defaults to an event built without them (as an older release did).
+
     class Initiated(Aggregate.Created):
-        class_version = 1
+        class_version = 2
         order_id: UUID
         provider: str
         amount: int
         currency: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
     class ProviderOrderCreated(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         gateway_order_id: str
         gateway_payment_id: str | None
         client_secret: str | None
         key_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None  # the worker's create call and its answer
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.PENDING
@@ -106,9 +118,13 @@ class Payment(Aggregate):
     class Succeeded(Aggregate.Event):
         """The order's own capture: its amount and currency were checked to match."""
 
-        class_version = 1
+        class_version = 2
         gateway_payment_id: str
         provider_event_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.SUCCEEDED
@@ -122,9 +138,14 @@ class Payment(Aggregate):
             )
 
     class AttemptFailed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         reason: str
         gateway_payment_id: str | None
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.FAILED
@@ -136,8 +157,12 @@ class Payment(Aggregate):
             )
 
     class CreationFailed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         reason: str
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None  # the refused create call
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.FAILED
@@ -146,8 +171,11 @@ class Payment(Aggregate):
     class Canceled(Aggregate.Event):
         """The order ended unpaid (cancelled by its customer, or expired)."""
 
-        class_version = 1
+        class_version = 2
         reason: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.CANCELED
@@ -156,7 +184,7 @@ class Payment(Aggregate):
     class ExtraChargeRecorded(Aggregate.Event):
         """A capture that does not pay for the order; its refund is requested alongside."""
 
-        class_version = 1
+        class_version = 2
         order_id: UUID
         provider: str
         gateway_payment_id: str
@@ -166,6 +194,10 @@ class Payment(Aggregate):
         detail: str
         refund_id: str
         provider_event_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.extra_charges[self.gateway_payment_id] = ExtraCharge(
@@ -216,9 +248,15 @@ class Payment(Aggregate):
             )
 
     class RefundCompleted(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         refund_id: str
         gateway_refund_id: str
+        # The worker (the provider's answer) or the provider's webhook.
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             entry = aggregate.refunds[self.refund_id]
@@ -228,9 +266,14 @@ class Payment(Aggregate):
                 aggregate.count_refunded(entry["amount"])
 
     class RefundFailed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         refund_id: str
         reason: str
+        actor: str = actors.UNKNOWN
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             entry = aggregate.refunds[self.refund_id]
@@ -240,7 +283,7 @@ class Payment(Aggregate):
     class ExternalRefundRecorded(Aggregate.Event):
         """Money given back at the provider (its dashboard), not asked for by the engine."""
 
-        class_version = 1
+        class_version = 2
         refund_id: str
         gateway_refund_id: str
         amount: int
@@ -248,6 +291,10 @@ class Payment(Aggregate):
         charge: str
         own_capture: bool
         provider_event_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.refunds[self.refund_id] = RefundEntry(
@@ -266,10 +313,13 @@ class Payment(Aggregate):
                 aggregate.count_refunded(self.amount)
 
     class CheckoutSessionOpened(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         session_id: str
         url: str
         expires_at: int
+        actor: str = actors.UNKNOWN  # the customer who asked for the page
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.sessions[self.session_id] = SessionEntry(
@@ -277,21 +327,30 @@ class Payment(Aggregate):
             )
 
     class CheckoutSessionClosed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         session_id: str
         status: str  # "expired" | "complete"
+        actor: str = actors.UNKNOWN  # the worker expiring it, or the webhook
+        provider_event_id: str | None = None
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_PROVIDER_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.sessions[self.session_id]["status"] = self.status
 
     class DisputeOpened(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         dispute_id: str
         amount: int
         currency: str
         reason: str | None
         gateway_payment_id: str | None
         provider_event_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.disputes[self.dispute_id] = DisputeEntry(
@@ -303,10 +362,14 @@ class Payment(Aggregate):
             )
 
     class DisputeClosed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         dispute_id: str
         status: str
         provider_event_id: str | None
+        actor: str = actors.UNKNOWN
+        evidence_digest: str | None = None
+
+        upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.disputes[self.dispute_id]["status"] = self.status
@@ -336,9 +399,12 @@ class Payment(Aggregate):
         return stable_id("payment", str(order_id))
 
     @classmethod
-    def initiate(cls, order_id: UUID, provider: str, amount: int, currency: str) -> Payment:
+    def initiate(
+        cls, order_id: UUID, provider: str, amount: int, currency: str, actor: str = UNKNOWN_ACTOR
+    ) -> Payment:
         if type(amount) is not int or amount < 1:
             raise InvalidAmount(amount, "a positive int of minor units")
+        bounds.actor(actor)
         return cls._create(
             cls.Initiated,
             id=cls.id_for(order_id),
@@ -346,6 +412,7 @@ class Payment(Aggregate):
             provider=Provider.of(provider).value,
             amount=amount,
             currency=Currency.of(currency).code,
+            actor=actor,
         )
 
     @property
@@ -393,6 +460,7 @@ class Payment(Aggregate):
         gateway_payment_id: str | None = None,
         client_secret: str | None = None,
         key_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> None:
         self._require(frozenset({PaymentStatus.PROCESSING}), "record the provider order")
         self.trigger_event(
@@ -401,22 +469,30 @@ class Payment(Aggregate):
             gateway_payment_id=gateway_payment_id,
             client_secret=client_secret,
             key_id=key_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
         )
 
-    def fail_creation(self, reason: str) -> None:
+    def fail_creation(self, reason: str, origin: Origin = UNKNOWN_ORIGIN) -> None:
         """The provider refused to create the order for good (not a transient error)."""
         self._require(frozenset({PaymentStatus.PROCESSING}), "fail provider order creation")
-        self.trigger_event(self.CreationFailed, reason=_bounded(reason))
+        self.trigger_event(
+            self.CreationFailed,
+            reason=_bounded(reason),
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
+        )
 
-    def cancel(self, reason: str) -> bool:
+    def cancel(self, reason: str, actor: str = UNKNOWN_ACTOR) -> bool:
         """The order ended unpaid; False if this payment is already canceled.
 
         A payment that captured money is never canceled: its order is refunded instead.
         """
         if self.status is PaymentStatus.CANCELED:
             return False
+        bounds.actor(actor)
         self._require(UNPAID, "cancel")
-        self.trigger_event(self.Canceled, reason=_bounded(reason))
+        self.trigger_event(self.Canceled, reason=_bounded(reason), actor=actor)
         return True
 
     def record_capture(
@@ -425,6 +501,7 @@ class Payment(Aggregate):
         amount: int,
         currency: str,
         provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> Capture:
         """Record money the provider captured for this payment, whatever it was.
 
@@ -433,6 +510,7 @@ class Payment(Aggregate):
         records its capture: the money moved, and the application refunds it as late.
         Anything else is an extra charge, recorded with its refund (``EXTRA``).
         """
+        provider_event_id = provider_event_id or origin.provider_event_id
         if self.owns_charge(gateway_payment_id):
             return Capture.ALREADY_RECORDED
         if type(amount) is not int or not 1 <= amount <= MAX_MINOR_UNITS:
@@ -443,6 +521,8 @@ class Payment(Aggregate):
                 self.Succeeded,
                 gateway_payment_id=gateway_payment_id,
                 provider_event_id=provider_event_id,
+                actor=origin.actor,
+                evidence_digest=origin.evidence_digest,
             )
             return Capture.RECORDED
         if matches:
@@ -454,7 +534,7 @@ class Payment(Aggregate):
                 f"charged {amount} {currency.upper()}, the order is {self.amount} {self.currency}"
             )
         self._record_extra(
-            gateway_payment_id, amount, currency.upper(), cause, detail, provider_event_id
+            gateway_payment_id, amount, currency.upper(), cause, detail, provider_event_id, origin
         )
         return Capture.EXTRA
 
@@ -466,6 +546,7 @@ class Payment(Aggregate):
         cause: ExtraChargeCause,
         detail: str,
         provider_event_id: str | None,
+        origin: Origin,
     ) -> None:
         refund_id = f"{cause.value}:{gateway_payment_id}"
         self.trigger_event(
@@ -479,6 +560,8 @@ class Payment(Aggregate):
             detail=detail,
             refund_id=refund_id,
             provider_event_id=provider_event_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
         )
         kind = RefundKind.DUPLICATE if cause is ExtraChargeCause.DUPLICATE else RefundKind.MISMATCH
         self.trigger_event(
@@ -493,7 +576,12 @@ class Payment(Aggregate):
             request_fingerprint=None,
         )
 
-    def fail_attempt(self, reason: str, gateway_payment_id: str | None = None) -> bool:
+    def fail_attempt(
+        self,
+        reason: str,
+        gateway_payment_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
+    ) -> bool:
         """Record a declined attempt; False (nothing recorded) when it changes nothing.
 
         Failure notices can arrive after the success of a later retry, after the success of
@@ -511,7 +599,12 @@ class Payment(Aggregate):
         ):
             return False
         self.trigger_event(
-            self.AttemptFailed, reason=_bounded(reason), gateway_payment_id=gateway_payment_id
+            self.AttemptFailed,
+            reason=_bounded(reason),
+            gateway_payment_id=gateway_payment_id,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
         )
         return True
 
@@ -534,7 +627,7 @@ class Payment(Aggregate):
             raise InvalidAmount(amount, "a positive int of minor units")
         if reason is not None:
             bounds.text(reason, "reason", bounds.MAX_REASON)
-        bounds.text(actor, "actor", bounds.MAX_CUSTOMER_ID + 10)
+        bounds.actor(actor)
         existing = self.refunds.get(refund_id)
         if existing is not None:
             differs = fingerprint is not None and existing["fingerprint"] not in (None, fingerprint)
@@ -568,25 +661,39 @@ class Payment(Aggregate):
         entry = self._refund(refund_id, "find the refunded charge")
         return entry["charge"] or self.gateway_payment_id, entry["currency"] or self.currency
 
-    def complete_refund(self, refund_id: str, gateway_refund_id: str) -> bool:
+    def complete_refund(
+        self, refund_id: str, gateway_refund_id: str, origin: Origin = UNKNOWN_ORIGIN
+    ) -> bool:
         entry = self._refund(refund_id, "complete refund")
         if entry["status"] == RefundStatus.SUCCEEDED:
             return False
         if entry["status"] == RefundStatus.FAILED:
             raise InvalidTransition(f"refund {refund_id}", "complete refund", "failed")
         self.trigger_event(
-            self.RefundCompleted, refund_id=refund_id, gateway_refund_id=gateway_refund_id
+            self.RefundCompleted,
+            refund_id=refund_id,
+            gateway_refund_id=gateway_refund_id,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
         )
         return True
 
-    def fail_refund(self, refund_id: str, reason: str) -> bool:
+    def fail_refund(self, refund_id: str, reason: str, origin: Origin = UNKNOWN_ORIGIN) -> bool:
         """Give the promised amount back to ``refundable``; False if already failed."""
         entry = self._refund(refund_id, "fail refund")
         if entry["status"] == RefundStatus.FAILED:
             return False
         if entry["status"] == RefundStatus.SUCCEEDED:
             raise InvalidTransition(f"refund {refund_id}", "fail refund", "succeeded")
-        self.trigger_event(self.RefundFailed, refund_id=refund_id, reason=_bounded(reason))
+        self.trigger_event(
+            self.RefundFailed,
+            refund_id=refund_id,
+            reason=_bounded(reason),
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
+        )
         return True
 
     def knows_refund(self, gateway_refund_id: str) -> bool:
@@ -598,6 +705,7 @@ class Payment(Aggregate):
         amount: int,
         charge: str,
         provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> bool:
         """Record a refund made at the provider; False if it is known already.
 
@@ -624,7 +732,9 @@ class Payment(Aggregate):
             currency=self.currency if extra is None else extra["currency"],
             charge=charge,
             own_capture=own,
-            provider_event_id=provider_event_id,
+            provider_event_id=provider_event_id or origin.provider_event_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
         )
         return True
 
@@ -637,22 +747,36 @@ class Payment(Aggregate):
                 return session_id, entry
         return None
 
-    def record_session(self, session_id: str, url: str, expires_at: int) -> bool:
+    def record_session(
+        self, session_id: str, url: str, expires_at: int, actor: str = UNKNOWN_ACTOR
+    ) -> bool:
         """Record a hosted session opened for this payment; False if already recorded."""
         if session_id in self.sessions:
             return False
+        bounds.actor(actor)
         self._require(UNPAID, "open a checkout session")
         self.trigger_event(
-            self.CheckoutSessionOpened, session_id=session_id, url=url, expires_at=expires_at
+            self.CheckoutSessionOpened,
+            session_id=session_id,
+            url=url,
+            expires_at=expires_at,
+            actor=actor,
         )
         return True
 
-    def close_session(self, session_id: str, status: str) -> bool:
+    def close_session(self, session_id: str, status: str, origin: Origin = UNKNOWN_ORIGIN) -> bool:
         """The session expired or completed; False if unknown or closed already."""
         entry = self.sessions.get(session_id)
         if entry is None or entry["status"] != SESSION_OPEN:
             return False
-        self.trigger_event(self.CheckoutSessionClosed, session_id=session_id, status=status)
+        self.trigger_event(
+            self.CheckoutSessionClosed,
+            session_id=session_id,
+            status=status,
+            actor=origin.actor,
+            provider_event_id=origin.provider_event_id,
+            evidence_digest=origin.evidence_digest,
+        )
         return True
 
     @property
@@ -669,6 +793,7 @@ class Payment(Aggregate):
         reason: str | None,
         gateway_payment_id: str | None,
         provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> bool:
         if dispute_id in self.disputes:
             return False
@@ -679,12 +804,18 @@ class Payment(Aggregate):
             currency=currency.upper(),
             reason=_bounded(reason),
             gateway_payment_id=gateway_payment_id,
-            provider_event_id=provider_event_id,
+            provider_event_id=provider_event_id or origin.provider_event_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
         )
         return True
 
     def close_dispute(
-        self, dispute_id: str, status: str, provider_event_id: str | None = None
+        self,
+        dispute_id: str,
+        status: str,
+        provider_event_id: str | None = None,
+        origin: Origin = UNKNOWN_ORIGIN,
     ) -> bool:
         entry = self.disputes.get(dispute_id)
         if entry is None or entry["status"] == status:
@@ -693,6 +824,8 @@ class Payment(Aggregate):
             self.DisputeClosed,
             dispute_id=dispute_id,
             status=_bounded(status) or "closed",
-            provider_event_id=provider_event_id,
+            provider_event_id=provider_event_id or origin.provider_event_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
         )
         return True

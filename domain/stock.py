@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain import bounds
+from domain import actors, bounds
 from domain.errors import (
     DuplicateReservation,
     InsufficientStock,
@@ -36,46 +36,69 @@ def validate_units(units: int, sku: str) -> int:
 
 
 class Stock(Aggregate):
-    """Units of one sku. Invariant: 0 <= reserved <= on_hand."""
+    """Units of one sku. Invariant: 0 <= reserved <= on_hand.
+
+    Version 2 of every event added the actor who moved the units (adr/0016): an admin or
+    the catalog CLI for counts, the customer for a reservation, the customer or the reaper
+    for a release, the provider's webhook for a sale. Older events read ``unknown``.
+    """
 
     class Created(Aggregate.Created):
-        class_version = 1
+        class_version = 2
         sku: str
         on_hand: int
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
     class Restocked(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         quantity: int
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Stock) -> None:
             aggregate.on_hand += self.quantity
 
     class OnHandSet(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         on_hand: int
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Stock) -> None:
             aggregate.on_hand = self.on_hand
 
     class Reserved(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         order_id: str
         quantity: int
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Stock) -> None:
             aggregate.reservations[self.order_id] = self.quantity
 
     class Released(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         order_id: str
         reason: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Stock) -> None:
             del aggregate.reservations[self.order_id]
 
     class Committed(Aggregate.Event):
-        class_version = 1
+        class_version = 2
         order_id: str
+        actor: str = actors.UNKNOWN
+
+        upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
 
         def apply(self, aggregate: Stock) -> None:
             aggregate.on_hand -= aggregate.reservations.pop(self.order_id)
@@ -90,9 +113,10 @@ class Stock(Aggregate):
         return stable_id("stock", sku)
 
     @classmethod
-    def create(cls, sku: str, on_hand: int = 0) -> Stock:
+    def create(cls, sku: str, on_hand: int = 0, actor: str = actors.UNKNOWN) -> Stock:
         on_hand = validate_units(on_hand, sku)
-        return cls._create(cls.Created, id=cls.id_for(sku), sku=sku, on_hand=on_hand)
+        bounds.actor(actor)
+        return cls._create(cls.Created, id=cls.id_for(sku), sku=sku, on_hand=on_hand, actor=actor)
 
     @property
     def reserved(self) -> int:
@@ -108,13 +132,14 @@ class Stock(Aggregate):
     def reserved_for(self, order_id: UUID | str) -> int:
         return self.reservations.get(str(order_id), 0)
 
-    def restock(self, quantity: int) -> None:
+    def restock(self, quantity: int, actor: str = actors.UNKNOWN) -> None:
         """Add units (a delivery arrived): what is reserved or sold stays as it is."""
         _positive(quantity, self.sku)
         bounds.amount(self.on_hand + quantity, "stock", 0, bounds.MAX_STOCK)
-        self.trigger_event(self.Restocked, quantity=quantity)
+        bounds.actor(actor)
+        self.trigger_event(self.Restocked, quantity=quantity, actor=actor)
 
-    def set_available(self, available: int) -> bool:
+    def set_available(self, available: int, actor: str = actors.UNKNOWN) -> bool:
         """Make ``available`` units sellable on top of what open orders hold; False if so.
 
         Units already sold left on_hand when they were committed, and reserved units stay
@@ -123,9 +148,10 @@ class Stock(Aggregate):
         validate_units(available, self.sku)
         on_hand = self.reserved + available
         bounds.amount(on_hand, "stock", 0, bounds.MAX_STOCK)
+        bounds.actor(actor)
         if on_hand == self.on_hand:
             return False
-        self.trigger_event(self.OnHandSet, on_hand=on_hand)
+        self.trigger_event(self.OnHandSet, on_hand=on_hand, actor=actor)
         return True
 
     def check_reservable(self, order_id: UUID | str, quantity: int) -> bool:
@@ -139,25 +165,31 @@ class Stock(Aggregate):
             raise DuplicateReservation(self.sku, str(order_id))
         return quantity <= self.available
 
-    def reserve(self, order_id: UUID | str, quantity: int) -> None:
+    def reserve(self, order_id: UUID | str, quantity: int, actor: str = actors.UNKNOWN) -> None:
         if not self.check_reservable(order_id, quantity):
             raise InsufficientStock([self.sku])
-        self.trigger_event(self.Reserved, order_id=str(order_id), quantity=quantity)
+        bounds.actor(actor)
+        self.trigger_event(self.Reserved, order_id=str(order_id), quantity=quantity, actor=actor)
 
-    def release(self, order_id: UUID | str, reason: str) -> None:
+    def release(self, order_id: UUID | str, reason: str, actor: str = actors.UNKNOWN) -> None:
         if not self.has_reservation(order_id):
             raise UnknownReservation(self.sku, str(order_id), "release")
-        self.trigger_event(self.Released, order_id=str(order_id), reason=reason)
+        bounds.actor(actor)
+        self.trigger_event(self.Released, order_id=str(order_id), reason=reason, actor=actor)
 
-    def commit(self, order_id: UUID | str) -> None:
+    def commit(self, order_id: UUID | str, actor: str = actors.UNKNOWN) -> None:
         """Turn the order's reservation into a sale."""
         if not self.has_reservation(order_id):
             raise UnknownReservation(self.sku, str(order_id), "commit")
-        self.trigger_event(self.Committed, order_id=str(order_id))
+        bounds.actor(actor)
+        self.trigger_event(self.Committed, order_id=str(order_id), actor=actor)
 
 
 def reserve_all(
-    stocks: Mapping[str, Stock], wanted: Mapping[str, int], order_id: UUID | str
+    stocks: Mapping[str, Stock],
+    wanted: Mapping[str, int],
+    order_id: UUID | str,
+    actor: str = actors.UNKNOWN,
 ) -> None:
     """Reserve every wanted sku for one order, or nothing at all.
 
@@ -176,4 +208,4 @@ def reserve_all(
     if short:
         raise InsufficientStock(short)
     for sku, quantity in wanted.items():
-        stocks[sku].reserve(order_id, quantity)
+        stocks[sku].reserve(order_id, quantity, actor)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property, partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -43,14 +44,20 @@ from infrastructure.webhooks.applier import RetryPolicy
 from infrastructure.worker.executor import ExecutorSettings
 from infrastructure.worker.retention import RetentionPolicy
 from projections import ALL_PROJECTIONS, migrations
-from projections.projection import Projection
+from projections.follower import Follower
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries, ReviewQueries
 from projections.runner import ProjectionRunner
+from projections.stock_movements import StockMovements
 from projections.tracking import PositionReader
 
 if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not at import
     from stripe import StripeClient
 
+    from infrastructure.audit.anchors import AnchorPolicy
+    from infrastructure.audit.chain import AuditChain
+    from infrastructure.audit.export import AuditExport
+    from infrastructure.audit.history import OrderHistories
+    from infrastructure.evidence import EvidenceStore
     from infrastructure.readiness import Check
     from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics
     from infrastructure.webhooks.applier import WebhookApplier
@@ -209,7 +216,20 @@ class Container:
             self.checkout_sessions,
             payments=self.payments,
             refunds=self.refunds,
+            evidence=self.evidence,
         )
+
+    @property
+    def evidence(self) -> EvidenceStore | None:
+        """Where provider calls and webhook bodies are kept (adr/0016); None in memory,
+        where there is no database to keep them in (events still carry the digests)."""
+        return None if self._in_memory else self.evidence_store
+
+    @cached_property
+    def evidence_store(self) -> EvidenceStore:
+        from infrastructure.evidence import EvidenceStore
+
+        return EvidenceStore(self.db)
 
     # -- the providers ------------------------------------------------------------------
 
@@ -287,7 +307,7 @@ class Container:
             captures=ForeignCaptures(self.app),
             disputes=Disputes(self.app),
         )
-        return WebhookApplier(self.webhook_inbox, effects, retry=retry)
+        return WebhookApplier(self.webhook_inbox, effects, retry=retry, evidence=self.evidence)
 
     @cached_property
     def webhooks(self) -> WebhookReception:
@@ -349,6 +369,22 @@ class Container:
     def position_reader(self) -> PositionReader:
         return PositionReader.of(self.app, self.db)
 
+    @cached_property
+    def order_histories(self) -> OrderHistories:
+        """An order's whole history from the event store and the engine's tables (adr/0015)."""
+        from infrastructure.audit.history import OrderHistories
+        from infrastructure.relay.messages import RelayTopics
+
+        topics = RelayTopics(confirmed=self.settings.kafka_topic_order_confirmed)
+        return OrderHistories(self.app, self.db, topics)
+
+    @cached_property
+    def audit_export(self) -> AuditExport:
+        """Events with actors, evidence references and chain links, as lines (adr/0015)."""
+        from infrastructure.audit.export import AuditExport
+
+        return AuditExport(self.app, self.db)
+
     # -- what the API needs besides (api.services.ApiServices) --------------------------
 
     @property
@@ -379,9 +415,12 @@ class Container:
     # -- the background loops -----------------------------------------------------------
 
     def projector_loops(
-        self, projections: Iterable[Projection] = ALL_PROJECTIONS, *, safety_poll: float = 5.0
+        self, projections: Iterable[Follower] | None = None, *, safety_poll: float = 5.0
     ) -> list[NamedLoop]:
-        """One runner per projection (one active instance per lock, adr/0006)."""
+        """One runner per projection (one active instance per lock, adr/0006); by default
+        every view and the audit's index of each order's stock movements (adr/0015)."""
+        if projections is None:
+            projections = (*ALL_PROJECTIONS, StockMovements())
         return [
             NamedLoop(
                 f"projection:{projection.name}",
@@ -418,6 +457,58 @@ class Container:
         """The outbox relay (adr/0007): one active per database, the others stand by."""
         return [NamedLoop("relay", self.outbox_relay().run_forever)]
 
+    @property
+    def audit_key(self) -> bytes | None:
+        """CHECKOUT_AUDIT_KEY, which signs the audit anchors (adr/0015); None when unset."""
+        key = self.settings.checkout_audit_key
+        return key.encode() if key else None
+
+    @property
+    def audit_anchors_file(self) -> Path:
+        return self.settings.data_dir / "audit" / "anchors.jsonl"
+
+    def audit_chain(
+        self,
+        *,
+        anchor_policy: AnchorPolicy | None = None,
+        anchor_topic: str | None = None,
+        safety_poll: float = 5.0,
+        batch_size: int = 1000,
+        anchors_file: Path | None = None,
+    ) -> AuditChain:
+        """The hash-chain follower with its anchoring (adr/0015): anchors go to the data
+        dir's anchors file (or ``anchors_file``) and, when a broker is configured, to the
+        anchor topic."""
+        from infrastructure.audit.anchors import (
+            AnchorFile,
+            Anchoring,
+            AnchorPolicy,
+            AnchorSink,
+            KafkaAnchors,
+        )
+        from infrastructure.audit.chain import AuditChain
+
+        anchor_file = AnchorFile(anchors_file or self.audit_anchors_file)
+        sinks: list[AnchorSink] = [anchor_file]
+        if self.services.bootstrap_servers:
+            topic = anchor_topic or self.settings.kafka_topic_audit_anchors
+            broker = {"bootstrap.servers": self.services.bootstrap_servers}
+            sinks.append(KafkaAnchors(broker, topic))
+        policy = anchor_policy or AnchorPolicy(
+            self.settings.audit_anchor_every_events, self.settings.audit_anchor_every_seconds
+        )
+        last = anchor_file.last()
+        anchoring = Anchoring(
+            sinks, policy, self.audit_key, last_anchored=last.notification_id if last else 0
+        )
+        return AuditChain(
+            self.app, self.db, anchoring=anchoring, safety_poll=safety_poll, batch_size=batch_size
+        )
+
+    def audit_loops(self) -> list[NamedLoop]:
+        """The audit hash chain and its anchors, in the projector role (one active)."""
+        return [NamedLoop("audit:chain", self.audit_chain().run_forever)]
+
     @cached_property
     def task_queue(self) -> TaskQueue:
         from infrastructure.worker.tasks import TaskQueue
@@ -429,6 +520,7 @@ class Container:
         retention = RetentionPolicy(
             webhooks=timedelta(days=self.settings.webhook_retention_days),
             tasks=timedelta(days=self.settings.task_retention_days),
+            evidence=timedelta(days=self.settings.evidence_retention_days),
         )
         return WorkerOptions(retention=retention)
 
@@ -456,7 +548,9 @@ class Container:
         reaper = ExpiryReaper(
             self.order_queries, self.orders, self.clock, options.reaper_interval_seconds
         )
-        pruner = RetentionPruner(self.webhook_inbox, self.task_queue, options.retention)
+        pruner = RetentionPruner(
+            self.webhook_inbox, self.task_queue, options.retention, self.evidence
+        )
         loops = [
             NamedLoop("projection:provider_tasks", feed.run_forever),
             NamedLoop("worker:retention", pruner.run_forever),

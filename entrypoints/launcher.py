@@ -100,8 +100,11 @@ def run_api(settings: Settings) -> None:
 
 
 def run_projector(settings: Settings) -> int:
-    """Every projection, each on its own runner thread (one active instance per lock)."""
-    return run_background_role(settings, "projector", Container.projector_loops)
+    """Every projection, each on its own runner thread (one active instance per lock), and
+    the audit hash chain (adr/0015)."""
+    return run_background_role(
+        settings, "projector", lambda c: [*c.projector_loops(), *c.audit_loops()]
+    )
 
 
 def run_relay_role(settings: Settings) -> int:

@@ -18,16 +18,23 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from infrastructure.audit.chain import FOLLOWER_NAME as AUDIT_CHAIN
 from infrastructure.readiness import Check
 from infrastructure.worker.task_feed import ProviderTaskFeed
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, SKIPPED, DeadLetters, NoDeadLetter
 from projections.schema import projection_tracking
+from projections.stock_movements import StockMovements
 from projections.tracking import ensure_tracking_row
 
 log = structlog.get_logger(__name__)
 
-FOLLOWERS = (*(p.name for p in ALL_PROJECTIONS), ProviderTaskFeed.name)
+FOLLOWERS = (
+    *(p.name for p in ALL_PROJECTIONS),
+    ProviderTaskFeed.name,
+    StockMovements.name,  # the audit's index of orders' stock events (adr/0015)
+    AUDIT_CHAIN,  # the log's hash chain (adr/0015): it hashes bytes, so it never refuses one
+)
 
 
 class FollowerCollector(Collector):

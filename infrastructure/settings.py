@@ -49,11 +49,26 @@ class Settings(BaseSettings):
     payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
     webhook_retention_days: int = Field(default=90, alias="WEBHOOK_RETENTION_DAYS", ge=1, le=36500)
     task_retention_days: int = Field(default=90, alias="TASK_RETENTION_DAYS", ge=1, le=36500)
+    # Evidence (webhook bodies, provider calls) outlives the inbox: seven years (adr/0016).
+    evidence_retention_days: int = Field(
+        default=2555, alias="EVIDENCE_RETENTION_DAYS", ge=1, le=36500
+    )
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
     rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")
     rate_limit_reads_per_ip: str = Field(default="6000/minute", alias="RATE_LIMIT_READS_PER_IP")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(default=(), alias="CORS_ORIGINS")
+    # The audit chain's anchors (adr/0015): the head leaves the database this often.
+    audit_anchor_every_events: int = Field(
+        default=1000, alias="AUDIT_ANCHOR_EVERY_EVENTS", ge=1, le=10_000_000
+    )
+    audit_anchor_every_seconds: int = Field(
+        default=60, alias="AUDIT_ANCHOR_EVERY_SECONDS", ge=1, le=86_400
+    )
+    kafka_topic_audit_anchors: str = Field(
+        default="audit.anchors", alias="KAFKA_TOPIC_AUDIT_ANCHORS", min_length=1
+    )
+    checkout_audit_key: str | None = Field(default=None, alias="CHECKOUT_AUDIT_KEY")
 
     @field_validator("database_url")
     @classmethod
@@ -105,6 +120,14 @@ class Settings(BaseSettings):
         # RFC 7518 3.2: an HS256 key must be at least 256 bits.
         if value and len(value.encode()) < 32:
             raise ValueError("must be at least 32 bytes (RFC 7518: HS256 needs a 256-bit key)")
+        return value or None
+
+    @field_validator("checkout_audit_key")
+    @classmethod
+    def _check_audit_key(cls, value: str | None) -> str | None:
+        # RFC 2104 section 3: an HMAC key shorter than the hash output weakens it.
+        if value and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes (an HMAC-SHA256 key of 256 bits)")
         return value or None
 
     @field_validator("stripe_secret_key")

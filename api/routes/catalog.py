@@ -25,6 +25,7 @@ from api.schemas import (
 from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_query
 from application.catalog import CatalogLoaded, StockChanged
+from domain import actors
 from projections import CatalogView
 
 
@@ -37,38 +38,44 @@ async def list_products(request: Request) -> Response:
     return json_response(ProductList(items=items))
 
 
-def _upsert(services: ApiServices, upload: ProductUpload) -> CatalogLoaded:
+def _upsert(services: ApiServices, upload: ProductUpload, actor: str) -> CatalogLoaded:
     entries = [product.entry() for product in upload.entries()]
     try:
-        return services.catalog.upsert(entries)
+        return services.catalog.upsert(entries, actor=actor)
     except ValueError as exc:  # the same sku twice in one upload
         raise Problem(422, "Unprocessable Content", str(exc), kind="duplicate-sku") from None
 
 
 async def upsert_products(request: Request) -> Response:
-    require_role(authenticate(request), ADMIN)
+    principal = require_role(authenticate(request), ADMIN)
     upload = await parse_body(request, ProductUpload)
-    loaded = await run_in_threadpool(_upsert, services_of(request), upload)
+    actor = actors.admin(principal.subject)  # adr/0016
+    loaded = await run_in_threadpool(_upsert, services_of(request), upload, actor)
     body = CatalogUpserted(
         created=loaded.created, updated=loaded.updated, unchanged=loaded.unchanged
     )
     return json_response(body, headers=position_headers(loaded.position))
 
 
-def _change_stock(services: ApiServices, sku: str, body: StockChangeBody) -> StockChanged:
+def _change_stock(
+    services: ApiServices, sku: str, body: StockChangeBody, actor: str
+) -> StockChanged:
     if (body.delta is None) == (body.available is None):
         raise invalid_request(
             "Give exactly one of delta and available.",
             [{"field": "delta", "message": "give delta or available, not both or neither"}],
         )
-    return services.catalog.change_stock(sku, delta=body.delta, available=body.available)
+    return services.catalog.change_stock(
+        sku, delta=body.delta, available=body.available, actor=actor
+    )
 
 
 async def change_stock(request: Request) -> Response:
-    require_role(authenticate(request), ADMIN)
+    principal = require_role(authenticate(request), ADMIN)
     body = await parse_body(request, StockChangeBody)
     sku: str = request.path_params["sku"]
-    changed = await run_in_threadpool(_change_stock, services_of(request), sku, body)
+    actor = actors.admin(principal.subject)
+    changed = await run_in_threadpool(_change_stock, services_of(request), sku, body, actor)
     out = StockOut(sku=changed.sku, on_hand=changed.on_hand, available=changed.available)
     return json_response(out, headers=position_headers(changed.position))
 

@@ -33,7 +33,7 @@ from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_header
 from application.errors import OrderNotFound
 from application.refunds import RefundRequested
-from domain import RefundExceedsCaptured
+from domain import RefundExceedsCaptured, actors
 from projections import PaymentsView
 
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ async def request_refund(request: Request) -> Response:
     body = await parse_body(request, RefundBody)
     order_id: UUID = request.path_params["orderId"]
     services = services_of(request)
-    actor = f"admin:{principal.subject}"
+    actor = actors.admin(principal.subject)  # adr/0016
     requested = await run_in_threadpool(_request, services, order_id, body, actor, key)
     log.info(
         "refund requested",

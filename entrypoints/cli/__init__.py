@@ -207,8 +207,10 @@ def catalog_load(file: Path, mode: str | None) -> None:
     Loads into DATABASE_URL, or else the running engine's database (exit 2 when none is
     running).
     """
+    import getpass
+
     from application.catalog import StockMode
-    from domain import DomainError
+    from domain import DomainError, actors
     from entrypoints.catalog_file import CatalogFileError, read_catalog
     from entrypoints.launcher import open_container
 
@@ -221,7 +223,13 @@ def catalog_load(file: Path, mode: str | None) -> None:
     click.echo(f"loading {len(entries)} products from {file} ...", err=True)
     with open_container(settings, role="catalog") as container:
         try:
-            loaded = container.catalog.upsert(entries, stock_mode)
+            # The operator who loaded it is the actor of its changes (adr/0016).
+            try:
+                login = getpass.getuser()
+            except (KeyError, OSError):  # no login name in this environment
+                login = "unknown"
+            actor = actors.cli(login)
+            loaded = container.catalog.upsert(entries, stock_mode, actor)
         except (DomainError, ValueError) as exc:
             fail(f"{file}: {exc}")
     click.echo(

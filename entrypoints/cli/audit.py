@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import click
 
+from entrypoints.cli.audit_order import export, order
+from entrypoints.cli.audit_verify import verify
+
 
 @click.group(
     "audit", subcommand_metavar="COMMAND [ARGS]", short_help="An order's history; verify the log."
 )
 def audit() -> None:
     """The audit trail: an order's whole history, exports, and the log's hash chain."""
+
+
+audit.add_command(verify)
+audit.add_command(order)
+audit.add_command(export)

@@ -8,6 +8,8 @@ from typing import TypeVar
 from prometheus_client import Counter
 
 from application.ports import (
+    EvidenceSink,
+    EvidencingGateway,
     PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
@@ -36,6 +38,12 @@ class InstrumentedGateway:
     @property
     def provider(self) -> str:
         return self.inner.provider
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        """The wrapped gateway's evidencing view, still counted (adr/0016)."""
+        if isinstance(self.inner, EvidencingGateway):
+            return InstrumentedGateway(self.inner.with_evidence(sink))
+        return self
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         return self._counted("create_order", lambda: self.inner.create_order(request))

@@ -6,22 +6,32 @@ how it went.
   a paid order): failed, not retried, logged as an error: another try cannot help;
 - anything else (contention, the database away, a payment not known yet): failed, and
   due again after a capped exponential backoff, up to ``max_attempts`` tries.
+
+The events a row causes carry the SHA-256 of its raw body; a processed row's body is kept
+in the evidence table under that digest before the row is settled, so however the applier
+crashes, a row whose events name a digest is applied again (and its body kept) until
+settled (adr/0016).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from application.backoff import Backoff
+from application.ports import Evidence, EvidenceKind, EvidenceStore
 from domain import DomainError, Provider
 from infrastructure.webhooks.events import (
     DispatchTable,
     ProviderEvent,
     WebhookEffects,
+    mapping,
+    text,
     unhandled,
 )
 from infrastructure.webhooks.inbox import InboxEntry, InboxStatus, WebhookInbox
@@ -56,9 +66,11 @@ class WebhookApplier:
         effects: WebhookEffects,
         handlers: Mapping[str, DispatchTable] = HANDLERS,
         retry: RetryPolicy | None = None,
+        evidence: EvidenceStore | None = None,
     ) -> None:
         self.inbox = inbox
         self.effects = effects
+        self.evidence = evidence
         # Copies: a test (or a provider switched off) changes this applier's tables only.
         self.handlers = {provider: dict(table) for provider, table in handlers.items()}
         self.retry = retry or RetryPolicy()
@@ -75,9 +87,12 @@ class WebhookApplier:
             payload = json.loads(entry.body)
             if not isinstance(payload, dict):
                 raise ValueError("the event body is not a JSON object")
-            event = ProviderEvent(entry.provider, entry.event_id, entry.event_type, payload)
+            digest = hashlib.sha256(entry.body).hexdigest()
+            event = ProviderEvent(entry.provider, entry.event_id, entry.event_type, payload, digest)
             handler = self.handlers.get(entry.provider, {}).get(entry.event_type, unhandled)
             applied = handler(event, self.effects)
+            if applied.status is InboxStatus.PROCESSED:
+                self._keep(entry, payload)
         except DomainError as exc:
             bound.error(
                 "webhook contradicts the engine state: an operator must look", error=str(exc)
@@ -94,7 +109,35 @@ class WebhookApplier:
         WEBHOOKS_APPLIED.labels(entry.provider, applied.status.value).inc()
         return applied.status
 
+    def _keep(self, entry: InboxEntry, payload: dict[str, Any]) -> None:
+        """Keep the body of a webhook that changed state (or would have, had it not been
+        applied before): the evidence its events name."""
+        if self.evidence is None:
+            return
+        try:
+            body = entry.body.decode()
+        except UnicodeDecodeError:  # json.loads took it, but it is no UTF-8 text
+            log.warning("webhook body is not UTF-8: not kept as evidence", id=entry.event_id)
+            return
+        self.evidence.keep(
+            Evidence(EvidenceKind.WEBHOOK, entry.provider, _object_id(payload), body)
+        )
+
     def _fail(self, entry: InboxEntry, error: str, retry_in: float | None) -> InboxStatus:
         self.inbox.fail(entry, error, retry_in)
         WEBHOOKS_APPLIED.labels(entry.provider, InboxStatus.FAILED.value).inc()
         return InboxStatus.FAILED
+
+
+def _object_id(payload: dict[str, Any]) -> str | None:
+    """The provider object a webhook is about: Stripe's ``data.object``, or Razorpay's
+    first entity (a refund or dispute before the payment it belongs to)."""
+    stripe_object = mapping(mapping(payload.get("data")).get("object"))
+    if stripe_object:
+        return text(stripe_object.get("id"))
+    entities = mapping(payload.get("payload"))
+    for name in ("refund", "dispute", "payment", "order"):
+        found = text(mapping(mapping(entities.get(name)).get("entity")).get("id"))
+        if found is not None:
+            return found
+    return None

@@ -3,6 +3,8 @@
 Handlers translate one provider event into one use case call. They trust nothing in the
 payload beyond what the signature proved (it came from the provider): ids are parsed
 defensively, and an event that names no payment of the engine is ignored, on record.
+Every call names the event as its origin: the actor ``provider:<provider>:<event id>`` and
+the SHA-256 of the raw body, which the evidence table keeps (adr/0016).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from application.disputes import Disputes
 from application.payments import Outcome, PaymentOutcomes
 from application.refunds import Refunds
 from domain import DomainError
+from domain.actors import Origin
 from infrastructure.payments.minor_units import MinorUnits
 from infrastructure.webhooks.inbox import InboxStatus
 from infrastructure.webhooks.metrics import FOREIGN_CAPTURES
@@ -31,6 +34,11 @@ class ProviderEvent:
     event_id: str
     event_type: str
     payload: JsonObject
+    body_digest: str | None = None  # SHA-256 of the raw body, as the evidence table keys it
+
+    @property
+    def origin(self) -> Origin:
+        return Origin.webhook(self.provider, self.event_id, self.body_digest)
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ def settle_refund(
     gateway_refund_id: str,
     status: str,
     reason: str | None = None,
+    *,
+    origin: Origin,
 ) -> Applied:
     """Record a provider's final word on a refund the engine asked for.
 
@@ -175,12 +185,12 @@ def settle_refund(
     if payment_id is None or refund_id is None:
         return ignored(f"refund {gateway_refund_id} names no engine refund")
     if status == "succeeded":
-        outcome = effects.refunds.succeeded(payment_id, refund_id, gateway_refund_id)
+        outcome = effects.refunds.succeeded(payment_id, refund_id, gateway_refund_id, origin)
         done = "completed" if outcome.changed else "already recorded as completed"
         return processed(f"refund {refund_id} {done}")
     if status == "failed":
         why = reason or "the provider reported the refund failed"
-        outcome = effects.refunds.failed(payment_id, refund_id, why)
+        outcome = effects.refunds.failed(payment_id, refund_id, why, origin)
         done = "failed" if outcome.changed else "already recorded as failed"
         return processed(f"refund {refund_id} {done}: {why}")
     return ignored(f"refund {refund_id} is {status}: its outcome comes later")

@@ -118,7 +118,7 @@ def payment_captured(event: ProviderEvent, effects: WebhookEffects) -> Applied:
         return _foreign(event, effects, payment, "an amount the engine cannot read")
     amount, currency = money
     outcome = effects.payments.succeeded(
-        payment_id, gateway_payment_id, amount, currency, event.event_id
+        payment_id, gateway_payment_id, amount, currency, event.event_id, event.origin
     )
     return success_applied(outcome, gateway_payment_id)
 
@@ -131,7 +131,9 @@ def payment_failed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     reason = failure_reason(
         payment.get("error_code"), payment.get("error_reason"), payment.get("error_description")
     )
-    outcome = effects.payments.attempt_failed(payment_id, reason, text(payment.get("id")))
+    outcome = effects.payments.attempt_failed(
+        payment_id, reason, text(payment.get("id")), event.origin
+    )
     return failure_applied(outcome, reason)
 
 
@@ -154,6 +156,7 @@ def refund_settled(event: ProviderEvent, effects: WebhookEffects) -> Applied:
         gateway_refund_id,
         outcome,
         "Razorpay reported the refund failed",
+        origin=event.origin,
     )
 
 
@@ -172,7 +175,7 @@ def _external_refund(
     if money is None or charge is None:
         return ignored(f"refund {gateway_refund_id} has no amount or payment the engine can read")
     recorded = effects.refunds.external(
-        payment_id, gateway_refund_id, money[0], charge, event.event_id
+        payment_id, gateway_refund_id, money[0], charge, event.event_id, event.origin
     )
     done = "recorded" if recorded.changed else "already recorded"
     return processed(f"refund {gateway_refund_id} made at Razorpay {done}")
@@ -197,7 +200,7 @@ def dispute_changed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
         gateway_payment_id=text(dispute.get("payment_id")),
         provider_event_id=event.event_id,
     )
-    outcome = effects.disputes.update(payment_id, notice)
+    outcome = effects.disputes.update(payment_id, notice, event.origin)
     done = "recorded" if outcome.changed else "already recorded"
     return processed(f"dispute {dispute_id} {status} {done}")
 

@@ -97,7 +97,9 @@ def _captured(
             provider_event_id=event.event_id,
         )
         return foreign_capture(effects, notice)
-    outcome = effects.payments.succeeded(payment_id, intent_id, *money, event.event_id)
+    outcome = effects.payments.succeeded(
+        payment_id, intent_id, *money, event.event_id, event.origin
+    )
     return success_applied(outcome, intent_id)
 
 
@@ -120,7 +122,7 @@ def intent_failed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     reason = failure_reason(error.get("code"), error.get("decline_code"), error.get("message"))
     # Each attempt on an intent is its own charge: a retry's decline is a new failure.
     charge = _id_of(error.get("charge")) or _id_of(intent.get("latest_charge"))
-    outcome = effects.payments.attempt_failed(payment_id, reason, charge)
+    outcome = effects.payments.attempt_failed(payment_id, reason, charge, event.origin)
     return failure_applied(outcome, reason)
 
 
@@ -137,7 +139,9 @@ def intent_canceled(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return ignored(f"order is {order.status.value}: the engine cancelled the intent")
     reason = f"canceled ({text(intent.get('cancellation_reason')) or 'at the provider'})"
-    outcome = effects.payments.attempt_failed(payment_id, reason, text(intent.get("id")))
+    outcome = effects.payments.attempt_failed(
+        payment_id, reason, text(intent.get("id")), event.origin
+    )
     return failure_applied(outcome, reason)
 
 
@@ -146,7 +150,7 @@ def session_paid(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     session_id = text(session.get("id"))
     payment_id = _engine_payment(effects, session.get("metadata"))
     if payment_id is not None and session_id is not None:
-        effects.payments.session_closed(payment_id, session_id, "complete")
+        effects.payments.session_closed(payment_id, session_id, "complete", event.origin)
     if session.get("payment_status") != "paid":
         return ignored(f"session payment_status is {session.get('payment_status')}: not paid yet")
     intent_id = _id_of(session.get("payment_intent"))
@@ -163,7 +167,7 @@ def session_expired(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     payment_id = _engine_payment(effects, session.get("metadata"))
     if payment_id is None or session_id is None:
         return ignored(NOT_OURS)
-    outcome = effects.payments.session_closed(payment_id, session_id, "expired")
+    outcome = effects.payments.session_closed(payment_id, session_id, "expired", event.origin)
     done = "recorded" if outcome.changed else "already closed"
     return processed(f"session {session_id} expired: {done}; the order keeps its own expiry")
 
@@ -175,7 +179,7 @@ def session_payment_failed(event: ProviderEvent, effects: WebhookEffects) -> App
         return ignored(NOT_OURS)
     reason = "async_payment_failed: the delayed payment did not complete"
     intent_id = _id_of(session.get("payment_intent"))
-    outcome = effects.payments.attempt_failed(payment_id, reason, intent_id)
+    outcome = effects.payments.attempt_failed(payment_id, reason, intent_id, event.origin)
     return failure_applied(outcome, reason)
 
 
@@ -191,6 +195,7 @@ def _settle(refund: JsonObject, effects: WebhookEffects, event: ProviderEvent) -
         text(refund.get("id")) or "(no id)",
         REFUND_OUTCOMES.get(status, status),
         text(refund.get("failure_reason")),
+        origin=event.origin,
     )
 
 
@@ -211,7 +216,7 @@ def _external_refund(
     if money is None or charge is None:
         return ignored(f"refund {gateway_refund_id} has no amount or charge the engine can read")
     recorded = effects.refunds.external(
-        payment_id, gateway_refund_id, money[0], charge, event.event_id
+        payment_id, gateway_refund_id, money[0], charge, event.event_id, event.origin
     )
     done = "recorded" if recorded.changed else "already recorded"
     return processed(f"refund {gateway_refund_id} made at Stripe {done}")
@@ -259,7 +264,7 @@ def dispute_changed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
         gateway_payment_id=intent_id or charge_id,
         provider_event_id=event.event_id,
     )
-    outcome = effects.disputes.update(payment_id, notice)
+    outcome = effects.disputes.update(payment_id, notice, event.origin)
     done = "recorded" if outcome.changed else "already recorded"
     return processed(f"dispute {dispute_id} {status} {done}")
 

@@ -16,7 +16,7 @@ import structlog
 from application.errors import ApplicationError
 from application.orders import OrderLifecycle
 from application.ports import Clock
-from domain import DomainError
+from domain import DomainError, actors
 from infrastructure.worker.metrics import ORDERS_EXPIRED
 from projections.queries import OrderQueries
 
@@ -53,7 +53,7 @@ class ExpiryReaper:
         expired = 0
         for order_id in self.queries.expired_orders(now, self.batch):
             try:
-                ended = self.lifecycle.expire(order_id, now)
+                ended = self.lifecycle.expire(order_id, now, actors.REAPER)
             except (DomainError, ApplicationError) as exc:
                 log.warning("could not expire order", order=str(order_id), error=str(exc))
                 continue

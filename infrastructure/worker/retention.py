@@ -4,6 +4,10 @@ Settled webhook inbox rows go after ``WEBHOOK_RETENTION_DAYS`` and finished prov
 after ``TASK_RETENTION_DAYS``. Both tables are working sets, not records: what matters is
 in the event log (the provider event ids on the payment's events), and failed rows, which
 a person still has to look at, are kept.
+
+Evidence (the raw webhook bodies and provider calls the events name by digest) is a
+record: it goes only after ``EVIDENCE_RETENTION_DAYS``, seven years by default, however
+soon the inbox forgets the same body (adr/0016).
 """
 
 from __future__ import annotations
@@ -23,19 +27,29 @@ log = structlog.get_logger(__name__)
 class RetentionPolicy:
     webhooks: timedelta = timedelta(days=90)
     tasks: timedelta = timedelta(days=90)
+    evidence: timedelta = timedelta(days=2555)
     interval_seconds: float = 3600.0
     batch: int = 1000
 
 
 class RetentionPruner:
-    def __init__(self, inbox: Prunable, queue: Prunable, policy: RetentionPolicy) -> None:
-        """``inbox``: the webhook inbox; ``queue``: the provider task queue."""
+    def __init__(
+        self,
+        inbox: Prunable,
+        queue: Prunable,
+        policy: RetentionPolicy,
+        evidence: Prunable | None = None,
+    ) -> None:
+        """``inbox``: the webhook inbox; ``queue``: the provider task queue; ``evidence``:
+        the evidence store (infrastructure.evidence)."""
         self.inbox = inbox
         self.queue = queue
         self.policy = policy
+        self.evidence = evidence
 
     def prune_once(self) -> tuple[int, int]:
-        """Prune until nothing old is left; returns (inbox rows, tasks) deleted."""
+        """Prune until nothing old is left; returns (inbox rows, tasks) deleted. Evidence
+        past its own retention goes too (``prune_evidence``)."""
         rows = tasks = 0
         while (pruned := self.inbox.prune(self.policy.webhooks, self.policy.batch)) > 0:
             rows += pruned
@@ -43,7 +57,19 @@ class RetentionPruner:
             tasks += pruned
         if rows or tasks:
             log.info("retention pruned", webhook_inbox=rows, provider_tasks=tasks)
+        self.prune_evidence()
         return rows, tasks
+
+    def prune_evidence(self) -> int:
+        """Delete evidence older than its retention; returns how many rows went."""
+        if self.evidence is None:
+            return 0
+        gone = 0
+        while (pruned := self.evidence.prune(self.policy.evidence, self.policy.batch)) > 0:
+            gone += pruned
+        if gone:
+            log.info("retention pruned", evidence=gone)
+        return gone
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():

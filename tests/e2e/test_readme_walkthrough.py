@@ -69,6 +69,8 @@ def test_the_walkthrough_runs_end_to_end(short_window_run: Run) -> None:
     assert "canceled" in lines
     assert "True" in lines  # the Razorpay proof verified
     assert "payment window expired" in lines
+    refund_line = next(line for line in lines if "one mug arrived chipped" in line)
+    assert "admin:ops" in refund_line, "the history names who asked for the refund"
     refund_ids = [line for line in lines if re.fullmatch(r"[0-9a-f-]{36}", line)]
     assert len(refund_ids) >= 2
     assert len(set(refund_ids[-2:])) == 1, "the retried refund answered the same refund"

@@ -17,20 +17,28 @@ Two flavours, because the engine treats the providers differently:
 Tests play the provider's side with ``pay`` (the customer pays), ``fail_next`` (the next
 call is refused or fails transiently), ``lose_next_answer`` (the provider acts but the
 answer never arrives: a timeout) and ``reachable``.
+
+Like the adapters, ``with_evidence(sink)`` gives a view that hands each call's request and
+answer (or refusal) to ``sink`` as ``Evidence`` (adr/0016).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import string
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from functools import partial
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from application.ports import (
+    Evidence,
+    EvidenceSink,
+    PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
     ProviderError,
@@ -137,6 +145,9 @@ class FakeGateway:
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self._call("charge", gateway_payment_id, lambda: self._charge(gateway_payment_id))
 
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        return EvidencedFakeGateway(self, sink)
+
     # -- the provider's side, played by tests -----------------------------------------------
 
     def fail_next(self, call: GatewayCall, error: ProviderError) -> None:
@@ -177,18 +188,35 @@ class FakeGateway:
 
     # -- what the provider does -----------------------------------------------------------
 
-    def _call(self, call: GatewayCall, argument: object, act: Callable[[], T]) -> T:
+    def _call(
+        self,
+        call: GatewayCall,
+        argument: object,
+        act: Callable[[], T],
+        sink: EvidenceSink | None = None,
+    ) -> T:
         with self._lock:
-            self.calls.append((call, argument))
-            if not self.reachable:
-                raise TransientProviderError(f"{self.name} unreachable")
-            fault = self._faults[call].popleft() if self._faults[call] else None
-            if fault is not None and not fault.after_acting:
-                raise fault.error
-            answer = act()
-            if fault is not None:
-                raise fault.error
+            try:
+                answer = self._answer(call, argument, act)
+            except ProviderError as exc:
+                if sink is not None:
+                    sink(_evidence(self.name, call, argument, None, exc.reason))
+                raise
+            if sink is not None:
+                sink(_evidence(self.name, call, argument, answer, None))
             return answer
+
+    def _answer(self, call: GatewayCall, argument: object, act: Callable[[], T]) -> T:
+        self.calls.append((call, argument))
+        if not self.reachable:
+            raise TransientProviderError(f"{self.name} unreachable")
+        fault = self._faults[call].popleft() if self._faults[call] else None
+        if fault is not None and not fault.after_acting:
+            raise fault.error
+        answer = act()
+        if fault is not None:
+            raise fault.error
+        return answer
 
     def _create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         for payable in self.objects.values():
@@ -271,3 +299,55 @@ def _currency(code: str) -> str:
         return Currency.of(code).code
     except DomainError as exc:
         raise PermanentProviderError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class EvidencedFakeGateway:
+    """The fake, handing the evidence of every call to ``sink``: what the adapters'
+    ``with_evidence`` views do with the provider's raw JSON."""
+
+    fake: FakeGateway
+    sink: EvidenceSink
+
+    @property
+    def provider(self) -> str:
+        return self.fake.provider
+
+    def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
+        act = partial(self.fake._create_order, request)
+        return self.fake._call("create_order", request, act, self.sink)
+
+    def cancel(self, gateway_order_id: str) -> None:
+        act = partial(self.fake._cancel, gateway_order_id)
+        self.fake._call("cancel", gateway_order_id, act, self.sink)
+
+    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        return self.fake._call("refund", request, partial(self.fake._refund, request), self.sink)
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        act = partial(self.fake._charge, gateway_payment_id)
+        return self.fake._call("charge", gateway_payment_id, act, self.sink)
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        return EvidencedFakeGateway(self.fake, sink)
+
+
+def _plain(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: str(v) if isinstance(v, UUID) else v for name, v in vars(value).items()}
+    return {"id": value}
+
+
+def _evidence(
+    provider: str, call: GatewayCall, argument: object, answer: object, error: str | None
+) -> Evidence:
+    if isinstance(answer, ProviderOrder):
+        object_id: str | None = answer.gateway_order_id
+    elif isinstance(answer, ProviderRefund):
+        object_id = answer.gateway_refund_id
+    else:
+        object_id = argument if isinstance(argument, str) else None
+    request = _plain(argument) or {}
+    return Evidence.of_call(provider, call, object_id, request, _plain(answer), error)

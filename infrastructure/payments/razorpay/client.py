@@ -8,10 +8,14 @@ lease outlasts the HTTP timeout), so look-up-then-create cannot race with itself
 
 The SDK cannot tell a 429 from a 400 (both say BAD_REQUEST_ERROR) and prints to stdout on
 connection errors, so the HTTP session it is given classifies those answers first.
+
+``with_evidence`` gives a view of the gateway that hands each call's parameters and
+Razorpay's JSON answer to a sink (adr/0016).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 from collections.abc import Iterator
@@ -23,8 +27,12 @@ import requests
 from razorpay.errors import BadRequestError, GatewayError, ServerError
 
 from application.ports import (
+    Evidence,
+    EvidenceSink,
+    PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
+    ProviderError,
     ProviderOrder,
     ProviderOrderRequest,
     ProviderRefund,
@@ -81,22 +89,56 @@ class RazorpayGateway:
     def __init__(self, client: Any, key_id: str) -> None:
         self._client = client
         self._key_id = key_id
+        self._sink: EvidenceSink | None = None
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        """A view sharing the client, handing one Evidence per call to ``sink``."""
+        view = copy.copy(self)
+        view._sink = sink
+        return view
+
+    @contextmanager
+    def _witnessed(self, operation: str, sent: Entity) -> Iterator[Entity]:
+        """``answer`` collects what Razorpay answered: its entity under ``response``."""
+        answer: Entity = {}
+        try:
+            yield answer
+        except ProviderError as exc:
+            self._hand_over(operation, sent, answer, exc.reason)
+            raise
+        self._hand_over(operation, sent, answer, None)
+
+    def _hand_over(self, operation: str, sent: Entity, answer: Entity, error: str | None) -> None:
+        if self._sink is None:
+            return
+        response = answer.get("response")
+        object_id = response.get("id") if isinstance(response, dict) else None
+        self._sink(
+            Evidence.of_call(
+                self.provider,
+                operation,
+                str(object_id) if object_id else None,
+                sent,
+                response if isinstance(response, dict) else None,
+                error,
+            )
+        )
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         receipt = str(request.payment_id)
         amount = RAZORPAY_UNITS.to_provider(request.amount, request.currency)
         notes = {"orderId": str(request.order_id), "paymentId": receipt}
-        with _translated():
+        data = {
+            "amount": amount,
+            "currency": request.currency.upper(),
+            "receipt": receipt,
+            "notes": notes,
+        }
+        with self._witnessed("create_order", data) as answer, _translated():
             order = self._order_with_receipt(receipt)
             if order is None:
-                order = self._client.order.create(
-                    {
-                        "amount": amount,
-                        "currency": request.currency.upper(),
-                        "receipt": receipt,
-                        "notes": notes,
-                    }
-                )
+                order = self._client.order.create(data)
+            answer["response"] = dict(order)
         return ProviderOrder(gateway_order_id=str(order["id"]), key_id=self._key_id)
 
     def _order_with_receipt(self, receipt: str) -> Entity | None:
@@ -120,10 +162,11 @@ class RazorpayGateway:
         }
         if len(refund_id) <= RECEIPT_LIMIT:
             data["receipt"] = refund_id
-        with _translated():
+        with self._witnessed("refund", {"payment_id": paid, **data}) as answer, _translated():
             refund = self._refund_with_id(paid, refund_id)
             if refund is None:
                 refund = self._client.payment.refund(paid, data)
+            answer["response"] = dict(refund)
         status = REFUND_STATUSES.get(str(refund.get("status")), ProviderRefundStatus.PENDING)
         return ProviderRefund(str(refund["id"]), status)
 

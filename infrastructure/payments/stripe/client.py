@@ -7,12 +7,18 @@ succeed or fail for good). Refunds use the refund id the same way.
 
 The SDK's own retries are off (``max_network_retries=0``): the worker's schedule decides
 when to call again, so a call is never repeated behind its back.
+
+``with_evidence`` gives a view of the gateway that hands each call's parameters and
+Stripe's raw JSON answer to a sink (adr/0016).
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 import stripe
@@ -20,6 +26,9 @@ import stripe
 from application.ports import (
     CheckoutSession,
     CheckoutSessionRequest,
+    Evidence,
+    EvidenceSink,
+    PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
     ProviderError,
@@ -54,11 +63,68 @@ def stripe_client(
     )
 
 
+class _Witness:
+    """What one call sent and got, filled in as the call goes."""
+
+    def __init__(self, operation: str, request: dict[str, Any]) -> None:
+        self.operation = operation
+        self.request = request
+        self.object_id: str | None = None
+        self.response: dict[str, Any] | None = None
+
+    def answered(self, answer: stripe.StripeObject) -> None:
+        self.object_id = getattr(answer, "id", None)
+        self.response = _raw(answer)
+
+
+def _raw(answer: stripe.StripeObject) -> dict[str, Any]:
+    """Stripe's JSON as it arrived, where the SDK kept it; else the object as a dict."""
+    response = answer.last_response
+    if response is not None and response.body:
+        try:
+            parsed = json.loads(response.body)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    return answer.to_dict()
+
+
 class StripeGateway:
     provider = Provider.STRIPE.value
 
     def __init__(self, client: stripe.StripeClient) -> None:
         self._client = client
+        self._sink: EvidenceSink | None = None
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        """A view sharing the client, handing one Evidence per call to ``sink``."""
+        view = copy.copy(self)
+        view._sink = sink
+        return view
+
+    @contextmanager
+    def _witnessed(self, operation: str, request: dict[str, Any]) -> Iterator[_Witness]:
+        witness = _Witness(operation, request)
+        try:
+            yield witness
+        except ProviderError as exc:
+            self._hand_over(witness, exc.reason)
+            raise
+        self._hand_over(witness, None)
+
+    def _hand_over(self, witness: _Witness, error: str | None) -> None:
+        if self._sink is not None:
+            self._sink(
+                Evidence.of_call(
+                    self.provider,
+                    witness.operation,
+                    witness.object_id,
+                    witness.request,
+                    witness.response,
+                    error,
+                )
+            )
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         params: stripe.params.PaymentIntentCreateParams = {
@@ -67,10 +133,11 @@ class StripeGateway:
             "allowed_payment_method_types": ["card"],  # what stripe.confirmCardPayment takes
             "metadata": _metadata(request.order_id, request.payment_id, request.customer_id),
         }
-        with _translated():
-            intent = self._client.v1.payment_intents.create(
-                params, {"idempotency_key": str(request.payment_id)}
-            )
+        key = str(request.payment_id)
+        sent = {"params": dict(params), "idempotency_key": key}
+        with self._witnessed("create_order", sent) as witness, _translated():
+            intent = self._client.v1.payment_intents.create(params, {"idempotency_key": key})
+            witness.answered(intent)
         return ProviderOrder(
             gateway_order_id=intent.id,
             gateway_payment_id=intent.id,
@@ -79,15 +146,21 @@ class StripeGateway:
 
     def cancel(self, gateway_order_id: str) -> None:
         """Cancel the PaymentIntent; one already cancelled counts as done."""
-        with _translated():
+        sent = {"payment_intent": gateway_order_id, "cancellation_reason": "abandoned"}
+        with self._witnessed("cancel", sent) as witness, _translated():
+            witness.object_id = gateway_order_id
             try:
-                self._client.v1.payment_intents.cancel(
-                    gateway_order_id, {"cancellation_reason": "abandoned"}
+                witness.answered(
+                    self._client.v1.payment_intents.cancel(
+                        gateway_order_id, {"cancellation_reason": "abandoned"}
+                    )
                 )
             except stripe.InvalidRequestError as exc:
                 if exc.code != "payment_intent_unexpected_state":
                     raise
-                status = self._client.v1.payment_intents.retrieve(gateway_order_id).status
+                intent = self._client.v1.payment_intents.retrieve(gateway_order_id)
+                witness.answered(intent)
+                status = intent.status
                 if status != "canceled":
                     raise PermanentProviderError(
                         f"payment intent {gateway_order_id} is {status}: it cannot be cancelled"
@@ -96,10 +169,18 @@ class StripeGateway:
     def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
         """Refund once per refund id: found by its metadata first, then created with the id as
         idempotency key (Stripe forgets keys after 24 hours; the metadata it keeps)."""
-        with _translated():
+        sent = {
+            "refund_id": request.refund_id,
+            "payment_id": str(request.payment_id),
+            "charge": request.gateway_payment_id,
+            "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
+            "currency": request.currency.lower(),
+        }
+        with self._witnessed("refund", sent) as witness, _translated():
             refund = self._refund_tagged(request)
             if refund is None:
                 refund = self._create_refund(request)
+            witness.answered(refund)
         status = REFUND_STATUSES.get(refund.status or "", ProviderRefundStatus.PENDING)
         return ProviderRefund(refund.id, status)
 

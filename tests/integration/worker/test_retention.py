@@ -1,4 +1,5 @@
-"""The worker prunes settled webhook rows and finished tasks past their retention, only."""
+"""The worker prunes settled webhook rows and finished tasks past their retention, only, and
+evidence past its own, far longer one (adr/0016)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from application.ports import Evidence
+from entrypoints.bootstrap import Container, Services
+from infrastructure.evidence import EvidenceStore
+from infrastructure.settings import load_settings
 from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
 from infrastructure.worker.retention import RetentionPolicy, RetentionPruner
 from infrastructure.worker.tasks import TaskQueue, TaskStatus
@@ -69,3 +74,41 @@ def test_only_settled_rows_past_retention_are_pruned(db: Engine) -> None:
     assert ids == {failed_old, done_recent}
     assert done_old not in ids
     assert pruner.prune_once() == (0, 0)
+
+
+def _evidence(db: Engine, store: EvidenceStore, age: timedelta) -> str:
+    kept = Evidence.of_call("stripe", "refund", "re_1", {"refund_id": uuid.uuid4().hex})
+    store.keep(kept)
+    with db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE evidence SET recorded_at = now() - :age WHERE digest = :digest"),
+            {"age": age, "digest": kept.digest},
+        )
+    return kept.digest
+
+
+def test_evidence_outlives_the_inbox_and_goes_after_its_own_retention(db: Engine) -> None:
+    upgrade_database(db)
+    inbox, queue, store = WebhookInbox(db), TaskQueue(db), EvidenceStore(db)
+    old_row = _inbox_row(inbox, InboxStatus.PROCESSED, OLD)
+    as_old_as_the_row = _evidence(db, store, OLD)
+    past_seven_years = _evidence(db, store, timedelta(days=2556))
+    recent = _evidence(db, store, timedelta(days=1))
+
+    policy = RetentionPolicy(batch=1)  # the settings' defaults: 90 days, and 2555 for evidence
+    pruner = RetentionPruner(inbox, queue, policy, store)
+    assert pruner.prune_once() == (1, 0)
+
+    assert old_row not in {e.event_id for e in inbox.entries()}
+    assert store.get(as_old_as_the_row) is not None  # the inbox forgot it; evidence keeps it
+    assert store.get(recent) is not None
+    assert store.get(past_seven_years) is None
+    assert pruner.prune_evidence() == 0
+
+
+def test_the_worker_prunes_evidence_after_evidence_retention_days() -> None:
+    settings = load_settings(EVIDENCE_RETENTION_DAYS="30")
+    services = Services("postgresql://nobody@127.0.0.1:9/nothing", "", "")
+    options = Container(settings, services).worker_options()
+    assert options.retention.evidence == timedelta(days=30)
+    assert load_settings().evidence_retention_days == 2555

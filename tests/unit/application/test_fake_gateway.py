@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 
 from application.ports import (
+    Evidence,
+    EvidenceKind,
+    EvidencingGateway,
     PaymentGateway,
     PermanentProviderError,
     ProviderOrder,
@@ -55,6 +58,33 @@ class FakeGatewayContract(GatewayContract[FakeGateway]):
 
     def refunds_of(self, backend: FakeGateway, gateway_payment_id: str) -> list[str]:
         return backend.refunds_of(gateway_payment_id)
+
+    # -- evidence (adr/0016): what the adapters' with_evidence views hand back -------------
+
+    def test_hands_back_each_call_and_its_answer_as_evidence(self, backend: FakeGateway) -> None:
+        assert isinstance(backend, EvidencingGateway)
+        kept: list[Evidence] = []
+        gateway = backend.with_evidence(kept.append)
+        order = gateway.create_order(self.request())
+        again = gateway.create_order(self.request())
+        gateway.cancel(order.gateway_order_id)
+
+        assert [e.kind for e in kept] == [EvidenceKind.PROVIDER_CALL] * 3
+        assert kept[0].object_id == order.gateway_order_id
+        assert kept[0].provider == self.provider_name
+        assert again.gateway_order_id != order.gateway_order_id  # another payment's object
+        assert backend.objects_for(self.request().payment_id) == []  # same state as the fake
+        assert {order.gateway_order_id, again.gateway_order_id} <= set(backend.objects)
+        assert len({e.digest for e in kept}) == 3
+
+    def test_a_refusal_is_evidence_too(self, backend: FakeGateway) -> None:
+        kept: list[Evidence] = []
+        backend.fail_next("create_order", PermanentProviderError("amount_too_small"))
+        with pytest.raises(PermanentProviderError):
+            backend.with_evidence(kept.append).create_order(self.request())
+        (refused,) = kept
+        assert '"error":"amount_too_small"' in refused.body
+        assert '"response":null' in refused.body
 
 
 class TestFakeStripeGateway(FakeGatewayContract):

@@ -97,6 +97,7 @@ def _document(**overrides: object) -> dict[str, object]:
         "eventsourcing_baseline": {"per_s": 700.0},
         "machine": {"cores": 2, "memory_gib": 23.5},
         "profile": None,
+        "audit_verify": {"events": 200_000, "seconds": 2.0, "events_per_s": 100_000.0},
     }
     arguments.update(overrides)
     return report.assemble(**arguments)  # type: ignore[arg-type]
@@ -107,6 +108,7 @@ def test_assembled_document_has_every_figure_of_the_issue() -> None:
     assert report.missing_figures(document) == []
     assert document["checkout"]["latency_ms"]["p99"] == 300  # type: ignore[index]
     assert document["projection"]["rebuild_events_per_s"] == 20_000.0  # type: ignore[index]
+    assert document["audit"]["verify_events_per_s"] == 100_000.0  # type: ignore[index]
     assert document["baselines"]["eventsourcing_saves_per_s"] == 700.0  # type: ignore[index]
     assert document["generated_at"] == "2026-11-21T12:00:00Z"
     json.dumps(document)  # serialisable as it is
@@ -128,6 +130,7 @@ def test_table_lists_each_figure_with_its_conditions() -> None:
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert any("checkout latency" in line and "100.0 ms" in line for line in lines)
     assert any("projection rebuild" in line and "20,000.0 events/s" in line for line in lines)
+    assert any("audit verify" in line and "100,000.0 events/s" in line for line in lines)
     assert any("8 clients" in line for line in lines)
 
 

@@ -21,6 +21,7 @@ def new_order(
     order_lines: list[OrderLine] | None = None,
     currency: str = "USD",
     customer_id: str = "customer-1",
+    actor: str = "unknown",
 ) -> Order:
     order_id = order_id or uuid4()
     return Order.place(
@@ -32,6 +33,7 @@ def new_order(
         provider=provider,
         expires_at=EXPIRES,
         request_fingerprint="fp-1",
+        actor=actor,
     )
 
 

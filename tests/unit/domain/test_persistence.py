@@ -69,18 +69,20 @@ def test_cancelled_order_round_trip(app: Application[UUID]) -> None:
     assert copy.status is OrderStatus.CANCELLED
 
 
-def test_order_created_is_stored_at_class_version_2(app: Application[UUID]) -> None:
+def test_order_created_is_stored_at_class_version_3(app: Application[UUID]) -> None:
     order = new_order()
     stored = app.mapper.to_stored_event(order.collect_events()[0])
     state = app.mapper.transcoder.decode(stored.state)
-    assert state["class_version"] == 2
+    assert state["class_version"] == 3
     assert state["request_fingerprint"] == "fp-1"
+    assert state["actor"] == "unknown"  # the builder names no actor
 
 
 def as_v1(app: Application[UUID], stored: StoredEvent) -> StoredEvent:
-    """Rewrite a stored Order.Created into the shape version 1 wrote: no fingerprint."""
+    """Rewrite a stored Order.Created into the shape version 1 wrote: no fingerprint, no
+    actor."""
     state = app.mapper.transcoder.decode(stored.state)
-    del state["class_version"], state["request_fingerprint"]
+    del state["class_version"], state["request_fingerprint"], state["actor"]
     return StoredEvent(
         originator_id=stored.originator_id,
         originator_version=stored.originator_version,
