@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +30,8 @@ PROGRESS_EVERY_S = 1.0
 
 
 class Instant(click.ParamType[datetime, Any]):
-    """An ISO 8601 time such as 2026-11-21T14:02:00Z; without an offset it is UTC."""
+    """An ISO 8601 time with its offset, such as 2026-11-21T14:02:00Z. One without an offset
+    is refused, as the API refuses it: a bare time would be read in a zone nobody chose."""
 
     name = "TIME"
 
@@ -41,7 +42,9 @@ class Instant(click.ParamType[datetime, Any]):
             moment = datetime.fromisoformat(str(value))
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 time like 2026-11-21T14:02:00Z", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} has no offset: add Z or +hh:mm", param, ctx)
+        return moment
 
 
 INSTANT = Instant()

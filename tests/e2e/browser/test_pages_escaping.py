@@ -1,6 +1,7 @@
 """What the API hands the pages is shown as text: markup in a product's name, sku or a
-customer id shows literally, creates no element and runs nothing, with the pages' policy
-enforced and (to see the escaping alone) with it bypassed."""
+customer id (also as the actor in an order's timeline) shows literally, creates no element
+and runs nothing, with the pages' policy enforced and (to see the escaping alone) with it
+bypassed."""
 
 from __future__ import annotations
 
@@ -64,4 +65,10 @@ def test_hostile_values_show_as_text(
     [row] = table(admin.page, "#orders")
     assert row[:3] == [order_id, HOSTILE_CUSTOMER, "PENDING_PAYMENT"]
     assert row[4] == "¥1,500"
+    assert_nothing_ran(admin)
+
+    # The order's timeline names the customer as its actor, markup and all.
+    admin.page.get_by_role("link", name=order_id).click()
+    actor = admin.page.get_by_role("cell", name=f"customer:{HOSTILE_CUSTOMER}", exact=True)
+    expect(actor.first).to_be_visible()
     assert_nothing_ran(admin)

@@ -127,7 +127,13 @@ def test_an_unknown_order_exits_1(database_url: str, db: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [("--at", "yesterday"), ("--at", "2026-13-01T00:00:00Z"), ("not-a-uuid",)]
+    "args",
+    [
+        ("--at", "yesterday"),
+        ("--at", "2026-13-01T00:00:00Z"),
+        ("--at", "2026-11-21T14:02:00"),  # no offset: refused, as the API refuses it
+        ("not-a-uuid",),
+    ],
 )
 def test_malformed_arguments_exit_2(
     database_url: str, refunded: RefundedOrder, args: tuple[str, ...]
