@@ -289,6 +289,16 @@ class EvidencingGateway(Protocol):
         ...
 
 
+@runtime_checkable
+class EvidencingSessions(Protocol):
+    """CheckoutSessions that can hand back the raw request and answer of every call."""
+
+    def with_evidence(self, sink: EvidenceSink) -> CheckoutSessions:
+        """These sessions, handing one ``Evidence`` per call (answered or refused) to
+        ``sink``; a view per caller, as ``EvidencingGateway.with_evidence``."""
+        ...
+
+
 class EvidenceStore(Protocol):
     """Keeps evidence for ``EVIDENCE_RETENTION_DAYS`` (infrastructure.evidence)."""
 

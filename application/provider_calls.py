@@ -9,9 +9,9 @@ Provider errors propagate, typed: the caller retries a TransientProviderError la
 PermanentProviderError has already been recorded against the payment (creation failed,
 refund failed) when it propagates.
 
-Every gateway call, answered or refused, is kept as evidence (its request and the
-provider's answer) before the event it leads to is saved; that event names the worker as
-its actor and carries the evidence's digest (adr/0016).
+Every gateway call and every hosted-session call, answered or refused, is kept as evidence
+(its request and the provider's answer) before the event it leads to is saved; that event
+names the worker as its actor and carries the evidence's digest (adr/0016).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from application.ports import (
     Evidence,
     EvidenceStore,
     EvidencingGateway,
+    EvidencingSessions,
     PaymentGateway,
     PermanentProviderError,
     ProviderNotConfigured,
@@ -48,17 +49,12 @@ from domain import (
 from domain.actors import Origin
 
 
-class EvidencedCalls:
-    """One use case's calls through a gateway, with the evidence each call handed back."""
+class _Evidenced:
+    """The evidence a use case's calls handed back, until kept."""
 
-    def __init__(self, gateway: PaymentGateway, store: EvidenceStore | None) -> None:
+    def __init__(self, store: EvidenceStore | None) -> None:
         self._kept: list[Evidence] = []
         self._store = store
-        self.gateway = (
-            gateway.with_evidence(self._kept.append)
-            if isinstance(gateway, EvidencingGateway)
-            else gateway
-        )
 
     def keep(self) -> Origin:
         """Store the evidence gathered so far; the worker's origin for the last call."""
@@ -67,6 +63,30 @@ class EvidencedCalls:
             for evidence in kept:
                 self._store.keep(evidence)
         return Origin.worker(kept[-1].digest if kept else None)
+
+
+class EvidencedCalls(_Evidenced):
+    """One use case's calls through a gateway, with the evidence each call handed back."""
+
+    def __init__(self, gateway: PaymentGateway, store: EvidenceStore | None) -> None:
+        super().__init__(store)
+        self.gateway = (
+            gateway.with_evidence(self._kept.append)
+            if isinstance(gateway, EvidencingGateway)
+            else gateway
+        )
+
+
+class EvidencedSessions(_Evidenced):
+    """One use case's calls through the hosted-checkout port, with their evidence."""
+
+    def __init__(self, sessions: CheckoutSessions, store: EvidenceStore | None) -> None:
+        super().__init__(store)
+        self.sessions = (
+            sessions.with_evidence(self._kept.append)
+            if isinstance(sessions, EvidencingSessions)
+            else sessions
+        )
 
 
 class ProviderCalls:
@@ -205,9 +225,13 @@ class ProviderCalls:
             return ""
         if self.sessions is None:
             raise ProviderNotConfigured(payment.provider.value)
+        calls = EvidencedSessions(self.sessions, self.evidence)
         for session_id in open_sessions:
-            status = self.sessions.expire(session_id)
-            self.payments.session_closed(payment.id, session_id, status, Origin.worker())
+            try:
+                status = calls.sessions.expire(session_id)
+            finally:
+                origin = calls.keep()  # kept before the event naming it, refusals too
+            self.payments.session_closed(payment.id, session_id, status, origin)
         return f"; sessions {', '.join(open_sessions)} closed"
 
     def refund(self, payment_id: UUID, refund_id: str) -> str:

@@ -8,8 +8,8 @@ succeed or fail for good). Refunds use the refund id the same way.
 The SDK's own retries are off (``max_network_retries=0``): the worker's schedule decides
 when to call again, so a call is never repeated behind its back.
 
-``with_evidence`` gives a view of the gateway that hands each call's parameters and
-Stripe's raw JSON answer to a sink (adr/0016).
+``with_evidence`` gives a view of the gateway, or of the hosted sessions (their ``expire``),
+that hands each call's parameters and Stripe's raw JSON answer to a sink (adr/0016).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import stripe
 from application.ports import (
     CheckoutSession,
     CheckoutSessionRequest,
+    CheckoutSessions,
     Evidence,
     EvidenceSink,
     PaymentGateway,
@@ -90,18 +91,11 @@ def _raw(answer: stripe.StripeObject) -> dict[str, Any]:
     return answer.to_dict()
 
 
-class StripeGateway:
+class _Witnessing:
+    """Hands one Evidence per witnessed call to the view's sink, if it has one."""
+
     provider = Provider.STRIPE.value
-
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
-        self._sink: EvidenceSink | None = None
-
-    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
-        """A view sharing the client, handing one Evidence per call to ``sink``."""
-        view = copy.copy(self)
-        view._sink = sink
-        return view
+    _sink: EvidenceSink | None = None
 
     @contextmanager
     def _witnessed(self, operation: str, request: dict[str, Any]) -> Iterator[_Witness]:
@@ -125,6 +119,18 @@ class StripeGateway:
                     error,
                 )
             )
+
+
+class StripeGateway(_Witnessing):
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+        self._sink = None
+
+    def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
+        """A view sharing the client, handing one Evidence per call to ``sink``."""
+        view = copy.copy(self)
+        view._sink = sink
+        return view
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         params: stripe.params.PaymentIntentCreateParams = {
@@ -222,11 +228,18 @@ class StripeGateway:
         return self._client.v1.refunds.create(params, {"idempotency_key": request.refund_id})
 
 
-class StripeCheckoutSessions:
+class StripeCheckoutSessions(_Witnessing):
     """Hosted Checkout pages; Stripe creates their PaymentIntent when the customer pays."""
 
     def __init__(self, client: stripe.StripeClient) -> None:
         self._client = client
+        self._sink = None
+
+    def with_evidence(self, sink: EvidenceSink) -> CheckoutSessions:
+        """A view sharing the client, handing one Evidence per ``expire`` to ``sink``."""
+        view = copy.copy(self)
+        view._sink = sink
+        return view
 
     def create(self, request: CheckoutSessionRequest) -> CheckoutSession:
         currency = request.currency.lower()
@@ -261,13 +274,17 @@ class StripeCheckoutSessions:
 
     def expire(self, session_id: str) -> str:
         """Expire an open session; one that is complete or expired already says so."""
-        with _translated():
+        with self._witnessed("expire_session", {"session": session_id}) as witness, _translated():
+            witness.object_id = session_id
             try:
                 session = self._client.v1.checkout.sessions.expire(session_id)
             except stripe.InvalidRequestError:
                 session = self._client.v1.checkout.sessions.retrieve(session_id)
+                witness.answered(session)  # closed already: what Stripe says it is
                 if session.status == "open":
                     raise
+            else:
+                witness.answered(session)
         return str(session.status)
 
 

@@ -13,6 +13,7 @@ from application.application import CheckoutApplication
 from application.cancellations import CustomerCancellations
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.checkout_sessions import HostedCheckout, ReturnUrls
 from application.orders import OrderLifecycle
 from application.payments import PaymentOutcomes
 from application.ports import PermanentProviderError, TransientProviderError
@@ -22,6 +23,7 @@ from domain import Order, Payment, Product, Stock, actors
 from domain.actors import Origin
 from tests.fakes import FakeGateway
 from tests.fakes.evidence import KeptEvidence
+from tests.fakes.sessions import FakeCheckoutSessions
 from tests.unit.application.conftest import FrozenClock
 
 BODY_DIGEST = "0f" * 32
@@ -198,3 +200,71 @@ def test_cancelling_at_the_provider_is_kept_though_no_event_follows(
     calls.cancel_order(placed.payment.id)
     operations = sorted(kept.call(d)["operation"] for d in kept.by_digest)
     assert operations == ["cancel", "create_order"]
+
+
+def test_expiring_a_paid_orders_hosted_session_is_kept_and_named_by_its_closing(
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    clock: FrozenClock,
+    payments: PaymentOutcomes,
+    gateways: dict[str, FakeGateway],
+    stripe: FakeGateway,
+    kept: KeptEvidence,
+) -> None:
+    sessions = FakeCheckoutSessions()
+    calls = ProviderCalls(
+        app, gateways, sessions, payments=payments, refunds=Refunds(app), evidence=kept
+    )
+    placed = place(checkout)
+    calls.open_order(placed.payment.id)
+    urls = ReturnUrls("https://shop.example/paid", "https://shop.example/cancelled")
+    opened = HostedCheckout(app, sessions, clock).open(placed.order.id, "alice", urls)
+    session_id = opened.session.session_id
+    intent = app.load(Payment, placed.payment.id).gateway_order_id
+    assert intent is not None
+    payments.succeeded(placed.payment.id, stripe.pay(intent), 2500, "USD", "evt_1")
+    calls.close_open(placed.payment.id)
+
+    closed = last(app, placed.payment.id, Payment.CheckoutSessionClosed)
+    assert (closed.session_id, closed.status, closed.actor) == (
+        session_id,
+        "expired",
+        actors.WORKER,
+    )
+    record = kept.call(closed.evidence_digest)
+    assert record["operation"] == "expire_session"
+    assert record["request"] == {"session": session_id}
+    assert record["response"]["status"] == "expired"
+    assert kept.by_digest[closed.evidence_digest].object_id == session_id
+
+
+def test_a_refused_session_expiry_is_kept_though_no_event_follows(
+    app: CheckoutApplication,
+    catalog: Catalog,
+    checkout: Checkout,
+    clock: FrozenClock,
+    payments: PaymentOutcomes,
+    gateways: dict[str, FakeGateway],
+    kept: KeptEvidence,
+) -> None:
+    sessions = FakeCheckoutSessions()
+    calls = ProviderCalls(
+        app, gateways, sessions, payments=payments, refunds=Refunds(app), evidence=kept
+    )
+    placed = place(checkout)
+    calls.open_order(placed.payment.id)
+    urls = ReturnUrls("https://shop.example/paid", "https://shop.example/cancelled")
+    opened = HostedCheckout(app, sessions, clock).open(placed.order.id, "alice", urls)
+    del sessions.statuses[opened.session.session_id]  # the provider no longer knows it
+    CustomerCancellations(app).cancel(placed.order.id, "alice")
+    with pytest.raises(PermanentProviderError):
+        calls.cancel_order(placed.payment.id)
+
+    assert not [
+        e for e in events_of(app, placed.payment.id) if isinstance(e, Payment.CheckoutSessionClosed)
+    ]
+    [refused] = [
+        kept.call(d) for d in kept.by_digest if kept.call(d)["operation"] == "expire_session"
+    ]
+    assert refused["error"] == f"no such checkout session: {opened.session.session_id}"
