@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from bench.stats import rate, summarise_ms
 from entrypoints.bootstrap import Container
-from projections.runner import ProjectionRunner
 from projections.schema import order_stock_movements
 from projections.stock_movements import StockMovements
 from projections.tracking import position
@@ -55,7 +54,7 @@ def measure_audit_order(
     indexed = position(container.db, StockMovements.name)
     progress(f"audit order: indexing stock movements up to {head:,}")
     started = time.perf_counter()
-    ProjectionRunner(container.app, container.db, StockMovements(), batch_size=2000).catch_up()
+    container.follower_runner(StockMovements(), batch_size=2000).catch_up()
     index_seconds = time.perf_counter() - started
     orders = sample_orders(container, samples)
     histories = container.order_histories

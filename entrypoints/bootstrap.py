@@ -414,6 +414,11 @@ class Container:
 
     # -- the background loops -----------------------------------------------------------
 
+    def follower_runner(self, follower: Follower, **options: Any) -> ProjectionRunner:
+        """The runner that keeps ``follower`` up with the log (``ProjectionRunner`` options:
+        ``safety_poll``, ``batch_size``)."""
+        return ProjectionRunner(self.app, self.db, follower, **options)
+
     def projector_loops(
         self, projections: Iterable[Follower] | None = None, *, safety_poll: float = 5.0
     ) -> list[NamedLoop]:
@@ -424,9 +429,7 @@ class Container:
         return [
             NamedLoop(
                 f"projection:{projection.name}",
-                ProjectionRunner(
-                    self.app, self.db, projection, safety_poll=safety_poll
-                ).run_forever,
+                self.follower_runner(projection, safety_poll=safety_poll).run_forever,
             )
             for projection in projections
         ]
