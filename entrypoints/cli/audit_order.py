@@ -76,8 +76,10 @@ def _not_found(exc: OrderNotFound) -> None:
 
 
 def _entry_line(entry: dict[str, Any]) -> str:
-    version = f" v{entry['version']}" if entry["version"] is not None else ""
-    name = f"{entry['name']}{version}"
+    # "#3" is the event's place in its stream; "v2" the version of its recorded shape.
+    place = f" #{entry['version']}" if entry["version"] is not None else ""
+    schema = entry["data"].get("schemaVersion")
+    name = f"{entry['name']}{place}{f' v{schema}' if schema is not None else ''}"
     refs = (
         f"  [evidence {', '.join(d[:12] for d in entry['evidence'])}]" if entry["evidence"] else ""
     )
