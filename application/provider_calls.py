@@ -21,6 +21,7 @@ from uuid import UUID
 
 from application.application import CheckoutApplication
 from application.contention import with_retries
+from application.crash_points import crash_point
 from application.payments import PaymentOutcomes
 from application.ports import (
     CheckoutSessions,
@@ -130,6 +131,7 @@ class ProviderCalls:
         )
         try:
             created = calls.gateway.create_order(request)
+            crash_point("worker.after_provider_call")
         except PermanentProviderError as exc:
             self.creation_failed(payment_id, exc.reason, calls.keep())
             raise
@@ -248,6 +250,7 @@ class ProviderCalls:
             answer = calls.gateway.refund(
                 ProviderRefundRequest(payment_id, refund_id, charge, entry["amount"], currency)
             )
+            crash_point("worker.after_provider_call")
         except PermanentProviderError as exc:
             self.refunds.failed(payment_id, refund_id, exc.reason, calls.keep())
             raise

@@ -52,6 +52,7 @@ class DatabaseAddress:
     def eventsourcing_env(self, pool_size: int = 5) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "infrastructure.event_recorder:CheckoutRecorder",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

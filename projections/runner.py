@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
 from application.backoff import Backoff
+from application.crash_points import crash_point
 from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, DeadLetters
 from projections.follower import Follower
@@ -273,6 +274,7 @@ class ProjectionRunner:
         with self.db.begin() as conn:
             self.follower.apply_batch(conn, events)
             advance(conn, self.follower.name, expected, last)
+            crash_point("projector.before_commit")
         return last
 
     def _wait_for_events(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from application.backoff import Backoff
+from application.crash_points import crash_point
 from domain import Order
 from infrastructure.database import DatabaseAddress
 from infrastructure.relay import metrics
@@ -226,8 +227,10 @@ class OutboxRelay:
         if not self._topics_ready:
             self._ensure_topics()
         self._on_step(RelayStep.BEFORE_PRODUCE)
+        crash_point("relay.before_produce")
         self._publisher.publish(messages, self._delivered)
         self._on_step(RelayStep.BEFORE_SAVE)
+        crash_point("relay.before_save")
 
     def _delivered(self, message: OutboxMessage) -> None:
         self._acked.add(message.ce_id)

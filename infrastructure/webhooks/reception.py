@@ -16,6 +16,7 @@ from typing import TypeVar
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from application.crash_points import crash_point
 from application.webhook_deliveries import (
     RAZORPAY_EVENT_ID,
     RAZORPAY_SIGNATURE,
@@ -132,6 +133,7 @@ class WebhookReception:
             log.info("webhook duplicate", provider=provider, event_id=event_id)
             return Receipt(event_id, True, accepted.entry.status)
         WEBHOOKS_RECEIVED.labels(provider, "new").inc()
+        crash_point("webhooks.before_apply")
         try:
             status = self.applier.apply(accepted.entry)
         except Exception:
