@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest chromium bench clean lock
+.PHONY: run test lint typecheck pytest chromium bench chaos clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# The long fault-injection run (tests/chaos): the report goes to chaos/results/latest.json;
+# then the API fuzzing with more examples than `make test` gives it.
+SEED     ?= 1
+CRASHES  ?= 1000
+FUZZ_EXAMPLES ?= 200
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --seed $(SEED) --crashes $(CRASHES)
+	CHECKOUT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest --basetemp=.pytest-tmp -q tests/e2e/test_fuzz_openapi.py
 
 # Regenerate the pinned constraints from a clean resolve.
 lock:

@@ -291,7 +291,7 @@ class Container:
     def webhook_inbox(self) -> WebhookInbox:
         from infrastructure.webhooks.inbox import WebhookInbox
 
-        return WebhookInbox(self.db)
+        return WebhookInbox(self.db, self.settings.webhook_lease_seconds)
 
     def webhook_applier(self, retry: RetryPolicy | None = None) -> WebhookApplier:
         """Applies inbox rows through their provider's dispatch table."""
@@ -525,7 +525,8 @@ class Container:
             tasks=timedelta(days=self.settings.task_retention_days),
             evidence=timedelta(days=self.settings.evidence_retention_days),
         )
-        return WorkerOptions(retention=retention)
+        executor = ExecutorSettings(lease_seconds=self.settings.worker_task_lease_seconds)
+        return WorkerOptions(executor=executor, retention=retention)
 
     def worker_loops(self, options: WorkerOptions | None = None) -> list[NamedLoop]:
         """Every loop of one worker process: the provider-task feed, the executors, the

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     evidence_retention_days: int = Field(
         default=2555, alias="EVIDENCE_RETENTION_DAYS", ge=1, le=36500
     )
+    # How long a crashed worker's or API's claim on a task or a webhook holds it before
+    # another process takes it over; a task's lease must outlast a provider call's timeout.
+    worker_task_lease_seconds: float = Field(
+        default=60.0, alias="WORKER_TASK_LEASE_SECONDS", ge=5, le=3600
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0, alias="WEBHOOK_LEASE_SECONDS", ge=1, le=3600
+    )
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
     rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")

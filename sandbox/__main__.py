@@ -34,6 +34,18 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--stripe-webhook-secret", help="The whsec_ secret that signs them.")
     options.add_argument("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
     options.add_argument("--razorpay-webhook-secret", help="Secret that signs them.")
+    options.add_argument(
+        "--webhook-max-attempts",
+        type=int,
+        default=SandboxConfig.webhook_max_attempts,
+        help="Deliveries of one webhook before giving up (the real providers retry for days).",
+    )
+    options.add_argument(
+        "--webhook-retry-max-seconds",
+        type=float,
+        default=SandboxConfig.webhook_retry_max_seconds,
+        help="The longest wait between two deliveries (the wait doubles up to it).",
+    )
     return options
 
 
@@ -51,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         stripe_webhook_secret=args.stripe_webhook_secret,
         razorpay_webhook_url=args.razorpay_webhook_url,
         razorpay_webhook_secret=args.razorpay_webhook_secret,
+        webhook_max_attempts=args.webhook_max_attempts,
+        webhook_retry_max_seconds=args.webhook_retry_max_seconds,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     base = f"http://{args.host}:{args.port}"

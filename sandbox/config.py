@@ -26,4 +26,5 @@ class SandboxConfig:
     razorpay_account_id: str = "acc_SandboxAcct0001"
     webhook_max_attempts: int = 5
     webhook_retry_base_seconds: float = 0.25
+    webhook_retry_max_seconds: float = 3600.0  # the doubling stops here
     webhook_timeout_seconds: float = 5.0

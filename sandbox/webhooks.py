@@ -254,7 +254,10 @@ class WebhookDispatcher:
             return
         if delivery.attempt >= self._config.webhook_max_attempts:
             return
-        backoff = self._config.webhook_retry_base_seconds * 2 ** (delivery.attempt - 1)
+        backoff = min(
+            self._config.webhook_retry_base_seconds * 2 ** (delivery.attempt - 1),
+            self._config.webhook_retry_max_seconds,
+        )
         retry = _Delivery(
             delivery.message, delivery.url, delivery.secret, delivery.copy, delivery.attempt + 1
         )

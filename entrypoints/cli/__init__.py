@@ -126,6 +126,16 @@ def worker() -> None:
 @click.option("--stripe-webhook-secret", help="The whsec_ secret that signs them.")
 @click.option("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
 @click.option("--razorpay-webhook-secret", help="Secret that signs them.")
+@click.option(
+    "--webhook-max-attempts",
+    type=click.IntRange(1, 10_000),
+    help="Deliveries of one webhook before giving up (the real providers retry for days).",
+)
+@click.option(
+    "--webhook-retry-max-seconds",
+    type=click.FloatRange(0, 86_400),
+    help="The longest wait between two deliveries of one webhook (the wait doubles up to it).",
+)
 def sandbox(
     host: str,
     port: int,
@@ -133,6 +143,8 @@ def sandbox(
     stripe_webhook_secret: str | None,
     razorpay_webhook_url: str | None,
     razorpay_webhook_secret: str | None,
+    webhook_max_attempts: int | None,
+    webhook_retry_max_seconds: float | None,
 ) -> None:
     """The Stripe and Razorpay sandbox on its own (under /stripe and /razorpay).
 
@@ -149,6 +161,10 @@ def sandbox(
         if url and secret:
             secret_option = url_option.replace("-url", "-secret")
             arguments += [url_option, url, secret_option, secret]
+    if webhook_max_attempts is not None:
+        arguments += ["--webhook-max-attempts", str(webhook_max_attempts)]
+    if webhook_retry_max_seconds is not None:
+        arguments += ["--webhook-retry-max-seconds", str(webhook_retry_max_seconds)]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "sandbox", *arguments])  # noqa: S606

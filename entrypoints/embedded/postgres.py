@@ -39,6 +39,18 @@ class EmbeddedPostgres:
         log.info("embedded postgres ready at %s", url)
         return url
 
+    def restart(self, *, immediate: bool = True) -> None:
+        """Restart the server in place (same socket, same data); ``immediate`` stops it
+        as a crash would, so it recovers from its WAL on the way up (the chaos suite)."""
+        assert self._server is not None, "start() first"
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        mode = "immediate" if immediate else "fast"
+        server = self._server
+        pg_ctl(
+            ["-w", "-m", mode, "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60
+        )
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
