@@ -44,6 +44,11 @@ class RazorpayApi:
                 methods=["GET"],
             ),
             Route(
+                "/v1/payments",
+                self._get(lambda r: orders.list_payments(_query(r))),
+                methods=["GET"],
+            ),
+            Route(
                 "/v1/payments/{id}",
                 self._get(lambda r: orders.fetch_payment(r.path_params["id"])),
                 methods=["GET"],

@@ -62,10 +62,7 @@ class RazorpayOrders:
 
     def list_orders(self, query: dict[str, str]) -> JsonObject:
         """``GET /v1/orders``: newest first, by ``receipt``/``authorized``/``from``/``to``."""
-        count = _query_int(query, "count", 10)
-        skip = _query_int(query, "skip", 0)
-        if not 1 <= count <= 100:
-            raise RazorpayApiError("The count must be between 1 and 100.", field="count")
+        count, skip = _page(query)
         with self._store.lock:
             orders = list(reversed(self._store.razorpay.orders.values()))
             if "receipt" in query:
@@ -86,6 +83,15 @@ class RazorpayOrders:
             return objects.collection(copy.deepcopy(list(reversed(payments))))
 
     # -- payments and refunds --------------------------------------------------------------
+
+    def list_payments(self, query: dict[str, str]) -> JsonObject:
+        """``GET /v1/payments``: newest first, by ``from``/``to`` (unix seconds); paged."""
+        count, skip = _page(query)
+        with self._store.lock:
+            payments = list(reversed(self._store.razorpay.payments.values()))
+            low, high = _query_int(query, "from", 0), _query_int(query, "to", 2**63)
+            payments = [p for p in payments if low <= p["created_at"] <= high]
+            return objects.collection(copy.deepcopy(payments[skip : skip + count]))
 
     def fetch_payment(self, payment_id: str) -> JsonObject:
         with self._store.lock:
@@ -296,6 +302,17 @@ def _notes(body: JsonObject) -> dict[str, str]:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _page(query: dict[str, str]) -> tuple[int, int]:
+    """``count`` (1 to 100, default 10) and ``skip`` (default 0) of a list call."""
+    count = _query_int(query, "count", 10)
+    skip = _query_int(query, "skip", 0)
+    if not 1 <= count <= 100:
+        raise RazorpayApiError("The count must be between 1 and 100.", field="count")
+    if skip < 0:
+        raise RazorpayApiError("The skip must be at least 0.", field="skip")
+    return count, skip
 
 
 def _query_int(query: dict[str, str], name: str, default: int) -> int:

@@ -85,6 +85,7 @@ class StripeApi:
 
         table: list[tuple[str, str, Operation]] = [
             ("POST", "/v1/payment_intents", lambda c: intents.create_intent(c.params, c.ref)),
+            ("GET", "/v1/payment_intents", lambda c: intents.list_intents(c.params)),
             ("GET", "/v1/payment_intents/{id}", retrieve(intents.retrieve_intent)),
             (
                 "POST",
@@ -96,6 +97,7 @@ class StripeApi:
                 "/v1/payment_intents/{id}/cancel",
                 lambda c: intents.cancel_intent(c.object_id, c.params, c.ref),
             ),
+            ("GET", "/v1/charges", lambda c: intents.list_charges(c.params)),
             ("GET", "/v1/charges/{id}", retrieve(intents.retrieve_charge)),
             ("POST", "/v1/refunds", lambda c: intents.create_refund(c.params, c.ref)),
             ("GET", "/v1/refunds", lambda c: intents.list_refunds(c.params)),

@@ -96,6 +96,18 @@ class StripeIntents:
                 return self._attempt(intent, payment_method, request)
             return copy.deepcopy(intent)
 
+    def list_intents(self, params: JsonObject) -> JsonObject:
+        """``GET /v1/payment_intents``: newest first, filtered by ``customer``."""
+        reject_unknown(params, (*LIST_PARAMS, "customer"))
+        customer = string_param(params, "customer")
+        with self._store.lock:
+            intents = [
+                i
+                for i in reversed(self._store.stripe.payment_intents.values())
+                if customer in (None, i["customer"])
+            ]
+            return list_page(intents, params, "payment_intent", "/v1/payment_intents")
+
     def retrieve_intent(self, intent_id: str) -> JsonObject:
         with self._store.lock:
             return copy.deepcopy(self._intent(intent_id))
@@ -297,6 +309,22 @@ class StripeIntents:
             if refund is None:
                 raise resource_missing("refund", refund_id, "refund")
             return copy.deepcopy(refund)
+
+    def list_charges(self, params: JsonObject) -> JsonObject:
+        """``GET /v1/charges``: newest first, filtered by ``payment_intent`` or ``customer``."""
+        reject_unknown(params, (*LIST_PARAMS, "customer", "payment_intent", "transfer_group"))
+        intent_id = string_param(params, "payment_intent")
+        customer = string_param(params, "customer")
+        transfer_group = string_param(params, "transfer_group")
+        with self._store.lock:
+            charges = [
+                c
+                for c in reversed(self._store.stripe.charges.values())
+                if intent_id in (None, c["payment_intent"])
+                and customer in (None, c["customer"])
+                and transfer_group in (None, c.get("transfer_group"))
+            ]
+            return list_page(charges, params, "charge", "/v1/charges")
 
     def retrieve_charge(self, charge_id: str) -> JsonObject:
         with self._store.lock:

@@ -70,14 +70,18 @@ def test_a_customer_on_admin_routes_gets_403(api: RunningApi) -> None:
     assert api.client.get("/admin/orders").status_code == 401
 
 
+# Ids no order has; fixed, so that every pytest-xdist worker collects the same tests.
+UNKNOWN = ("6f0d4c2a-9b1e-4e7a-8c3d-2a5b7e9f1c04", "0b8e3f6a-1c2d-4e5f-9a7b-3c4d5e6f7a80")
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
         ("GET", "/orders/not-a-uuid"),
         ("GET", "/orders/12345/payments"),
         ("POST", "/orders/not-a-uuid/cancel"),
-        ("GET", f"/orders/{uuid.uuid4()}"),
-        ("POST", f"/orders/{uuid.uuid4()}/cancel"),
+        ("GET", f"/orders/{UNKNOWN[0]}"),
+        ("POST", f"/orders/{UNKNOWN[1]}/cancel"),
     ],
 )
 def test_bad_or_unknown_order_ids_are_404(api: RunningApi, method: str, path: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -84,19 +83,20 @@ def _token(claims: dict[str, Any], key: str = JWT_SECRET, algorithm: str = "HS25
 
 
 def _bad_authorizations() -> list[str | None]:
-    now = int(time.time())
+    # Fixed times (2001 and 2033), so that every pytest-xdist worker collects the same ids.
+    past, future = 1_000_000_000, 2_000_000_000
     other_secret = "another-secret-that-is-also-long-enough-0123456789"
     return [
         None,
         "Bearer",
         "Bearer not.a.jwt",
         "Basic dXNlcjpwYXNz",
-        f"Bearer {_token({'sub': 'c', 'exp': now - 10})}",
-        f"Bearer {_token({'sub': 'c', 'exp': now + 600}, key=other_secret)}",
-        f"Bearer {jwt.encode({'sub': 'c', 'exp': now + 600}, None, algorithm='none')}",
-        f"Bearer {_token({'exp': now + 600})}",
+        f"Bearer {_token({'sub': 'c', 'exp': past})}",
+        f"Bearer {_token({'sub': 'c', 'exp': future}, key=other_secret)}",
+        f"Bearer {jwt.encode({'sub': 'c', 'exp': future}, None, algorithm='none')}",
+        f"Bearer {_token({'exp': future})}",
         f"Bearer {_token({'sub': 'c'})}",
-        f"Bearer {_token({'sub': 'c', 'exp': now + 600, 'roles': 'admin'})}",
+        f"Bearer {_token({'sub': 'c', 'exp': future, 'roles': 'admin'})}",
     ]
 
 

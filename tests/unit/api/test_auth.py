@@ -40,7 +40,9 @@ def test_the_scheme_is_case_insensitive_and_roles_are_optional() -> None:
 
 
 def _in(seconds: int) -> int:
-    return int(time.time()) + seconds
+    """A fixed time in the future (2033) or the past (2001): the same test ids in every
+    pytest-xdist worker."""
+    return (2_000_000_000 if seconds > 0 else 1_000_000_000) + seconds
 
 
 @pytest.mark.parametrize(
