@@ -117,6 +117,14 @@ def _responses(operation: Operation, components: Components) -> dict[str, Any]:
             h.name: {"description": h.description, "schema": h.schema}
             for h in operation.response_headers
         }
+    if operation.links:
+        success["links"] = {
+            link.operation_id: {
+                "operationId": link.operation_id,
+                "parameters": {link.parameter: link.expression},
+            }
+            for link in operation.links
+        }
     responses = {str(operation.status): success}
     for status in operation.also:
         responses[str(status)] = success

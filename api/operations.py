@@ -70,6 +70,25 @@ REPLAYED_HEADER = Header(
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: a value of the success response that another operation takes.
+
+    Clients (and stateful fuzzers) follow them: the order a checkout answers with is the
+    one to read, pay, cancel or refund.
+    """
+
+    operation_id: str
+    parameter: str = "orderId"
+    expression: str = "$response.body#/orderId"
+
+
+def order_links(
+    *operation_ids: str, expression: str = "$response.body#/orderId"
+) -> tuple[Link, ...]:
+    return tuple(Link(operation_id, expression=expression) for operation_id in operation_ids)
+
+
+@dataclass(frozen=True)
 class Operation:
     """A route and its contract. Path parameters (`{orderId}`) are UUIDs: others are 404."""
 
@@ -92,6 +111,7 @@ class Operation:
     tags: tuple[str, ...] = field(default=())
     description: str = ""  # more than the summary: who may call it, what it reflects
     roles: tuple[str, ...] = ("admin",)  # for Access.ADMIN: any one of these
+    links: tuple[Link, ...] = ()  # what the success response feeds
 
     @property
     def path_params(self) -> list[str]:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from api.auth import ADMIN, AUDITOR, require_role
 from api.consistency import await_views
-from api.operations import LOG_POSITION_HEADER, Access, Operation
+from api.operations import LOG_POSITION_HEADER, Access, Operation, order_links
 from api.rate_limits import authenticate_read
 from api.representations import json_response
 from api.schemas import (
@@ -69,6 +69,14 @@ OPERATIONS = [
         problems=(400, 401, 403, 429, 503),
         request_headers=(LOG_POSITION_HEADER,),
         tags=("admin",),
+        links=order_links(
+            "getOrder",
+            "getOrderPayment",
+            "getOrderHistory",
+            "listRefunds",
+            "requestRefund",
+            expression="$response.body#/items/0/orderId",
+        ),
     ),
     Operation(
         "GET",

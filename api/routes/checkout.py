@@ -12,7 +12,9 @@ from api.operations import (
     LOG_POSITION_HEADER,
     REPLAYED_HEADER,
     Access,
+    Link,
     Operation,
+    order_links,
 )
 from api.rate_limits import authenticate_write
 from api.representations import checkout_created, json_response
@@ -65,5 +67,18 @@ OPERATIONS = [
         request_headers=(IDEMPOTENCY_KEY_HEADER,),
         response_headers=(LOG_POSITION_HEADER, REPLAYED_HEADER),
         tags=("checkout",),
+        links=(
+            *order_links(
+                "getOrder",
+                "getOrderPayment",
+                "cancelOrder",
+                "verifyRazorpayPayment",
+                "createCheckoutSession",
+                "getOrderHistory",
+                "listRefunds",
+                "requestRefund",
+            ),
+            Link("exportAuditLog", parameter="query.order"),
+        ),
     )
 ]

@@ -24,6 +24,7 @@ from api.operations import (
     REQUIRED_IDEMPOTENCY_KEY_HEADER,
     Access,
     Operation,
+    order_links,
 )
 from api.problems import Problem
 from api.rate_limits import authenticate_read
@@ -124,6 +125,7 @@ OPERATIONS = [
         request_headers=(REQUIRED_IDEMPOTENCY_KEY_HEADER,),
         response_headers=(LOG_POSITION_HEADER, REPLAYED_HEADER),
         tags=("admin",),
+        links=order_links("listRefunds", "getOrder", "getOrderPayment", "getOrderHistory"),
     ),
     Operation(
         "GET",

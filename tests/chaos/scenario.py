@@ -18,7 +18,7 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,9 +50,11 @@ class GaveUp(Exception):
 @dataclass
 class Placed:
     order_id: str
+    payment_id: str
     customer: str
     provider: str
     amount: int
+    currency: str
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Scenario:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._recent: deque[Placed] = deque(maxlen=50)  # what an attacker may have learnt
         self._http = httpx.Client(base_url=self.stack.api_base, timeout=15)
         self._stripe = stripe.StripeClient(
             self.stack.provider_environment["STRIPE_SECRET_KEY"],
@@ -160,7 +163,19 @@ class Scenario:
             self._count(f"checkout_{response.status_code}")
             return
         self._count("checkout")
-        placed = Placed(response.json()["orderId"], customer, provider, response.json()["amount"])
+        answer = response.json()
+        placed = Placed(
+            answer["orderId"],
+            answer["payment"]["paymentId"],
+            customer,
+            provider,
+            answer["amount"],
+            answer["currency"],
+        )
+        with self._lock:
+            self._recent.append(placed)
+        if provider == "razorpay" and rng.random() < 0.08:
+            self._pay_for_someone_else(rng)
         fate = rng.random()
         if fate < 0.08:
             self._cancel(placed, token)
@@ -251,6 +266,10 @@ class Scenario:
         if rng.random() < 0.2:
             self._sandbox("POST", path, {"outcome": "failure"})
             self._count("razorpay_failed")
+        if rng.random() < 0.1:  # checkout.js options are the page's: a smaller amount
+            short = max(100, placed.amount - rng.choice((100, placed.amount // 2)))
+            self._sandbox("POST", path, {"outcome": "success", "amount": short})
+            self._count("razorpay_paid_short")
         answer = self._sandbox("POST", path, {"outcome": "success"})
         self._count("razorpay_paid" if answer is not None and answer.status_code == 200 else "x")
         if answer is not None and answer.status_code == 200 and rng.random() < 0.3:
@@ -262,6 +281,19 @@ class Scenario:
         if rng.random() < 0.15:  # checkout.js opened twice: the order paid a second time
             self._sandbox("POST", path, {"outcome": "success", "allowDuplicate": True})
             self._count("razorpay_paid_twice")
+
+    def _pay_for_someone_else(self, rng: random.Random) -> None:
+        """An attacker pays with no order of theirs, naming another customer's payment and
+        order in the notes, which checkout.js lets the customer set."""
+        with self._lock:
+            victims = [p for p in self._recent if p.provider == "razorpay"]
+        if not victims:
+            return
+        victim = rng.choice(victims)
+        notes = {"paymentId": victim.payment_id, "orderId": victim.order_id}
+        body = {"outcome": "success", "notes": notes, "amount": victim.amount, "currency": "INR"}
+        self._sandbox("POST", "/razorpay/v1/sandbox/payments/pay", body)
+        self._count("razorpay_paid_for_someone_else")
 
     # -- the operator and the provider's own misbehaviour ------------------------------------
 

@@ -141,3 +141,25 @@ def test_live_responses_conform_to_the_documented_schemas(
     )
     problem = api.checkout("cust-doc", [{"sku": "NOPE", "quantity": 1}])
     assert validate(_schema(document, "/checkout", "post", "422"), problem.json(), document) == []
+
+
+def test_links_lead_from_a_new_order_to_what_can_be_done_with_it(
+    document: dict[str, Any],
+) -> None:
+    operations = {
+        operation["operationId"]: operation
+        for path in document["paths"].values()
+        for operation in path.values()
+    }
+    for operation in operations.values():
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target = operations[link["operationId"]]
+                names = {p["name"] for p in target["parameters"]}
+                for parameter in link["parameters"]:
+                    assert parameter.rpartition(".")[2] in names, (link, parameter)
+    placed = operations["checkout"]["responses"]["201"]["links"]
+    assert {"getOrder", "getOrderPayment", "cancelOrder", "requestRefund"} <= set(placed)
+    assert placed["getOrder"]["parameters"] == {"orderId": "$response.body#/orderId"}
+    refunded = operations["requestRefund"]["responses"]["202"]["links"]
+    assert "listRefunds" in refunded
