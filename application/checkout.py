@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.application import CheckoutApplication
-from application.contention import with_retries
+from application.contention import MAX_ATTEMPTS, Turnstiles, with_retries
 from application.errors import IdempotencyConflict
 from application.ports import Clock
 from domain import (
@@ -90,14 +90,28 @@ class Placed:
 
 
 class Checkout:
-    def __init__(self, app: CheckoutApplication, clock: Clock, payment_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        app: CheckoutApplication,
+        clock: Clock,
+        payment_ttl: timedelta,
+        attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         self.app = app
         self.clock = clock
         self.payment_ttl = payment_ttl
+        self.attempts = attempts
+        # A sku selling out draws every checkout of this process onto one Stock.
+        self._skus = Turnstiles()
 
     def __call__(self, request: CheckoutRequest) -> Placed:
         order_id = request.order_id()
-        return with_retries(lambda: self._attempt(request, order_id))
+        skus = sorted(request.wanted())
+        return with_retries(
+            lambda: self._attempt(request, order_id),
+            self.attempts,
+            retry_holding=lambda: self._skus.passing(skus),
+        )
 
     def _attempt(self, request: CheckoutRequest, order_id: UUID) -> Placed:
         if request.idempotency_key is not None:

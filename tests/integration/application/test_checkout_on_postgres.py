@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
 from application.application import CheckoutApplication
 from application.catalog import CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.errors import ContentionExhausted
 from domain import InsufficientStock, Order, Stock
 from entrypoints.bootstrap import Container
 
@@ -44,6 +46,27 @@ def test_forty_buyers_twelve_units(app: CheckoutApplication, checkout: Checkout)
     assert stock.available == 0
     assert stock.reserved == 12
     assert sorted(stock.reservations) == sorted(str(p.order.id) for p in placed)
+
+
+def test_a_crowd_on_one_sku_never_runs_out_of_retries(container: Container) -> None:
+    """Forty threads on one Stock: each round of optimistic concurrency has one winner, and
+    before the losers took turns, some needed 30-40 attempts (a 503 with stock left)."""
+    container.catalog.upsert([CatalogEntry("HOT", "Flash sale", "v1", 900, "EUR", 50)])
+    tight = Checkout(container.app, container.clock, timedelta(minutes=30), attempts=8)
+
+    def attempt(n: int) -> str:
+        try:
+            tight(CheckoutRequest(f"crowd-{n}", (CartItem("HOT", 1),), "stripe"))
+        except InsufficientStock:
+            return "short"
+        except ContentionExhausted:
+            return "exhausted"
+        return "placed"
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(attempt, range(100)))
+    assert sorted(set(results)) == ["placed", "short"]
+    assert results.count("placed") == 50
 
 
 def test_concurrent_requests_with_one_key_make_one_order(
