@@ -24,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
         workdir = args.workdir or Path(scratch)
-        options = ChaosOptions(args.seed, args.crashes, workdir, customers=args.customers)
+        options = ChaosOptions(
+            args.seed,
+            args.crashes,
+            workdir,
+            customers=args.customers,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
         result = run_chaos(options)
     write_report(result.report, args.report)
     print(summary(result.report))

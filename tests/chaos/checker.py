@@ -13,7 +13,9 @@ mid-transaction, so a missing table or an unreadable source is a violation, neve
 - money (evidence_money): per payment and charge, provider captured/refunded == the log's,
   extra captures refunded (or parked), confirmed orders captured exactly, no orphans;
 - views (evidence_views): each view and the task table == a fresh rebuild from the log;
-- webhooks (evidence_webhooks): no provider event applied twice, no inbox row twice.
+- webhooks (evidence_webhooks): no provider event applied twice, no inbox row twice;
+- audit (evidence_audit): the hash chain recomputed from the stored events == ``audit_chain``
+  (once the chain follower started), and the stock-movement index == one derived from the log.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from projections.schema import (
     relay_position,
     webhook_inbox,
 )
+from tests.chaos.evidence_audit import check_audit_chain, check_stock_movements
 from tests.chaos.evidence_kafka import check_confirmed_topic, read_topic
 from tests.chaos.evidence_log import LogFacts, read_log
 from tests.chaos.evidence_model import Evidence, Findings, Violation
@@ -131,6 +134,8 @@ def _run_checks(
     _guarded(findings, "money", money)
     _guarded(findings, "views", lambda: check_views(app, db, facts, findings))
     _guarded(findings, "webhooks", webhooks)
+    _guarded(findings, "stock_movements", lambda: check_stock_movements(db, facts, findings))
+    _guarded(findings, "audit", lambda: check_audit_chain(app, db, findings))
     _guarded(findings, "followers", lambda: _check_followers(db, findings))
 
 

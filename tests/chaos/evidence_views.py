@@ -60,7 +60,7 @@ def check_views(app: CheckoutApplication, db: Engine, facts: LogFacts, findings:
     _compare_tasks(app, db, facts, findings)
 
 
-def _snapshot(db: Engine, table: str, follower: str) -> tuple[int, list[dict[str, Any]]] | None:
+def read_snapshot(db: Engine, table: str, follower: str) -> tuple[int, list[dict[str, Any]]] | None:
     """The live rows and the follower's position, as of one moment; None without a table."""
     with db.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         if not table_exists(conn, table) or not table_exists(conn, "projection_tracking"):
@@ -89,7 +89,7 @@ def _compare_view(
     findings: Findings,
 ) -> None:
     name = projection.table.name
-    snapshot = _snapshot(db, name, projection.name)
+    snapshot = read_snapshot(db, name, projection.name)
     if snapshot is None:
         findings.add("evidence.missing_table", name, "the view's table or its tracking is gone")
         return
@@ -113,7 +113,7 @@ def _compare_view(
         rebuilt = [dict(r) for r in conn.execute(sa.select(shadow_table)).mappings()]
     keys = [column.name for column in shadow_table.primary_key.columns]
     findings.count(f"{name} rows", len(live))
-    _diff(name, keys, live, rebuilt, IGNORED_COLUMNS.get(name, frozenset()), findings)
+    diff_rows(name, keys, live, rebuilt, IGNORED_COLUMNS.get(name, frozenset()), findings)
 
 
 def _apply(db: Engine, shadow: Projection, events: Sequence[Any]) -> None:
@@ -122,7 +122,7 @@ def _apply(db: Engine, shadow: Projection, events: Sequence[Any]) -> None:
             shadow.apply_batch(conn, events)
 
 
-def _diff(
+def diff_rows(
     name: str,
     keys: Sequence[str],
     live: list[dict[str, Any]],
@@ -166,7 +166,7 @@ def _short(value: object, limit: int = 400) -> str:
 def _compare_tasks(
     app: CheckoutApplication, db: Engine, facts: LogFacts, findings: Findings
 ) -> None:
-    snapshot = _snapshot(db, provider_tasks.name, ProviderTaskFeed.name)
+    snapshot = read_snapshot(db, provider_tasks.name, ProviderTaskFeed.name)
     if snapshot is None:
         findings.add("evidence.missing_table", provider_tasks.name, "the task table is gone")
         return

@@ -13,6 +13,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ class ChaosOptions:
     customers: int = 6
     converge_timeout: float = 300.0
     max_fault_seconds: float | None = None  # default: 8 s per crash asked for
+    progress: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -114,7 +116,11 @@ def _inject(stack: Stack, schedule: random.Random, options: ChaosOptions) -> flo
     started = time.monotonic()
     limit = options.max_fault_seconds or 8.0 * options.crashes
     kinds, weights = zip(*FAULT_WEIGHTS.items(), strict=True)
+    reported = 0
     while stack.counted_crashes() < options.crashes:
+        if options.progress and stack.counted_crashes() >= reported + 50:
+            reported = stack.counted_crashes()
+            options.progress(f"{reported}/{options.crashes} crashes, {stack.now():.0f} s")
         if time.monotonic() - started > limit:
             break
         time.sleep(schedule.uniform(0.5, 2.5))

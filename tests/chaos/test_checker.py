@@ -3,12 +3,14 @@
 The world is real: the API, the projections and the worker (tests/e2e/payment_shop.py),
 the provider sandbox, and the outbox relay publishing to the session's broker. A few
 orders are paid with both providers, one is partly refunded and one cancelled; then each
-test tampers with one piece of evidence and expects that invariant's kind.
+test tampers with one piece of evidence and expects that invariant's kind. Tests that
+forge the log itself are in test_checker_forgeries.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +18,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
+from domain import Payment
+from infrastructure.audit.chain import AuditChain
+from infrastructure.relay.messages import cloud_event_id
 from tests.chaos.checker import CheckReport, Evidence, check, unsettled
+from tests.chaos.evidence_kafka import Record, read_topic
 from tests.e2e.conftest import CATALOG, start_api
 from tests.e2e.payment_shop import (
     RAZORPAY_KEY_ID,
@@ -36,7 +43,7 @@ from tests.waiting import TimedOut, wait_until
 pytestmark = pytest.mark.slow
 
 # Fixtures used by name below (pytest finds them in this module's namespace).
-__all__ = ["open_shop", "provider_sandbox", "shop", "start_api"]
+__all__ = ["open_shop", "provider_sandbox", "shop", "start_api", "world"]
 
 SETTLE = 60.0
 
@@ -47,13 +54,55 @@ class World:
     evidence: Evidence
     paid: list[PaidOrder]
     cancelled: str
+    relay: RelayThread
 
     def run(self, **changes: Any) -> CheckReport:
         return check(dataclasses.replace(self.evidence, **changes))
 
-    def sql(self, statement: str, **params: Any) -> None:
+    def sql(self, statement: str, **params: Any) -> Any:
+        """Run ``statement`` in its own transaction; its first column's first value."""
         with self.shop.api.container.db.begin() as conn:
-            conn.execute(sa.text(statement), params)
+            result = conn.execute(sa.text(statement), params)
+            return result.scalar() if result.returns_rows else None
+
+    def moving(self) -> list[str]:
+        return unsettled(self.evidence)
+
+    def payment_id(self, order_id: str) -> str:
+        return str(Payment.id_for(uuid.UUID(order_id)))
+
+    def chain(self) -> int:
+        """Chain the log as the projector's audit follower would (no anchors: nothing the
+        checker reads), so that the chain follower has a tracking row; returns its position."""
+        container = self.shop.api.container
+        return AuditChain(container.app, container.db).catch_up()
+
+    def records(self, order_id: str) -> list[Record]:
+        found = read_topic(self.evidence.bootstrap_servers, self.evidence.confirmed_topic)
+        return [record for record in found if record.key == order_id.encode()]
+
+    def partitions(self) -> int:
+        admin = AdminClient({"bootstrap.servers": self.evidence.bootstrap_servers})
+        return len(admin.list_topics(timeout=15).topics[self.evidence.confirmed_topic].partitions)
+
+    def last_version(self, order_id: str) -> int:
+        events = self.shop.api.container.app.events.get(uuid.UUID(order_id))
+        return max(event.originator_version for event in events)
+
+    def publish(self, record: Record, partition: int | None = None, **changes: Any) -> None:
+        """Produce a copy of ``record`` (headers changed by ``changes``, ``value``
+        replaced when given) to the confirmed topic, on ``partition`` or the record's own."""
+        value = changes.pop("value", record.value)
+        headers = {**record.headers, **{k: str(v).encode() for k, v in changes.items()}}
+        producer = Producer({"bootstrap.servers": self.evidence.bootstrap_servers})
+        producer.produce(
+            self.evidence.confirmed_topic,
+            key=record.key,
+            value=value,
+            headers=list(headers.items()),
+            partition=record.partition if partition is None else partition,
+        )
+        assert producer.flush(15) == 0
 
 
 def _refund_settled(shop: PaymentShop, order_id: str) -> bool:
@@ -105,11 +154,11 @@ def world(shop: PaymentShop, bootstrap_servers: str, topic_suffix: str) -> Itera
         wait_until(settled, timeout=SETTLE, interval=0.2, what="the world to settle")
     except TimedOut:
         pytest.fail(f"the world never settled: {moving}")
-    yield World(shop, evidence, paid, cancelled)
+    yield World(shop, evidence, paid, cancelled, running)
     running.stop()
 
 
-def _subjects(report: CheckReport, kind: str) -> set[str]:
+def subjects(report: CheckReport, kind: str) -> set[str]:
     return {v.subject for v in report.violations if v.invariant == kind}
 
 
@@ -123,6 +172,8 @@ def _held_webhooks(shop: PaymentShop) -> Iterator[None]:
 
 
 def test_a_healthy_world_has_no_violations(world: World) -> None:
+    assert world.chain() > 0
+
     report = world.run()
 
     assert report.violations == [], report.as_json()
@@ -131,13 +182,15 @@ def test_a_healthy_world_has_no_violations(world: World) -> None:
     assert report.examined["stripe charges"] >= 2
     assert report.examined["razorpay payments"] >= 1
     assert report.examined["webhooks"] > 0
+    assert report.examined["audit chain events"] > 0
+    assert report.examined["order_stock_movements rows"] > 0
     assert unsettled(world.evidence) == []
 
 
 def test_a_topic_without_the_records_loses_every_confirmed_order(world: World) -> None:
     report = world.run(confirmed_topic=f"orders.confirmed.empty.{uuid.uuid4().hex[:8]}")
 
-    assert _subjects(report, "kafka.lost") == {p.order_id for p in world.paid}
+    assert subjects(report, "kafka.lost") == {p.order_id for p in world.paid}
     assert report.kinds() == {"kafka.lost"}
 
 
@@ -154,7 +207,7 @@ def test_a_record_for_an_unknown_order_is_a_phantom(world: World) -> None:
 
     report = world.run()
 
-    assert _subjects(report, "kafka.phantom") == {stranger}
+    assert subjects(report, "kafka.phantom") == {stranger}
     assert report.kinds() == {"kafka.phantom"}
 
 
@@ -164,7 +217,7 @@ def test_a_view_row_changed_by_hand_differs_from_the_rebuild(world: World) -> No
 
     report = world.run()
 
-    assert _subjects(report, "views.rebuild") == {order_id}
+    assert subjects(report, "views.rebuild") == {order_id}
     assert report.kinds() == {"views.rebuild"}
 
 
@@ -176,13 +229,33 @@ def test_a_lost_task_row_is_missing(world: World) -> None:
     assert report.kinds() == {"tasks.missing"}
 
 
+def test_a_task_row_for_another_amount_is_a_mismatch(world: World) -> None:
+    world.sql("UPDATE provider_tasks SET amount = amount + 1 WHERE kind = 'refund'")
+
+    report = world.run()
+
+    assert report.kinds() == {"tasks.mismatch"}
+
+
+def test_a_webhook_given_up_on_is_abandoned(world: World) -> None:
+    event_id = world.sql(
+        "UPDATE webhook_inbox SET status = 'failed', next_attempt_at = NULL, attempts = 20"
+        " WHERE event_id = (SELECT min(event_id) FROM webhook_inbox) RETURNING event_id"
+    )
+
+    report = world.run()
+
+    assert {s.split(":", 1)[1] for s in subjects(report, "webhooks.abandoned")} == {event_id}
+    assert report.kinds() == {"webhooks.abandoned"}
+
+
 def test_stock_loaded_off_by_one_breaks_conservation(world: World) -> None:
     stock = dict(world.evidence.initial_stock)
     stock["SKU-1"] += 1
 
     report = world.run(initial_stock=stock)
 
-    assert _subjects(report, "stock.conservation") == {"SKU-1"}
+    assert subjects(report, "stock.conservation") == {"SKU-1"}
     assert report.kinds() == {"stock.conservation"}
 
 
@@ -191,7 +264,7 @@ def test_a_catalog_row_off_by_one_is_seen_by_the_stock_check(world: World) -> No
 
     report = world.run()
 
-    assert _subjects(report, "stock.view") == {"SKU-1"}
+    assert subjects(report, "stock.view") == {"SKU-1"}
     assert report.kinds() == {"stock.view", "views.rebuild"}
 
 
@@ -211,7 +284,7 @@ def test_an_unrefunded_extra_capture_at_the_provider_is_reported(world: World) -
         report = world.run()
 
     payment_id = first.metadata["paymentId"]
-    assert _subjects(report, "money.extra_capture") == {payment_id}
+    assert subjects(report, "money.extra_capture") == {payment_id}
     assert report.kinds() == {"money.extra_capture"}
 
 
@@ -222,7 +295,7 @@ def test_a_refund_made_at_the_provider_is_a_mismatch(world: World) -> None:
         report = world.run()
 
     payment_id = world.shop.stripe_intent(paid.captured).metadata["paymentId"]
-    assert _subjects(report, "money.mismatch") == {payment_id}
+    assert subjects(report, "money.mismatch") == {payment_id}
     assert report.kinds() == {"money.mismatch"}
 
 
@@ -233,4 +306,79 @@ def test_a_missing_table_is_a_violation_not_a_crash(world: World) -> None:
     finally:
         world.sql("ALTER TABLE webhook_inbox_gone RENAME TO webhook_inbox")
 
-    assert _subjects(report, "evidence.missing_table") == {"webhook_inbox"}
+    assert subjects(report, "evidence.missing_table") == {"webhook_inbox"}
+
+
+# -- the topic ---------------------------------------------------------------------------
+
+
+def test_a_redelivery_under_another_events_id_has_the_wrong_ce_id(world: World) -> None:
+    paid = world.paid[1]  # refunded after its confirmation: a later event of its own
+    [record] = world.records(paid.order_id)
+    later = cloud_event_id(uuid.UUID(paid.order_id), world.last_version(paid.order_id))
+    assert later != record.header("ce_id")
+    world.publish(record, ce_id=later)
+
+    report = world.run()
+
+    assert subjects(report, "kafka.ce_id") == {paid.order_id}
+    assert report.kinds() == {"kafka.ce_id"}
+
+
+def test_a_redelivery_on_another_partition_breaks_the_order(world: World) -> None:
+    paid = world.paid[0]
+    [record] = world.records(paid.order_id)
+    partitions = world.partitions()
+    assert partitions > 1, "one partition: nowhere else to put it"
+    world.publish(record, partition=(record.partition + 1) % partitions)
+
+    report = world.run()
+
+    assert subjects(report, "kafka.order") == {paid.order_id}
+    assert report.kinds() == {"kafka.order"}
+
+
+def test_a_redelivery_with_another_amount_is_a_payload_violation(world: World) -> None:
+    paid = world.paid[2]
+    [record] = world.records(paid.order_id)
+    body = json.loads(record.value or b"")
+    world.publish(record, value=json.dumps(body | {"amount": body["amount"] + 1}).encode())
+
+    report = world.run()
+
+    assert subjects(report, "kafka.payload") == {paid.order_id}
+    # The same ce_id with another value: a redelivery that is not one, whatever it says.
+    assert report.kinds() == {"kafka.payload", "kafka.duplicate_mismatch"}
+
+
+# -- money -------------------------------------------------------------------------------
+
+
+def test_a_charge_for_a_payment_the_log_does_not_have_is_an_orphan(world: World) -> None:
+    stranger = str(uuid.uuid4())
+    for _ in _held_webhooks(world.shop):
+        world.shop.stripe.v1.payment_intents.create(
+            {
+                "amount": 2500,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "metadata": {"paymentId": stranger, "orderId": str(uuid.uuid4())},
+            }
+        )
+        report = world.run()
+
+    assert subjects(report, "money.orphan_capture") == {stranger}
+    assert report.kinds() == {"money.orphan_capture"}
+
+
+def test_a_razorpay_order_paid_twice_is_an_extra_capture(world: World) -> None:
+    paid = world.paid[1]
+    gateway_order_id = world.shop.payment(paid.order_id, paid.customer)["gatewayOrderId"]
+    for _ in _held_webhooks(world.shop):
+        again = world.shop.pay_razorpay(gateway_order_id, allowDuplicate=True)
+        assert again.status_code == 200, again.text
+        report = world.run()
+
+    assert subjects(report, "money.extra_capture") == {world.payment_id(paid.order_id)}
+    assert report.kinds() == {"money.extra_capture"}
