@@ -112,7 +112,7 @@ class StoredChain:
 
 
 def stored_chain(conn: Connection) -> StoredChain:
-    ensure_tracking_row(conn, FOLLOWER_NAME)
+    """Where the chain stands; reads only (`audit verify` must not write)."""
     position = read_position(conn, FOLLOWER_NAME)
     t = audit_chain
     row = conn.execute(
@@ -258,6 +258,7 @@ class AuditChain:
 
     def _load(self) -> None:
         with self.db.begin() as conn:
+            ensure_tracking_row(conn, FOLLOWER_NAME)  # the row its compare-and-set moves
             stored = stored_chain(conn)
         self.position = stored.position
         self._head = stored.head

@@ -339,3 +339,17 @@ def test_bad_arguments_exit_2(database_url: str, data_dir: Path, tmp_path: Path)
     assert both.returncode == 2
     assert reason(both) == "checkout-engine: error: --anchors and --from-kafka exclude each other"
     assert missing.returncode == 2
+
+
+def test_verifying_a_log_the_chain_never_followed_writes_nothing(
+    shop: Shop, db: Engine, database_url: str, data_dir: Path
+) -> None:
+    shop.paid_order()
+    tracking = sa.text("SELECT name FROM projection_tracking WHERE name = 'audit_chain'")
+    with db.connect() as conn:
+        assert conn.execute(tracking).first() is None
+
+    verify(database_url, data_dir)
+
+    with db.connect() as conn:
+        assert conn.execute(tracking).first() is None, "an auditor's verify wrote a row"
