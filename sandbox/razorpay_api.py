@@ -114,7 +114,9 @@ class RazorpayApi:
         try:
             _credentials(request)
             body = await _json_body(request)
-            return JSONResponse(self._orders.refund_payment(request.path_params["id"], body))
+            key = request.headers.get("x-refund-idempotency")
+            refund = self._orders.refund_payment(request.path_params["id"], body, key)
+            return JSONResponse(refund)
         except RazorpayApiError as exc:
             return _error_response(exc)
 

@@ -9,6 +9,8 @@ only ``order_id|payment_id``, as Razorpay's does, so a tampered amount still ver
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any, Literal, cast
 
 from . import razorpay_objects as objects
@@ -24,6 +26,7 @@ ORDER_FIELDS = (
 )  # fmt: skip
 REFUND_FIELDS = ("amount", "speed", "notes", "receipt")
 PAY_FIELDS = ("outcome", "notes", "amount", "currency", "allowDuplicate")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
 ORDERLESS_PAY_FIELDS = ("outcome", "notes", "amount", "currency")
 MIN_AMOUNT = 100  # the smallest order or refund: one rupee, in paise
 PaymentOutcome = Literal["success", "failure"]
@@ -112,10 +115,34 @@ class RazorpayOrders:
                 raise not_found()
             return copy.deepcopy(refund)
 
-    def refund_payment(self, payment_id: str, body: JsonObject) -> JsonObject:
+    def refund_payment(
+        self, payment_id: str, body: JsonObject, idempotency_key: str | None = None
+    ) -> JsonObject:
+        """A normal refund; with ``X-Refund-Idempotency`` the same key and request give the
+        same refund, and the same key with another request is refused, as Razorpay does.
+
+        Razorpay answers 409 to a retry that arrives while the first request is still being
+        processed; here a request is processed whole under the store's lock, so a retry
+        either finds the refund or is the first to arrive.
+        """
         objects.reject_unknown(body, REFUND_FIELDS)
         requested = _amount(body, required=False, what="Refund") if "amount" in body else None
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise RazorpayApiError(
+                "The idempotency key must be at least 10 characters: letters, digits, "
+                "hyphens and underscores"
+            )
+        fingerprint = json.dumps([payment_id, body], sort_keys=True)
         with self._store.lock:
+            if idempotency_key is not None:
+                known = self._store.razorpay.refund_keys.get(idempotency_key)
+                if known is not None:
+                    if known[0] != fingerprint:
+                        raise RazorpayApiError(
+                            "Different request with the same idempotency key has already "
+                            "been processed."
+                        )
+                    return copy.deepcopy(self._store.razorpay.refunds[known[1]])
             payment = self._payment(payment_id)
             if not payment["captured"]:
                 raise RazorpayApiError("The payment has not been captured yet", field="id")
@@ -130,6 +157,8 @@ class RazorpayOrders:
             receipt = body.get("receipt")
             refund = objects.refund(payment, amount, _notes(body), _optional_str(receipt))
             self._store.razorpay.refunds[refund["id"]] = refund
+            if idempotency_key is not None:
+                self._store.razorpay.refund_keys[idempotency_key] = (fingerprint, refund["id"])
             payment["amount_refunded"] += amount
             full = payment["amount_refunded"] >= payment["amount"]
             payment["refund_status"] = "full" if full else "partial"

@@ -69,6 +69,8 @@ class RazorpayState:
     disputes: dict[str, JsonObject] = field(default_factory=dict)
     order_credentials: dict[str, OrderCredentials] = field(default_factory=dict)
     events: list[JsonObject] = field(default_factory=list)
+    # X-Refund-Idempotency key -> (the request it was first sent with, the refund it made)
+    refund_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class SandboxStore:

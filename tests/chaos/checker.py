@@ -46,6 +46,7 @@ from projections.schema import (
     webhook_inbox,
 )
 from tests.chaos.evidence_audit import check_audit_chain, check_stock_movements
+from tests.chaos.evidence_clients import check_clients
 from tests.chaos.evidence_kafka import check_confirmed_topic, read_topic
 from tests.chaos.evidence_log import LogFacts, read_log
 from tests.chaos.evidence_model import Evidence, Findings, Violation
@@ -137,6 +138,7 @@ def _run_checks(
     _guarded(findings, "stock_movements", lambda: check_stock_movements(db, facts, findings))
     _guarded(findings, "audit", lambda: check_audit_chain(app, db, findings))
     _guarded(findings, "followers", lambda: _check_followers(db, findings))
+    _guarded(findings, "clients", lambda: check_clients(facts, evidence.clients, findings))
 
 
 def _check_followers(db: Engine, findings: Findings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Evidence:
     razorpay_key_id: str
     razorpay_key_secret: str
     initial_stock: Mapping[str, int]  # sku -> on_hand the scenario loaded (external truth)
+    clients: Any = None  # evidence_clients.ClientHistory: what the clients sent and were answered
 
 
 @dataclass(frozen=True)

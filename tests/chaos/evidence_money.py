@@ -239,6 +239,17 @@ def _check_confirmed(facts: LogFacts, charges: list[ProviderCharge], findings: F
         if charge is None or (charge.captured, charge.currency) != (order.amount, order.currency):
             seen = "nothing" if charge is None else f"{charge.captured} {charge.currency}"
             problems.append(f"{payment.provider.value} captured {seen} by {gateway}")
+        if (
+            charge is not None
+            and charge.provider == "razorpay"
+            and charge.order_key != payment.gateway_order_id
+        ):
+            findings.add(
+                "money.confirmed_by_foreign",
+                order_id,
+                f"confirmed by {gateway}, a payment of Razorpay order {charge.order_key}, "
+                f"not of the payment's own order {payment.gateway_order_id}",
+            )
         if problems:
             findings.add(
                 "money.confirmed_amount",

@@ -54,7 +54,7 @@ class ChaosResult:
         return len(self.check.violations) if self.check else -1
 
 
-def evidence_of(stack: Stack) -> Evidence:
+def evidence_of(stack: Stack, scenario: Scenario | None = None) -> Evidence:
     env = stack.provider_environment
     return Evidence(
         database_url=stack.database_url,
@@ -66,6 +66,7 @@ def evidence_of(stack: Stack) -> Evidence:
         razorpay_key_id=env["RAZORPAY_KEY_ID"],
         razorpay_key_secret=env["RAZORPAY_KEY_SECRET"],
         initial_stock={entry.sku: entry.stock for entry in HOT_SKUS},
+        clients=scenario.history if scenario is not None else None,
     )
 
 
@@ -82,10 +83,12 @@ def run_chaos(options: ChaosOptions) -> ChaosResult:
         stack.calm()
         scenario.calm_provider()
         scenario.stop()
+        scenario.calm_provider()  # the operator may have armed a fault while it was stopping
         stack.sandbox_control("POST", "/webhooks/flush", {"timeout": 60})
-        evidence = evidence_of(stack)
+        evidence = evidence_of(stack, scenario)
         converged, moving = _converge(evidence, options.converge_timeout)
         converge_seconds = time.monotonic() - calm_started
+        stack.stop_roles()
         report_of_check = check(evidence)
     finally:
         stack.stop()

@@ -28,6 +28,7 @@ import httpx
 import stripe
 
 from application.catalog import CatalogEntry
+from tests.chaos.evidence_clients import ClientHistory
 from tests.chaos.stack import Stack
 
 HOT_SKUS = [
@@ -64,6 +65,7 @@ class Scenario:
     customers: int = 6
     operations: Counter[str] = field(default_factory=Counter)
     confirmed: list[Placed] = field(default_factory=list)
+    history: ClientHistory = field(default_factory=ClientHistory)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -150,9 +152,13 @@ class Scenario:
         items = [{"sku": rng.choice(SKUS_BY_PROVIDER[provider]), "quantity": rng.randint(1, 2)}]
         key = str(uuid.UUID(int=rng.getrandbits(128)))
         body = {"items": items, "provider": provider}
+        with self._lock:
+            self.history.checkout_keys.setdefault(customer, set()).add(key)
         response = self._request("POST", "/checkout", token=token, key=key, body=body)
+        self._answered(self.history.checkout_answers, (customer, key), response, "orderId")
         if rng.random() < 0.15:  # a double click: the same request again
             again = self._request("POST", "/checkout", token=token, key=key, body=body)
+            self._answered(self.history.checkout_answers, (customer, key), again, "orderId")
             self._count("checkout_double_click")
             assert again.status_code == response.status_code, (response.text, again.text)
         if response.status_code == 409:
@@ -174,8 +180,8 @@ class Scenario:
         )
         with self._lock:
             self._recent.append(placed)
-        if provider == "razorpay" and rng.random() < 0.08:
-            self._pay_for_someone_else(rng)
+        if provider == "razorpay" and rng.random() < 0.3:
+            self._pay_for_someone_else(rng, placed)
         fate = rng.random()
         if fate < 0.08:
             self._cancel(placed, token)
@@ -266,7 +272,7 @@ class Scenario:
         if rng.random() < 0.2:
             self._sandbox("POST", path, {"outcome": "failure"})
             self._count("razorpay_failed")
-        if rng.random() < 0.1:  # checkout.js options are the page's: a smaller amount
+        if rng.random() < 0.3:  # checkout.js options are the page's: a smaller amount
             short = max(100, placed.amount - rng.choice((100, placed.amount // 2)))
             self._sandbox("POST", path, {"outcome": "success", "amount": short})
             self._count("razorpay_paid_short")
@@ -282,14 +288,15 @@ class Scenario:
             self._sandbox("POST", path, {"outcome": "success", "allowDuplicate": True})
             self._count("razorpay_paid_twice")
 
-    def _pay_for_someone_else(self, rng: random.Random) -> None:
+    def _pay_for_someone_else(self, rng: random.Random, own: Placed) -> None:
         """An attacker pays with no order of theirs, naming another customer's payment and
-        order in the notes, which checkout.js lets the customer set."""
+        order in the notes, which checkout.js lets the customer set. The freshest orders
+        are the likeliest still unpaid: the ones such a payment could wrongly confirm."""
         with self._lock:
-            victims = [p for p in self._recent if p.provider == "razorpay"]
+            victims = [p for p in self._recent if p.provider == "razorpay" and p != own]
         if not victims:
             return
-        victim = rng.choice(victims)
+        victim = rng.choice(victims[-3:])
         notes = {"paymentId": victim.payment_id, "orderId": victim.order_id}
         body = {"outcome": "success", "notes": notes, "amount": victim.amount, "currency": "INR"}
         self._sandbox("POST", "/razorpay/v1/sandbox/payments/pay", body)
@@ -338,9 +345,24 @@ class Scenario:
         key = str(uuid.UUID(int=rng.getrandbits(128)))
         path = f"/admin/orders/{order['orderId']}/refunds"
         body = {"amount": amount, "reason": "chaos: customer asked"}
+        with self._lock:
+            self.history.refund_keys.setdefault(order["orderId"], set()).add(key)
         for _ in range(rng.choice((1, 1, 2, 3))):  # a retried request, the same key
             answer = self._request("POST", path, token=self._admin_token(), key=key, body=body)
+            self._answered(self.history.refund_answers, (order["orderId"], key), answer, "refundId")
             self._count(f"refund_{answer.status_code}")
+
+    def _answered(
+        self,
+        answers: dict[tuple[str, str], set[str]],
+        at: tuple[str, str],
+        response: httpx.Response,
+        name: str,
+    ) -> None:
+        """Keep the id a 2xx named, for the checker's one-per-key invariants."""
+        if response.status_code in (200, 201, 202):
+            with self._lock:
+                answers.setdefault(at, set()).add(str(response.json()[name]))
 
     def _resend_one(self, rng: random.Random) -> None:
         listed = self._sandbox("GET", "/_sandbox/events")

@@ -188,6 +188,24 @@ class Stack:
         finally:
             container.close()
 
+    def stop_roles(self) -> None:
+        """The engine's roles stop; PostgreSQL, the broker and the sandbox stay up. Nothing
+        moves while the checker reads the log and then the views (an order expiring between
+        the two would make the catalog view disagree with the log it read)."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        for role in self._roles.values():
+            role.signal(signal.SIGTERM)
+        for role in self._roles.values():
+            if role.process is None:
+                continue
+            try:
+                role.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                role.process.kill()
+                role.process.wait()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._watcher is not None:

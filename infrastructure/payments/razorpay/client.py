@@ -1,10 +1,13 @@
 """Razorpay through razorpay-python: the only module of the engine that imports ``razorpay``.
 
-Razorpay takes no idempotency keys, so a repeated call is made safe by looking first:
-an order carries the payment id as its ``receipt`` and is found by it before one is
-created; a refund carries the refund id in its ``notes`` (and receipt) and is found among
-the payment's refunds. Two executors never make the same call at once (the worker's
-lease outlasts the HTTP timeout), so look-up-then-create cannot race with itself.
+Razorpay takes no idempotency key for orders, so a repeated create is made safe by looking
+first: an order carries the payment id as its ``receipt`` and is found by it before one is
+created. A refund carries the refund id in its ``notes`` (and receipt) and is looked for
+among the payment's refunds too, but looking is not enough there: a worker killed in the
+middle of a call may leave it in flight at Razorpay while its task passes to another one,
+whose look finds nothing yet (the chaos suite refunded twice that way). So refunds also send
+the refund id as Razorpay's ``X-Refund-Idempotency`` key: the same key and request give the
+same refund, and a retry that arrives while the first is processed gets a 409, retried.
 
 The SDK cannot tell a 429 from a 400 (both say BAD_REQUEST_ERROR) and prints to stdout on
 connection errors, so the HTTP session it is given classifies those answers first.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +50,7 @@ from infrastructure.payments.minor_units import RAZORPAY_UNITS
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{10,}")  # what X-Refund-Idempotency takes
 REFUND_STATUSES = {
     "processed": ProviderRefundStatus.SUCCEEDED,
     "failed": ProviderRefundStatus.FAILED,
@@ -54,7 +59,7 @@ Entity = dict[str, Any]
 
 
 class ClassifyingSession(requests.Session):
-    """A timeout on every call; no answer, 429 and 5xx become TransientProviderError."""
+    """A timeout on every call; no answer, 409, 429 and 5xx become TransientProviderError."""
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__()
@@ -69,7 +74,8 @@ class ClassifyingSession(requests.Session):
         except requests.RequestException as exc:
             raise TransientProviderError(f"razorpay unreachable: {exc}") from None
         status = response.status_code
-        if status == 429 or status >= 500:
+        # 409: a request with the same idempotency key is still being processed; try again.
+        if status in (409, 429) or status >= 500:
             raise TransientProviderError(f"razorpay answered {status}: {_description(response)}")
         return response
 
@@ -165,7 +171,12 @@ class RazorpayGateway:
         with self._witnessed("refund", {"payment_id": paid, **data}) as answer, _translated():
             refund = self._refund_with_id(paid, refund_id)
             if refund is None:
-                refund = self._client.payment.refund(paid, data)
+                # The key makes a retry safe even while an earlier call is still in flight
+                # (a worker killed mid-call, its task taken over): the listing cannot see
+                # a refund that is not made yet.
+                key = refund_idempotency_key(refund_id)
+                headers: dict[str, str] = {"X-Refund-Idempotency": key}
+                refund = self._client.payment.refund(paid, data, headers=headers)
             answer["response"] = dict(refund)
         status = REFUND_STATUSES.get(str(refund.get("status")), ProviderRefundStatus.PENDING)
         return ProviderRefund(str(refund["id"]), status)
@@ -198,6 +209,14 @@ class RazorpayGateway:
             if tagged or refund.get("receipt") == refund_id:
                 return dict(refund)
         return None
+
+
+def refund_idempotency_key(refund_id: str) -> str:
+    """The refund id when Razorpay takes it as a key (10+ letters, digits, ``-``, ``_``),
+    else a digest of it: the same refund always sends the same key."""
+    if IDEMPOTENCY_KEY.fullmatch(refund_id):
+        return refund_id
+    return "sha256-" + hashlib.sha256(refund_id.encode()).hexdigest()[:48]
 
 
 @contextmanager

@@ -3,7 +3,10 @@ sandbox's fault controls standing in for a misbehaving provider."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import pytest
@@ -40,3 +43,21 @@ class SandboxGatewayContract(GatewayContract[ProviderSandbox]):
 
     def forget_idempotency_keys(self, backend: ProviderSandbox) -> None:
         backend.forget_idempotency_keys()
+
+    def test_a_refund_retried_while_the_first_call_is_in_flight_refunds_once(
+        self, backend: ProviderSandbox
+    ) -> None:
+        """A worker killed mid-call: the call is still on its way when another worker,
+        which took the task over, asks again. The look-up finds nothing yet."""
+        gateway = self.make_gateway(backend)
+        paid = self.pay(backend, gateway.create_order(self.request()))
+        request = self.refund(paid, 1000, str(uuid.uuid4()))
+        backend.fault(self.refund_path, delay_seconds=1.5, method="POST")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            in_flight = pool.submit(gateway.refund, request)
+            time.sleep(0.5)  # the first call is held at the provider
+            retried = gateway.refund(request)
+            first = in_flight.result(timeout=30)
+
+        assert first.gateway_refund_id == retried.gateway_refund_id
+        assert self.refunds_of(backend, paid) == [retried.gateway_refund_id]

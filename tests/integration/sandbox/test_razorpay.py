@@ -129,6 +129,29 @@ def test_refunds_partial_then_rest_and_over_refund_is_rejected(
         razorpay_client.payment.refund(payment_id, {"amount": 100})
 
 
+def test_a_refund_idempotency_key_gives_one_refund_and_refuses_another_request(
+    sandbox: Sandbox, razorpay_client: razorpay.Client
+) -> None:
+    """X-Refund-Idempotency, as Razorpay documents it: the same key and request replay
+    the refund; the same key with another request is a BAD_REQUEST; keys are 10+ of
+    letters, digits, hyphens and underscores."""
+    order = _order(razorpay_client, unique("rcpt"))
+    payment_id = _pay(sandbox, order["id"], "success").json()["razorpay_payment_id"]
+    key = {"headers": {"X-Refund-Idempotency": unique("refund-key")}}
+
+    first = razorpay_client.payment.refund(payment_id, {"amount": 20000}, **key)
+    again = razorpay_client.payment.refund(payment_id, {"amount": 20000}, **key)
+    with pytest.raises(BadRequestError, match="Different request with the same idempotency"):
+        razorpay_client.payment.refund(payment_id, {"amount": 10000}, **key)
+    with pytest.raises(BadRequestError, match="at least 10 characters"):
+        razorpay_client.payment.refund(
+            payment_id, {"amount": 100}, headers={"X-Refund-Idempotency": "short:key"}
+        )
+
+    assert again == first
+    assert razorpay_client.payment.fetch(payment_id)["amount_refunded"] == 20000
+
+
 def test_unknown_ids_are_bad_request_errors(razorpay_client: razorpay.Client) -> None:
     with pytest.raises(BadRequestError, match="does not exist"):
         razorpay_client.order.fetch("order_doesnotexist00")
