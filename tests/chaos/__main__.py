@@ -7,6 +7,7 @@ same schedule of decisions (see tests/chaos/run.py).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,18 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crashes", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=6)
     parser.add_argument("--report", type=Path, default=Path("chaos/results/latest.json"))
-    parser.add_argument("--workdir", type=Path, default=None, help="kept when given")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the roles' logs go; always kept"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
-        workdir = args.workdir or Path(scratch)
-        options = ChaosOptions(
-            args.seed,
-            args.crashes,
-            workdir,
-            customers=args.customers,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
-        )
-        result = run_chaos(options)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="chaos-"))
+    options = ChaosOptions(
+        args.seed,
+        args.crashes,
+        workdir,
+        customers=args.customers,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    result = run_chaos(options)
     write_report(result.report, args.report)
     print(summary(result.report))
     for violation in result.report["violations"]:
@@ -39,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if not result.converged:
         print(f"  did not converge: {result.report['still_moving']}")
     print(f"report: {args.report}")
-    return 0 if result.converged and result.violations == 0 else 1
+    clean = result.converged and result.violations == 0
+    if clean and args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"the roles' logs: {workdir}/logs")
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":
