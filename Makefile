@@ -54,7 +54,7 @@ SEED     ?= 1
 CRASHES  ?= 1000
 FUZZ_EXAMPLES ?= 200
 chaos: $(STAMP)
-	$(BIN)/python -m tests.chaos --seed $(SEED) --crashes $(CRASHES)
+	$(BIN)/python -m tests.chaos --seed $(SEED) --crashes $(CRASHES) $(CHAOS_ARGS)
 	CHECKOUT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest --basetemp=.pytest-tmp -q tests/e2e/test_fuzz_openapi.py
 
 # Regenerate the pinned constraints from a clean resolve.

@@ -307,8 +307,10 @@ class Scenario:
     def _operator(self, rng: random.Random) -> None:
         time.sleep(rng.uniform(0.5, 1.5))
         choice = rng.random()
-        if choice < 0.45:
+        if choice < 0.4:
             self._refund_someone(rng)
+        elif choice < 0.48:
+            self._restock(rng)
         elif choice < 0.6:
             duplicate = rng.random() < 0.5
             self._sandbox("POST", "/_sandbox/settings", {"duplicate_webhooks": duplicate})
@@ -325,6 +327,15 @@ class Scenario:
             self._resend_one(rng)
         else:
             self._provider_fault(rng)
+
+    def _restock(self, rng: random.Random) -> None:
+        """Units delivered: a sku's available units set again, which a retry may repeat
+        (setting is idempotent; adding a delta would not be)."""
+        sku = rng.choice(HOT_SKUS).sku
+        body = {"available": rng.randint(10, 40)}
+        path = f"/admin/products/{sku}/stock"
+        answer = self._request("POST", path, token=self._admin_token(), body=body)
+        self._count(f"restock_{answer.status_code}")
 
     def _admin_token(self) -> str:
         return self.stack.token("chaos-operator", ("admin",))
