@@ -39,9 +39,12 @@ chromium:
 	}
 
 # A temp dir of our own: a shared /tmp/pytest-of-$USER can be pruned by other runs.
+# Two pytest-xdist workers, each with its own embedded PostgreSQL and broker: the suite
+# waits on its services far more than it computes (PYTEST_WORKERS=0 runs it in one process).
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) chromium
 	rm -rf .pytest-tmp
-	$(BIN)/python -m pytest --basetemp=.pytest-tmp $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --basetemp=.pytest-tmp -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
