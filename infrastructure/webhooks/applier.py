@@ -28,6 +28,7 @@ from application.ports import Evidence, EvidenceKind, EvidenceStore
 from domain import DomainError, Provider
 from infrastructure.webhooks.events import (
     DispatchTable,
+    Ignore,
     ProviderEvent,
     WebhookEffects,
     mapping,
@@ -74,6 +75,12 @@ class WebhookApplier:
         # Copies: a test (or a provider switched off) changes this applier's tables only.
         self.handlers = {provider: dict(table) for provider, table in handlers.items()}
         self.retry = retry or RetryPolicy()
+
+    def ignores(self, provider: str, event_type: str) -> str | None:
+        """Why the tables deliberately ignore this type; None if they act on it (or do not
+        know it: an unknown type is stored and shown, not dropped)."""
+        handler = self.handlers.get(provider, {}).get(event_type)
+        return handler.why if isinstance(handler, Ignore) else None
 
     def apply(self, entry: InboxEntry) -> InboxStatus:
         """Apply a row leased to the caller and record the result on it."""

@@ -85,13 +85,23 @@ class PaymentNotYetKnown(Exception):
     """The event names a provider object the engine cannot match to a payment (yet)."""
 
 
+class Ignore:
+    """A table entry for event types the engine deliberately does not act on.
+
+    Reception answers these without an inbox write (nothing to apply, nothing to keep);
+    a type missing from the table is still stored, so a provider's new event stays
+    visible to operators.
+    """
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def __call__(self, event: ProviderEvent, effects: WebhookEffects) -> Applied:
+        return ignored(self.why)
+
+
 def ignore(why: str) -> Handler:
-    """A table entry for event types the engine deliberately does not act on."""
-
-    def handler(event: ProviderEvent, effects: WebhookEffects) -> Applied:
-        return ignored(why)
-
-    return handler
+    return Ignore(why)
 
 
 def unhandled(event: ProviderEvent, effects: WebhookEffects) -> Applied:

@@ -22,7 +22,8 @@ WEBHOOKS_REJECTED = Counter(
 )
 WEBHOOKS_RECEIVED = Counter(
     "checkout_webhooks_received_total",
-    "Verified webhook deliveries: new events and duplicates",
+    "Verified webhook deliveries: new events, duplicates, and types the engine ignores "
+    "(answered without being stored)",
     ["provider", "delivery"],
 )
 WEBHOOKS_APPLIED = Counter(

@@ -115,7 +115,10 @@ class WebhookReception:
         self.intakes = dict(intakes)
 
     def receive(self, provider: str, body: bytes, headers: Headers) -> Receipt:
-        """Verify, record and apply one delivery; raises InvalidSignature, recording nothing."""
+        """Verify, record and apply one delivery; raises InvalidSignature, recording nothing.
+
+        A type the dispatch tables deliberately ignore (``payment_intent.created``, ...) is
+        answered once verified, without an inbox write."""
         intake = self.intakes[provider]
         try:
             intake.verify(body, headers)
@@ -126,6 +129,12 @@ class WebhookReception:
                 "webhook rejected", provider=provider, reason=exc.reason.value, detail=exc.detail
             )
             raise
+        why = self.applier.ignores(provider, event_type)
+        if why is not None:
+            # Verified, and of a type the engine never acts on: answered, not stored.
+            WEBHOOKS_RECEIVED.labels(provider, "ignored").inc()
+            log.debug("webhook ignored", provider=provider, event_type=event_type, why=why)
+            return Receipt(event_id, False, InboxStatus.IGNORED)
         kept = {name: headers[name] for name in intake.kept_headers if name in headers}
         accepted = self.inbox.accept(provider, event_id, event_type, body, kept)
         if accepted.duplicate:

@@ -196,3 +196,29 @@ def test_a_razorpay_webhook_without_a_valid_signature_is_refused(
     )
     assert accepted.status_code == 200, accepted.text
     shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
+
+
+def _signed_stripe_event(shop: PaymentShop, event_type: str) -> Any:
+    event_id = f"evt_{hashlib.sha256(event_type.encode()).hexdigest()[:16]}{time.time_ns()}"
+    body = json.dumps(
+        {"id": event_id, "object": "event", "type": event_type, "data": {"object": {}}}
+    ).encode()
+    signature = stripe_signature_header(body, STRIPE_WEBHOOK_SECRET, int(time.time()))
+    return event_id, _post_stripe(shop, body, signature)
+
+
+def test_a_type_the_engine_ignores_is_answered_without_being_stored(shop: PaymentShop) -> None:
+    event_id, answer = _signed_stripe_event(shop, "payment_intent.created")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"received": True, "duplicate": False, "status": "ignored"}
+    assert shop.inbox.get("stripe", event_id) is None
+
+
+def test_a_type_the_engine_does_not_know_is_stored_for_operators(shop: PaymentShop) -> None:
+    event_id, answer = _signed_stripe_event(shop, "invoice.finalized")
+
+    assert answer.status_code == 200, answer.text
+    entry = shop.inbox.get("stripe", event_id)
+    assert entry is not None
+    assert entry.status is InboxStatus.IGNORED
