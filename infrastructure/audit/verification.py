@@ -40,6 +40,7 @@ _NEVER = 2**63  # beyond any notification id
 
 class Kind(StrEnum):
     ALTERED = "altered"  # same place, other content
+    LINK = "link"  # the chain's own row edited: the events around it still chain
     MOVED = "moved"  # another event's id, version or topic at this notification id
     INSERTED = "inserted"  # an event the chain never saw, within the chained range
     REMOVED = "removed"  # a chained event that is gone
@@ -151,6 +152,7 @@ class _Pass:
         self.anchors = sorted(anchors, key=lambda a: a.notification_id)
         self.next_anchor = 0
         self.next_at = self.anchors[0].notification_id if self.anchors else _NEVER
+        self.altered_at: int | None = None  # the event just reported altered, if any
 
     def event_and_row(self, event: EventRow, row: ChainRow) -> None:
         number, originator, version, topic, state = event
@@ -169,7 +171,13 @@ class _Pass:
             # While the two chains agree, one hash serves both.
             agree = self.stored == self.recomputed
             own = link if agree else link_of(self.stored, number, originator, version, topic, state)
-            if own != recorded:
+            previous, self.altered_at = self.altered_at, None
+            if own != recorded and link == recorded and previous == number - 1:
+                # This event chains from the link its predecessor's state gives, not from
+                # the link recorded for it: that row was edited, not the event before.
+                self._blame_the_link(previous)
+            elif own != recorded:
+                self.altered_at = number
                 self.result.add_event_finding(
                     Finding(
                         Kind.ALTERED,
@@ -183,6 +191,16 @@ class _Pass:
         self.result.chained += 1
         if self.next_at <= number:
             self._anchor(number)
+
+    def _blame_the_link(self, number: int) -> None:
+        findings = self.result.events_findings
+        if findings and findings[-1].notification_id == number:
+            findings[-1] = Finding(
+                Kind.LINK,
+                number,
+                f"the chain's link for event {number} was edited: the event still gives the "
+                "link its successor chains from",
+            )
 
     def event_only(self, event: EventRow) -> None:
         number = event[0]

@@ -353,3 +353,24 @@ def test_verifying_a_log_the_chain_never_followed_writes_nothing(
 
     with db.connect() as conn:
         assert conn.execute(tracking).first() is None, "an auditor's verify wrote a row"
+
+
+def test_an_edited_chain_row_is_named_and_not_the_event_after_it(
+    chained_shop: Shop, db: Engine, database_url: str, data_dir: Path
+) -> None:
+    edited = middle_event(db)
+    with db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE audit_chain SET link = :link WHERE notification_id = :id"),
+            {"link": "00" * 32, "id": edited},
+        )
+
+    result = verify(database_url, data_dir)
+
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    assert failed[0] == (
+        f"FAILED link: the chain's link for event {edited} was edited: the event still gives "
+        "the link its successor chains from"
+    ), result.stdout
+    assert not [line for line in failed if "FAILED altered" in line], result.stdout
