@@ -5,7 +5,9 @@ that head, produce their messages, wait for every acknowledgement, then save the
 position. Ids up to a committed head are final (the recorder's table lock makes them
 visible in commit order), so nothing is skipped; nothing is saved before the broker
 has it, so nothing is lost; a crash between the two re-sends the batch with the same
-ce_ids. Only the process holding the lease relays; the others wait as standbys.
+ce_ids. A pass that published nothing (most events are not relayed) defers its save, by
+at most ``save_every``: a crash meanwhile costs a re-read that relays nothing. Only the
+process holding the lease relays; the others wait as standbys.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class RelayOptions:
     backoff_max: float = 10.0
     replication: int = 1
     admin_timeout: float = 10.0
+    # A pass that published nothing saves its position at most this often: re-reading
+    # events that relay nothing is all a crash in between costs.
+    save_every: float = 1.0
 
 
 def _address(database: DatabaseAddress | Engine) -> DatabaseAddress:
@@ -116,6 +121,8 @@ class OutboxRelay:
         self._topics_ready = False
         self.is_active = False
         self.position = 0
+        self._saved = 0  # the position as last saved
+        self._saved_at = 0.0  # when (time.monotonic())
         self.passes = 0
         self.lease_attempts = 0
 
@@ -160,16 +167,26 @@ class OutboxRelay:
         metrics.ACTIVE.set(1)
         log.info("relay active", relay=self._options.name)
         try:
-            self.position = lease.position()
+            self.position = self._saved = lease.position()
+            self._saved_at = time.monotonic()
             while not stop.is_set():
                 more = self._pass_or_back_off(lease, stop)
                 if not more:
-                    lease.wait_for_commit(self._options.safety_poll, stop)
+                    lease.wait_for_commit(self._idle_wait(), stop)
+                    if self._saved < self.position:
+                        self._save_if_due(lease, self.position, published=False)
         except LeaseLost as exc:
             log.warning("relay lease lost, standing by", error=str(exc))
         finally:
             self.is_active = False
             metrics.ACTIVE.set(0)
+
+    def _idle_wait(self) -> float:
+        """Until the next commit, the safety poll, or the deferred save, whichever is first."""
+        if self._saved >= self.position:
+            return self._options.safety_poll
+        due = self._saved_at + self._options.save_every - time.monotonic()
+        return max(0.0, min(self._options.safety_poll, due))
 
     def _pass_or_back_off(self, lease: Lease, stop: threading.Event) -> bool:
         """One pass; True when more is waiting. Failures wait, then the caller retries."""
@@ -207,11 +224,18 @@ class OutboxRelay:
         notifications, end = one_per_order(batch, end)
         messages = [m for m in map(self._message, notifications) if m is not None]
         self._publish([m for m in messages if m.ce_id not in self._acked], lease)
-        lease.save(end)
+        self._save_if_due(lease, end, published=bool(messages))
         self._acked.clear()
         self.position = end
         self._report_backlog(head)
         return end < head
+
+    def _save_if_due(self, lease: Lease, end: int, published: bool) -> None:
+        """Save ``end`` now if this pass published, or if the last save is a while ago."""
+        if published or time.monotonic() - self._saved_at >= self._options.save_every:
+            lease.save(end)
+            self._saved_at = time.monotonic()
+            self._saved = end
 
     def _message(self, notification: Notification) -> OutboxMessage | None:
         event = self._app.mapper.to_domain_event(notification)

@@ -12,10 +12,12 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from domain import Order
 from infrastructure.relay import RelayBacklogCollector, RelayTopics, backlog, cloud_event_id
+from infrastructure.relay.metrics import stored_position
 from tests.integration.relay.conftest import MakeRelay
 from tests.integration.relay.harness import FAST, RelayThread, wait_caught_up, wait_for_passes
 from tests.integration.relay.records import assert_schema_valid, read_topic
 from tests.integration.shop import Shop
+from tests.waiting import wait_until
 
 
 def expected_lines() -> list[dict[str, object]]:
@@ -211,3 +213,24 @@ def test_a_dispute_and_its_outcome_are_published_on_orders_disputed(
         assert record.body["dispute"]["amount"] == order.amount
         assert record.body["status"] == "PAYMENT_CONFIRMED"
         assert_schema_valid(record)
+
+
+def test_a_pass_that_publishes_nothing_defers_its_save_and_one_that_publishes_saves_at_once(
+    app: CheckoutApplication, db: Engine, shop: Shop, make_relay: MakeRelay
+) -> None:
+    """Position saves cost a write per pass; most passes relay nothing (checkouts,
+    stock, payments), so those save at most every `save_every` seconds."""
+    with RelayThread(make_relay(dataclasses.replace(FAST, save_every=3600.0))) as relay:
+        wait_for_passes(relay, 1)
+        saved = stored_position(db)
+        shop.place("alice")  # events the relay reads and does not publish
+        wait_until(lambda: relay.position >= app.head_position(), what="the relay's read")
+        wait_for_passes(relay)
+        assert stored_position(db) == saved, "a pass that published nothing saved"
+
+        shop.pay(shop.place("bob"))  # an OrderConfirmed: published, then saved at once
+        wait_caught_up(app, db)
+
+    with RelayThread(make_relay(dataclasses.replace(FAST, save_every=0.2))) as relay:
+        shop.place("carol")
+        wait_caught_up(app, db)  # deferred, not forgotten: saved while the relay idles
