@@ -192,38 +192,20 @@ class Stack:
         """The engine's roles stop; PostgreSQL, the broker and the sandbox stay up. Nothing
         moves while the checker reads the log and then the views (an order expiring between
         the two would make the catalog view disagree with the log it read)."""
-        self._stopping.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout=5)
-        for role in self._roles.values():
-            role.signal(signal.SIGTERM)
-        for role in self._roles.values():
-            if role.process is None:
-                continue
-            try:
-                role.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                role.process.kill()
-                role.process.wait()
+        self._stop_watching()
+        _terminate(list(self._roles.values()))
 
     def stop(self) -> None:
+        self._stop_watching()
+        self._resume_broker()
+        _terminate([*self._roles.values(), *([self._sandbox] if self._sandbox else [])])
+        self._broker.stop()
+        self._postgres.stop()
+
+    def _stop_watching(self) -> None:
         self._stopping.set()
         if self._watcher is not None:
             self._watcher.join(timeout=5)
-        self._resume_broker()
-        processes = [*self._roles.values(), *([self._sandbox] if self._sandbox else [])]
-        for role in processes:
-            role.signal(signal.SIGTERM)
-        for role in processes:
-            if role.process is None:
-                continue
-            try:
-                role.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                role.process.kill()
-                role.process.wait()
-        self._broker.stop()
-        self._postgres.stop()
 
     # -- what the checker and the scenario need --------------------------------------------
 
@@ -349,3 +331,17 @@ class Stack:
             return None
         point = self.rng.choice(POINTS_BY_ROLE[name])
         return f"{point}@{self.rng.randint(1, 3)}"
+
+
+def _terminate(roles: list[RoleProcess], timeout: float = 20.0) -> None:
+    """SIGTERM to every one, then wait for each; one that does not stop in time is killed."""
+    for role in roles:
+        role.signal(signal.SIGTERM)
+    for role in roles:
+        if role.process is None:
+            continue
+        try:
+            role.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            role.process.kill()
+            role.process.wait()

@@ -3,7 +3,6 @@ sandbox's fault controls standing in for a misbehaving provider."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ import pytest
 from application.ports import PaymentGateway
 from tests.integration.payments.contract import FaultyCall, GatewayContract
 from tests.integration.payments.sandbox import ProviderSandbox
+from tests.waiting import wait_until
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused
 
@@ -55,7 +55,8 @@ class SandboxGatewayContract(GatewayContract[ProviderSandbox]):
         backend.fault(self.refund_path, delay_seconds=1.5, method="POST")
         with ThreadPoolExecutor(max_workers=1) as pool:
             in_flight = pool.submit(gateway.refund, request)
-            time.sleep(0.5)  # the first call is held at the provider
+            # The provider has the first call (its one-shot fault is used up) and holds it.
+            wait_until(lambda: not backend.faults_left(), timeout=10, what="the held call")
             retried = gateway.refund(request)
             first = in_flight.result(timeout=30)
 
