@@ -20,6 +20,7 @@ from application.cancellations import CustomerCancellations
 from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
+from application.group_commit import CheckoutWriter
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
 from application.refunds import Refunds
@@ -98,6 +99,11 @@ class ApiServices(Protocol):
 
     @property
     def checkout(self) -> Checkout: ...
+
+    @property
+    def checkout_writer(self) -> CheckoutWriter:
+        """Checkouts of this process, committed in batches (adr/0019)."""
+        ...
 
     @property
     def cancellations(self) -> CustomerCancellations: ...

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -89,6 +90,39 @@ class Placed:
     replayed: bool
 
 
+def decide(
+    request: CheckoutRequest,
+    order_id: UUID,
+    products: Mapping[str, Product],
+    stocks: Mapping[str, Stock],
+    expires_at: datetime,
+) -> tuple[Order, Payment]:
+    """One checkout decided on loaded aggregates: the new order and its payment, with the
+    reservations triggered on ``stocks``.
+
+    Every check that can refuse the request (pricing, the order's and the payment's own
+    rules, stock) runs before the first stock event is triggered, so a refused request
+    leaves nothing pending on aggregates a batch shares with other requests.
+    """
+    wanted = request.wanted()
+    actor = request.actor
+    cart = price_cart(products, wanted)
+    order = Order.place(
+        order_id=order_id,
+        customer_id=request.customer_id,
+        lines=cart.lines,
+        currency=cart.currency,
+        payment_id=Payment.id_for(order_id),
+        provider=request.provider,
+        expires_at=expires_at,
+        request_fingerprint=request.fingerprint(),
+        actor=actor,
+    )
+    payment = Payment.initiate(order_id, request.provider, order.amount, order.currency, actor)
+    reserve_all(stocks, wanted, order_id, actor)
+    return order, payment
+
+
 class Checkout:
     def __init__(
         self,
@@ -119,11 +153,9 @@ class Checkout:
             if earlier is not None:
                 return earlier
         wanted = request.wanted()
-        cart = price_cart(self._products(wanted), wanted)
-        stocks = self._stocks(wanted)
-        actor = request.actor
+        products, stocks = self._products(wanted), self._stocks(wanted)
         try:
-            reserve_all(stocks, wanted, order_id, actor)
+            order, payment = decide(request, order_id, products, stocks, self._expiry())
         except DuplicateReservation:
             # A concurrent request with the same key committed between our look-up
             # and our stock load: its order exists now, so answer as a replay.
@@ -131,21 +163,11 @@ class Checkout:
             if earlier is None:
                 raise
             return earlier
-        payment_id = Payment.id_for(order_id)
-        order = Order.place(
-            order_id=order_id,
-            customer_id=request.customer_id,
-            lines=cart.lines,
-            currency=cart.currency,
-            payment_id=payment_id,
-            provider=request.provider,
-            expires_at=self.clock.now() + self.payment_ttl,
-            request_fingerprint=request.fingerprint(),
-            actor=actor,
-        )
-        payment = Payment.initiate(order_id, request.provider, order.amount, order.currency, actor)
         recordings = self.app.save(order, payment, *stocks.values())
         return Placed(order, payment, recordings[-1].notification.id, replayed=False)
+
+    def _expiry(self) -> datetime:
+        return self.clock.now() + self.payment_ttl
 
     def _earlier(self, request: CheckoutRequest, order_id: UUID) -> Placed | None:
         """The first response for this key, or IdempotencyConflict if the body differs."""

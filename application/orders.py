@@ -68,9 +68,11 @@ class OrderLifecycle:
     def _end(self, order_id: UUID, reason: str, customer_id: str | None, actor: str) -> Ended:
         order = self.get(order_id, customer_id)
         order.cancel(reason, actor)  # raises InvalidTransition unless PENDING_PAYMENT
-        stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
+        # The order's lines say what it holds; its state machine (above) lets it end once.
+        quantities = order.quantities
+        stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in quantities]
         for stock in stocks:
-            stock.release(order.id, reason, actor)
+            stock.release(order.id, quantities[stock.sku], reason, actor)
         # The payment ends with its order, so a polling frontend sees a terminal status.
         payment = self.app.load(Payment, order.payment_id)
         payment.cancel(reason, actor)

@@ -101,9 +101,11 @@ class PaymentOutcomes:
         order = self.app.load(Order, payment.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
             order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value, origin)
-            stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
+            # The order's lines say what it holds; confirm_payment (above) allows one sale.
+            quantities = order.quantities
+            stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in quantities]
             for stock in stocks:
-                stock.commit(order.id, origin.actor)
+                stock.commit(order.id, quantities[stock.sku], origin.actor)
             return self._save(payment, order, *stocks)
         # The money arrived after the order was cancelled or expired: the stock is
         # gone, so the customer gets their money back, automatically and on record.

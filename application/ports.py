@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 
@@ -56,6 +56,11 @@ class ProviderOrderRequest:
     amount: int  # ISO 4217 minor units
     currency: str
     customer_id: str | None = None
+    # True only when the caller knows no earlier call can have created anything for this
+    # payment (the worker's first claim of the task): an adapter that must look an earlier
+    # object up first (Razorpay, by receipt) may then skip the look-up. False, the safe
+    # default, always looks.
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,13 @@ class EvidencingGateway(Protocol):
         ...
 
 
+def evidencing(gateway: object) -> EvidencingGateway | None:
+    """``gateway`` as an EvidencingGateway, or None: what ``isinstance`` on the runtime
+    Protocol answers, at the cost of one attribute look-up (the worker asks once per call,
+    and Python 3.11's Protocol check walks every attribute of the Protocol each time)."""
+    return cast(EvidencingGateway, gateway) if hasattr(gateway, "with_evidence") else None
+
+
 @runtime_checkable
 class EvidencingSessions(Protocol):
     """CheckoutSessions that can hand back the raw request and answer of every call."""
@@ -305,3 +317,23 @@ class EvidenceStore(Protocol):
     def keep(self, evidence: Evidence) -> None:
         """Store it once per digest; keeping the same evidence again changes nothing."""
         ...
+
+
+@runtime_checkable
+class BatchEvidenceStore(Protocol):
+    """An EvidenceStore that can keep several items in one write (the batched worker)."""
+
+    def keep_all(self, items: Sequence[Evidence]) -> None:
+        """``keep`` for each of ``items``, all at once."""
+        ...
+
+
+def keep_all(store: EvidenceStore, items: Sequence[Evidence]) -> None:
+    """Keep ``items`` in one write where ``store`` can, else one by one."""
+    if not items:
+        return
+    if isinstance(store, BatchEvidenceStore):
+        store.keep_all(items)
+        return
+    for item in items:
+        store.keep(item)

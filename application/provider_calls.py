@@ -16,7 +16,7 @@ names the worker as its actor and carries the evidence's digest (adr/0016).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from application.application import CheckoutApplication
@@ -27,7 +27,6 @@ from application.ports import (
     CheckoutSessions,
     Evidence,
     EvidenceStore,
-    EvidencingGateway,
     EvidencingSessions,
     PaymentGateway,
     PermanentProviderError,
@@ -36,6 +35,8 @@ from application.ports import (
     ProviderOrderRequest,
     ProviderRefundRequest,
     ProviderRefundStatus,
+    evidencing,
+    keep_all,
 )
 from application.refunds import Refunds
 from domain import (
@@ -59,11 +60,20 @@ class _Evidenced:
 
     def keep(self) -> Origin:
         """Store the evidence gathered so far; the worker's origin for the last call."""
-        kept, self._kept[:] = list(self._kept), []
+        kept = self.take()
         if self._store is not None:
-            for evidence in kept:
-                self._store.keep(evidence)
-        return Origin.worker(kept[-1].digest if kept else None)
+            keep_all(self._store, kept)
+        return origin_of(kept)
+
+    def take(self) -> list[Evidence]:
+        """The evidence gathered so far, for the caller to keep (several use cases' at once)."""
+        taken, self._kept[:] = list(self._kept), []
+        return taken
+
+
+def origin_of(evidence: Sequence[Evidence]) -> Origin:
+    """The worker, as the actor of the event the last of these calls led to (adr/0016)."""
+    return Origin.worker(evidence[-1].digest if evidence else None)
 
 
 class EvidencedCalls(_Evidenced):
@@ -71,11 +81,8 @@ class EvidencedCalls(_Evidenced):
 
     def __init__(self, gateway: PaymentGateway, store: EvidenceStore | None) -> None:
         super().__init__(store)
-        self.gateway = (
-            gateway.with_evidence(self._kept.append)
-            if isinstance(gateway, EvidencingGateway)
-            else gateway
-        )
+        view = evidencing(gateway)
+        self.gateway = gateway if view is None else view.with_evidence(self._kept.append)
 
 
 class EvidencedSessions(_Evidenced):
@@ -138,9 +145,9 @@ class ProviderCalls:
         except Exception:
             calls.keep()  # a transient failure is evidence too
             raise
-        return self._record(payment_id, order.id, calls, created, calls.keep())
+        return self.record(payment_id, order.id, calls, created, calls.keep())
 
-    def _record(
+    def record(
         self,
         payment_id: UUID,
         order_id: UUID,
@@ -159,6 +166,10 @@ class ProviderCalls:
             )
         except InvalidTransition as exc:  # a provider notice moved the payment on first
             return f"created {created.gateway_order_id}, not recorded: {exc}"
+        return self.cancel_if_ended(order_id, calls, created)
+
+    def cancel_if_ended(self, order_id: UUID, calls: EvidencedCalls, created: ProviderOrder) -> str:
+        """Once ``created`` is recorded: cancel it if its order ended while we called."""
         if self.app.load(Order, order_id).status is not OrderStatus.PENDING_PAYMENT:
             # Cancelled while we called: its cancel task may have found nothing to cancel.
             try:

@@ -13,10 +13,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description="Benchmark the real stack; writes bench/results/latest.json.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="short run for local iteration (< 3 minutes)"
+        "--quick", action="store_true", help="short run for local iteration (about 2 minutes)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="concurrent clients in every phase (8)"
+        "--concurrency",
+        type=int,
+        default=8,
+        help="concurrent clients of the status reads, the profile and the baselines (8); "
+        "the checkout load runs at 8 and then at 32 clients",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     parser.add_argument(

@@ -4,8 +4,14 @@
   scratch table; each client thread has its own connection.
 - `eventsourcing`: the eventsourcing library alone, with the engine's persistence settings
   (the same table lock per insert), saving a new one-event aggregate per transaction.
+- `batched_insert`: the physical ceiling of a checkout's write. Raw psycopg into an events
+  table made by eventsourcing's recorder (same columns, primary key and notification id
+  index); one transaction = `SET LOCAL lock_timeout`, `LOCK TABLE ... IN EXCLUSIVE MODE`
+  (what the recorder runs before every insert), one INSERT of 16 checkouts x 5 rows,
+  commit, pipelined in one round trip; 16 checkouts per commit. Each row's state has the
+  mean size of the engine's own stored events in this run.
 
-Both run in their own process (like the load generator), closed loop, warm-up excluded.
+All run in their own process (like the load generator), closed loop, warm-up excluded.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import multiprocessing
 import os
 import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -27,7 +34,11 @@ from entrypoints.harness import event_store_env, libpq_url
 
 POSTGRES = "postgres"
 EVENTSOURCING = "eventsourcing"
+BATCHED = "batched_insert"
 SCRATCH_TABLE = "bench_baseline_inserts"
+BATCH_CHECKOUTS = 16
+ROWS_PER_CHECKOUT = 5
+DEFAULT_STATE_BYTES = 400
 
 
 class Ping(Aggregate):
@@ -41,6 +52,41 @@ class BaselineApplication(Application[Any]):
     name = "benchbaseline"  # its own events table: benchbaseline_events
 
 
+class BatchedApplication(Application[Any]):
+    """Only to create its events table (benchbatched_events) as the recorder makes one."""
+
+    name = "benchbatched"
+
+
+def _batched_client(conninfo: str, state_bytes: int) -> tuple[Any, Any]:
+    from psycopg import sql
+
+    table = sql.Identifier(f"{BatchedApplication.name}_events")
+    lock: list[sql.SQL | sql.Composed] = [
+        sql.SQL("SET LOCAL lock_timeout = '5s'"),
+        sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table),
+    ]
+    insert = sql.SQL(
+        "INSERT INTO {} (originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+    ).format(table)
+    conn = psycopg.connect(conninfo)
+    rows = BATCH_CHECKOUTS * ROWS_PER_CHECKOUT
+    topics = ["bench.baselines:Checkout.Event"] * rows
+    versions = [1] * rows
+    state = os.urandom(state_bytes)
+    states = [state] * rows
+
+    def one(client: int, number: int) -> None:
+        ids = [uuid.uuid4() for _ in range(rows)]
+        with conn.pipeline(), conn.transaction():
+            for statement in lock:
+                conn.execute(statement, prepare=True)
+            conn.execute(insert, (ids, versions, topics, states), prepare=True)
+
+    return one, conn.close
+
+
 def _postgres_client(conninfo: str) -> Any:
     conn = psycopg.connect(conninfo, autocommit=True)
     statement = f"INSERT INTO {SCRATCH_TABLE} (client, payload) VALUES (%s, %s)"
@@ -52,11 +98,23 @@ def _postgres_client(conninfo: str) -> Any:
 
 
 def _run(
-    kind: str, database_url: str, concurrency: int, warmup: float, duration: float
+    kind: str,
+    database_url: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    state_bytes: int = DEFAULT_STATE_BYTES,
 ) -> dict[str, Any]:
     conninfo = libpq_url(database_url)
     closers = []
-    if kind == POSTGRES:
+    if kind == BATCHED:
+        BatchedApplication(env=event_store_env(database_url, pool_size=1)).close()
+        clients = []
+        for _ in range(concurrency):
+            one, close = _batched_client(conninfo, state_bytes)
+            clients.append(one)
+            closers.append(close)
+    elif kind == POSTGRES:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (id bigserial PRIMARY KEY,"
@@ -110,7 +168,7 @@ def _run(
     for close in closers:
         close()
     done = [s for per_client in latencies for s in per_client]
-    return {
+    result = {
         "kind": kind,
         "concurrency": concurrency,
         "warmup_s": warmup,
@@ -121,11 +179,38 @@ def _run(
         "failures": sum(failures),
         "client_cpu": cpu_share(cpu_end - cpu_begin, wall_end - wall_begin, os.cpu_count() or 1),
     }
+    if kind == BATCHED:
+        result.update(
+            {
+                "checkouts_per_transaction": BATCH_CHECKOUTS,
+                "rows_per_checkout": ROWS_PER_CHECKOUT,
+                "state_bytes": state_bytes,
+                "checkouts_per_s": rate(len(done) * BATCH_CHECKOUTS, duration),
+            }
+        )
+    return result
 
 
 def run_baseline(
-    kind: str, database_url: str, concurrency: int, warmup: float, duration: float
+    kind: str,
+    database_url: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    state_bytes: int = DEFAULT_STATE_BYTES,
 ) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_run, kind, database_url, concurrency, warmup, duration).result()
+        future = pool.submit(_run, kind, database_url, concurrency, warmup, duration, state_bytes)
+        return future.result()
+
+
+def mean_state_bytes(database_url: str, table: str) -> int | None:
+    """The mean size of the stored events' state in `table` (None if it has none)."""
+    from psycopg import sql
+
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        row = conn.execute(
+            sql.SQL("SELECT avg(octet_length(state)) FROM {}").format(sql.Identifier(table))
+        ).fetchone()
+    return round(float(row[0])) if row and row[0] is not None else None

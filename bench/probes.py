@@ -86,6 +86,7 @@ class ProbeResults:
     to_produce: list[float] = field(default_factory=list)
     pay_to_broker: list[float] = field(default_factory=list)
     placed: int = 0
+    placed_in_window: int = 0  # probe checkouts answered 201 inside the measured window
     paid: int = 0
     confirmed: int = 0
     problems: list[str] = field(default_factory=list)
@@ -104,6 +105,7 @@ class Probes:
         skus: tuple[str, ...],
         interval: float,
         window: tuple[float, float],
+        label: str = "probe",
     ) -> None:
         self.base_url = base_url
         self.sandbox_url = sandbox_url
@@ -114,6 +116,7 @@ class Probes:
         self.skus = skus
         self.interval = interval
         self.window = window
+        self.label = label  # customer ids: <label>-<n>, distinct across phases
         self.results = ProbeResults()
         self._stop_placing = threading.Event()
         self._stop_all = threading.Event()
@@ -182,7 +185,7 @@ class Probes:
             while not self._stop_placing.is_set():
                 next_at += self.interval
                 number += 1
-                customer = f"probe-{number}"
+                customer = f"{self.label}-{number}"
                 provider = "stripe" if number % 2 else "razorpay"
                 sku = self.skus[number % len(self.skus)]
                 token = mint_token(self.jwt_secret, customer, (), 4 * 3600)
@@ -204,6 +207,8 @@ class Probes:
                 probe = _Probe(order_id, customer, provider, committed_at)
                 with self._lock:
                     self.results.placed += 1
+                    if self._in_window(committed_at):
+                        self.results.placed_in_window += 1
                     self._probes[order_id] = probe
                     if visible_at is not None and self._in_window(committed_at):
                         self.results.lags.append(visible_at - committed_at)

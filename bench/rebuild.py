@@ -61,7 +61,7 @@ def _paid_checkout(
     payment.record_capture(gateway_payment, payment.amount, payment.currency, f"evt_{number}")
     order.confirm_payment(payment_id, gateway_payment, provider)
     for line in lines:
-        stocks[line.sku].commit(order_id)
+        stocks[line.sku].commit(order_id, line.quantity)
     return [order, payment]
 
 

@@ -26,8 +26,59 @@ REQUIRED_FIGURES = (
     "status_reads.throughput_per_s",
     "baselines.postgres_insert_commits_per_s",
     "baselines.eventsourcing_saves_per_s",
+    "baselines.batched_insert_checkouts_per_s",
     "machine.cores",
     "machine.memory_gib",
+    # issue 14
+    *(
+        f"checkout.by_clients.{clients}.{figure}"
+        for clients in ("8", "32")
+        for figure in (
+            "throughput_per_s",
+            "latency_ms.p50",
+            "latency_ms.p99",
+            "backlog.provider_orders_per_s",
+            "backlog.payments_per_s",
+        )
+    ),
+    "cpu_ms_per_checkout.engine_total",
+    "statements_per_checkout",
+    "transactions_per_checkout",
+    "wal_fsyncs_per_checkout",
+)
+
+# The done-when of issue 14: (label, figure, comparison, target); a target given as a
+# (factor, figure) pair is that multiple of another figure of the same document.
+TARGETS: tuple[tuple[str, str, str, float | tuple[float, str]], ...] = (
+    (
+        "checkouts/s at 32 clients >= 0.5x eventsourcing saves/s",
+        "checkout.by_clients.32.throughput_per_s",
+        ">=",
+        (0.5, "baselines.eventsourcing_saves_per_s"),
+    ),
+    (
+        "checkouts/s at 8 clients >= 0.3x eventsourcing saves/s",
+        "checkout.by_clients.8.throughput_per_s",
+        ">=",
+        (0.3, "baselines.eventsourcing_saves_per_s"),
+    ),
+    (
+        "payments processing at the end <= 1 s of arrivals (32 clients)",
+        "checkout.by_clients.32.backlog.payments_processing_at_end",
+        "<=",
+        (1.0, "checkout.by_clients.32.backlog.payments_per_s"),
+    ),
+    (
+        "payments processing at the end <= 1 s of arrivals (8 clients)",
+        "checkout.by_clients.8.backlog.payments_processing_at_end",
+        "<=",
+        (1.0, "checkout.by_clients.8.backlog.payments_per_s"),
+    ),
+    ("projection lag p99 <= 100 ms", "projection.lag_ms.p99", "<=", 100.0),
+    ("outbox commit -> broker p99 <= 100 ms", "outbox.latency_ms.p99", "<=", 100.0),
+    ("CPU per checkout, engine roles <= 4 ms", "cpu_ms_per_checkout.engine_total", "<=", 4.0),
+    ("statements per checkout <= 4", "statements_per_checkout", "<=", 4.0),
+    ("rebuild >= 60,000 events/s", "projection.rebuild_events_per_s", ">=", 60_000.0),
 )
 
 
@@ -38,6 +89,31 @@ def lookup(document: Mapping[str, Any], dotted: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def targets(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each issue-14 target with the document's figure and whether it is met (None: a
+    figure is missing)."""
+    rows = []
+    for label, path, comparison, target in TARGETS:
+        value = _number(lookup(document, path))
+        if isinstance(target, tuple):
+            factor, other = target
+            base = _number(lookup(document, other))
+            limit = factor * base if base is not None else None
+        else:
+            limit = float(target)
+        met: bool | None = None
+        if value is not None and limit is not None:
+            met = value >= limit if comparison == ">=" else value <= limit
+        rows.append({"target": label, "figure": path, "value": value, "limit": limit, "met": met})
+    return rows
 
 
 def missing_figures(document: Mapping[str, Any]) -> list[str]:
@@ -57,6 +133,57 @@ def _p50_p99(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return dict(summary)
 
 
+def clients_entry(phase: Mapping[str, Any]) -> dict[str, Any]:
+    """`checkout.by_clients.<n>`: one checkout load's figures (a phase of bench.runner)."""
+    result = phase.get("result") or {}
+    database = phase.get("database") or {}
+    return {
+        "throughput_per_s": result.get("throughput_per_s"),
+        "latency_ms": _p50_p99(result.get("latency_ms")),
+        "backlog": result.get("backlog"),
+        "concurrency": result.get("concurrency"),
+        "duration_s": result.get("duration_s"),
+        "warmup_s": result.get("warmup_s"),
+        "completed": result.get("completed"),
+        "errors": result.get("errors", {}),
+        "throughput_by_interval": result.get("throughput_by_interval"),
+        "cpu_ms_per_checkout": phase.get("cpu_ms_per_checkout"),
+        "statements_per_checkout": database.get("statements_per_checkout"),
+        "transactions_per_checkout": database.get("transactions_per_checkout"),
+        "wal_fsyncs_per_checkout": database.get("wal_fsyncs_per_checkout"),
+        "projection_lag_ms": _p50_p99(phase.get("lag")),
+        "outbox_latency_ms": _p50_p99((phase.get("outbox") or {}).get("latency_ms")),
+    }
+
+
+CPU_MEASURED_AS = (
+    "user + system CPU time (psutil) over the measured window, divided by the checkouts "
+    "answered 201 in it (the load generator's and the probes'). Each role is its process "
+    "(and any children); postgres.<role> is the PostgreSQL backends whose application_name "
+    "names that role (checkout-<role>, checkout-relay:<lease>), read from pg_stat_activity "
+    "with each backend's CPU every 0.5 s: a backend born during the window counts whole, one "
+    "that exited is credited up to the last sample that saw it (postgres_cpu_by_role.exited "
+    "says how many). postgres.background: the server's own processes (postmaster, WAL "
+    "writer, checkpointer, autovacuum); postgres.bench: the bench's probes and samplers. "
+    "engine_total: api + projector + relay + worker and their backends; the sandbox, the "
+    "broker and the bench are apart. The probes' orders are also paid (webhooks, "
+    "confirmation), the load's are not."
+)
+DATABASE_MEASURED_AS = (
+    "statements and transactions: bench/pg_counters.c, preloaded into the embedded server "
+    "(pgserver has no pg_stat_statements): top-level statements as pg_stat_statements counts "
+    "calls with track=top and track_utility=on (queries, utility statements such as LOCK "
+    "and NOTIFY, and transaction control BEGIN/COMMIT/ROLLBACK), and top-level transactions "
+    "as pg_stat_database counts them (without each connection's start-up transaction), of "
+    "client backends whose application_name names an engine role; the bench's and other "
+    "clients' are in not_engine. Counted as they happen, deltas over the measured window. "
+    "WAL: pg_stat_wal deltas over the same window, server-wide (wal_sync: fsyncs by backends "
+    "at commit and by the WAL writer); backends flush these statistics at most once a "
+    "second, so each end of the window may miss up to a second of them. Per checkout: "
+    "divided by the checkouts answered 201 in the window (load generator and probes)."
+)
+
+
 def assemble(
     *,
     generated_at: datetime,
@@ -72,8 +199,17 @@ def assemble(
     profile: Mapping[str, Any] | None,
     audit: Mapping[str, Any] | None = None,
     audit_verify: Mapping[str, Any] | None = None,
+    by_clients: Mapping[str, Mapping[str, Any]] | None = None,
+    cpu_ms_per_checkout: Mapping[str, Any] | None = None,
+    database: Mapping[str, Any] | None = None,
+    batched_baseline: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document: the issue's keys first, details beside them."""
+    """The results document: the issue's keys first, details beside them. The top-level
+    checkout, outbox and projection figures are the largest client count's run."""
+    database = database or {}
+    cpu = dict(cpu_ms_per_checkout) if cpu_ms_per_checkout else None
+    if cpu is not None:
+        cpu["measured_as"] = CPU_MEASURED_AS
     return {
         "schema": SCHEMA_VERSION,
         "generated_at": generated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -91,7 +227,16 @@ def assemble(
             "backlog": checkout.get("backlog"),
             "load_generator_cpu": checkout.get("load_generator_cpu"),
             "cpu_by_process": checkout.get("cpu_by_process"),
+            "postgres_cpu_by_role": checkout.get("postgres_cpu_by_role"),
+            "by_clients": {k: dict(v) for k, v in (by_clients or {}).items()},
         },
+        "cpu_ms_per_checkout": cpu,
+        "statements_per_checkout": database.get("statements_per_checkout"),
+        "transactions_per_checkout": database.get("transactions_per_checkout"),
+        "wal_fsyncs_per_checkout": database.get("wal_fsyncs_per_checkout"),
+        "database_per_checkout": (
+            {**database, "measured_as": DATABASE_MEASURED_AS} if database else None
+        ),
         "outbox": {
             "latency_ms": _p50_p99(outbox.get("latency_ms")),
             **{k: v for k, v in outbox.items() if k != "latency_ms"},
@@ -116,8 +261,10 @@ def assemble(
         "baselines": {
             "postgres_insert_commits_per_s": postgres_baseline.get("per_s"),
             "eventsourcing_saves_per_s": eventsourcing_baseline.get("per_s"),
+            "batched_insert_checkouts_per_s": (batched_baseline or {}).get("checkouts_per_s"),
             "postgres_insert": dict(postgres_baseline),
             "eventsourcing_save": dict(eventsourcing_baseline),
+            "batched_insert": dict(batched_baseline) if batched_baseline else None,
         },
         "machine": dict(machine),
         "profile": dict(profile) if profile else None,
@@ -151,8 +298,39 @@ def _audit(
     return figures
 
 
+def _plain(value: Any, unit: str = "") -> str:
+    number = _number(value)
+    if number is None:
+        return "n/a"
+    text = f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".rstrip()
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def targets_table(document: Mapping[str, Any]) -> str:
+    """The "issue 14 targets" block: each figure of the document against its target."""
+    rows: list[tuple[str, ...]] = [("issue 14 targets", "figure", "target", "verdict")]
+    for row in targets(document):
+        comparison = "<=" if "<=" in row["target"] else ">="
+        verdict = {True: "met", False: "not met", None: "no figure"}[row["met"]]
+        rows.append(
+            (row["target"], _plain(row["value"]), f"{comparison} {_plain(row['limit'])}", verdict)
+        )
+    return "\n".join(_aligned(rows))
+
+
 def table(document: Mapping[str, Any]) -> str:
-    """The figures as an aligned text table, with the condition each was measured under."""
+    """The figures as an aligned text table, with the condition each was measured under,
+    then the issue 14 targets."""
     c = document.get("conditions", {})
     concurrency = c.get("concurrency")
     checkout = document.get("checkout", {})
@@ -162,21 +340,76 @@ def table(document: Mapping[str, Any]) -> str:
     baselines = document.get("baselines", {})
     rebuild = projection.get("rebuild") or {}
     audit = document.get("audit") or {}
-    load = f"{concurrency} clients, {checkout.get('duration_s')} s"
-    rows = [
-        ("figure", "p50 / value", "p99", "conditions"),
+    cpu = document.get("cpu_ms_per_checkout") or {}
+    database = document.get("database_per_checkout") or {}
+    load = f"{checkout.get('concurrency')} clients, {checkout.get('duration_s')} s"
+    rows: list[tuple[str, ...]] = [("figure", "p50 / value", "p99", "conditions")]
+    for clients, entry in (checkout.get("by_clients") or {}).items():
+        backlog = entry.get("backlog") or {}
+        at = f"{clients} clients, {entry.get('duration_s')} s"
+        rows += [
+            (f"checkout throughput @{clients}", _num(entry.get("throughput_per_s"), "/s"), "", at),
+            (
+                f"checkout latency @{clients}",
+                _ms(entry.get("latency_ms"), "p50"),
+                _ms(entry.get("latency_ms"), "p99"),
+                at,
+            ),
+            (
+                f"worker vs arrivals @{clients}",
+                f"{_plain(backlog.get('provider_orders_per_s'))} / "
+                f"{_plain(backlog.get('payments_per_s'))} per s",
+                "",
+                f"{_plain(backlog.get('payments_processing_at_end'))} processing at the end",
+            ),
+        ]
+    if not checkout.get("by_clients"):
+        rows += [
+            ("checkout throughput", _num(checkout.get("throughput_per_s"), "/s"), "", load),
+            (
+                "checkout latency",
+                _ms(checkout.get("latency_ms"), "p50"),
+                _ms(checkout.get("latency_ms"), "p99"),
+                load,
+            ),
+        ]
+    postgres = cpu.get("postgres") or {}
+    roles = ("api", "projector", "relay", "worker")
+    rows += [
         (
-            "checkout throughput",
-            _num(checkout.get("throughput_per_s"), "/s"),
+            "CPU per checkout, engine",
+            _plain(cpu.get("engine_total"), "ms"),
             "",
-            load,
+            ", ".join(f"{r} {_plain(cpu.get(r))}+{_plain(postgres.get(r))}" for r in roles)
+            + f" (role+its PostgreSQL), {load}",
         ),
         (
-            "checkout latency",
-            _ms(checkout.get("latency_ms"), "p50"),
-            _ms(checkout.get("latency_ms"), "p99"),
-            load,
+            "CPU per checkout, apart",
+            _plain(cpu.get("sandbox"), "ms"),
+            "",
+            f"sandbox; PostgreSQL background {_plain(postgres.get('background'))} ms, "
+            f"broker {_plain(cpu.get('broker'))} ms",
         ),
+        (
+            "statements per checkout",
+            _plain(document.get("statements_per_checkout")),
+            "",
+            f"engine roles, {load}",
+        ),
+        (
+            "transactions per checkout",
+            _plain(document.get("transactions_per_checkout")),
+            "",
+            f"engine roles, {load}",
+        ),
+        (
+            "WAL fsyncs per checkout",
+            _plain(document.get("wal_fsyncs_per_checkout")),
+            "",
+            f"whole server, {database.get('checkouts', 0)} checkouts",
+        ),
+    ]
+    rows += [
         (
             "outbox commit -> broker",
             _ms(outbox.get("latency_ms"), "p50"),
@@ -220,6 +453,12 @@ def table(document: Mapping[str, Any]) -> str:
             f"{concurrency} threads, one-event aggregate each",
         ),
         (
+            "baseline: batched checkout INSERTs",
+            _num(baselines.get("batched_insert_checkouts_per_s"), "checkouts/s"),
+            "",
+            f"{concurrency} connections, 16 x 5 rows per commit under the table lock",
+        ),
+        (
             "audit order (history + state)",
             _ms(audit.get("order_ms"), "p50"),
             _ms(audit.get("order_ms"), "p99"),
@@ -232,13 +471,59 @@ def table(document: Mapping[str, Any]) -> str:
             f"{(audit.get('verify') or {}).get('events', 0):,} events from the first",
         ),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = []
-    for number, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if number == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    text = "\n".join(_aligned(rows)) + "\n\n" + targets_table(document)
+    profile = profile_table(document)
+    return text + "\n\n" + profile if profile else text
+
+
+PROFILE_THREADS = (("checkout_writer", "writer"), ("event_loop", "event loop"))
+
+
+def _pct(value: Any) -> str:
+    number = _number(value)
+    return "n/a" if number is None else f"{number:.1%}"
+
+
+def profile_table(document: Mapping[str, Any]) -> str:
+    """The profile block: each thread's buckets (share of its wall time, the part of it
+    running or runnable, wall ms per checkout); empty without a profile."""
+    profile = document.get("profile") or {}
+    threads = profile.get("threads") or {}
+    if not threads:
+        return ""
+    rows: list[tuple[str, ...]] = [("profile", "share", "runnable", "ms/checkout")]
+    for key, label in PROFILE_THREADS:
+        thread = threads.get(key) or {}
+        rows.append(
+            (
+                f"{label} ({thread.get('thread')}) busy; per checkout "
+                f"{_plain(thread.get('cpu_ms_per_checkout'), 'ms')} on CPU, "
+                f"{_plain(thread.get('run_queue_ms_per_checkout'), 'ms')} on the run queue",
+                _pct(thread.get("busy_share")),
+                _pct(thread.get("runnable_share")),
+                _plain(thread.get("busy_ms_per_checkout")),
+            )
+        )
+        for bucket in thread.get("buckets") or []:
+            rows.append(
+                (
+                    f"  {bucket.get('what')}",
+                    _pct(bucket.get("share")),
+                    _pct(bucket.get("runnable_share")),
+                    _plain(bucket.get("ms_per_checkout")),
+                )
+            )
+    rows.append(
+        (
+            f"{profile.get('checkouts')} checkouts in {profile.get('window_s')} s, "
+            f"{profile.get('concurrency')} clients; API process "
+            f"{_plain(profile.get('process_cpu_ms_per_checkout'), 'ms')} CPU per checkout",
+            "",
+            "",
+            "",
+        )
+    )
+    return "\n".join(_aligned(rows))
 
 
 def result_name(generated_at: datetime, quick: bool) -> str:

@@ -1,15 +1,20 @@
 """The benchmark's phases, in order, and the results document they produce.
 
-1. services: PostgreSQL (synchronous_commit on) and the broker; topics created up front.
+1. services: PostgreSQL (synchronous_commit on, the bench's statement counter preloaded)
+   and the broker; topics created up front.
 2. `checkout-engine run` with every role; a catalog with plenty of stock.
-3. checkout load (load generator process) with the probes beside it: projection lag
-   and outbox latency of orders paid in the sandbox.
-4. status reads: concurrent pollers of GET /orders/{id}/payments over the orders placed.
-5. profile: a short checkout load again, py-spy on the API process.
-6. the stack stops; baselines on the same server: psycopg INSERTs, eventsourcing saves.
-7. rebuild of the payment status view over >= 200k events (the log topped up).
-8. `audit order` on that log: sampled orders' histories with their state at an instant.
-9. `audit verify` on that log: the hash chain caught up, then recomputed from the first event.
+3. checkout load at 8 clients (load generator process) with the probes beside it:
+   projection lag and outbox latency of orders paid in the sandbox; CPU per checkout by
+   role and by the PostgreSQL backends serving each role; statements, transactions and
+   WAL fsyncs per checkout; the worker's rate against arrivals. Then the worker drains.
+4. the same at 32 clients (the top-level `checkout` figures); the worker drains again.
+5. status reads: concurrent pollers of GET /orders/{id}/payments over the 32-client orders.
+6. profile: a short checkout load again, py-spy on the API process.
+7. the stack stops; baselines on the same server: psycopg INSERTs, eventsourcing saves,
+   batched 5-row checkout INSERTs under the table lock (the physical ceiling).
+8. rebuild of the payment status view over >= 200k events (the log topped up).
+9. `audit order` on that log: sampled orders' histories with their state at an instant.
+10. `audit verify` on that log: the hash chain caught up, then recomputed from the first event.
 """
 
 from __future__ import annotations
@@ -31,12 +36,29 @@ import psycopg
 from bench import report
 from bench.audit_order import measure_audit_order
 from bench.audit_verify import measure_audit_verify
-from bench.baselines import EVENTSOURCING, POSTGRES, run_baseline
-from bench.cpu import MACHINE, OUTSIDE, CpuWindow, postmaster_pid, with_outside
+from bench.baselines import BATCHED, EVENTSOURCING, POSTGRES, mean_state_bytes, run_baseline
+from bench.counters import BENCH_APP, CounterReader, Snapshot, per_checkout
+from bench.cpu import (
+    MACHINE,
+    OUTSIDE,
+    CpuWindow,
+    PostgresBackends,
+    ms_per_checkout,
+    postmaster_pid,
+    with_outside,
+)
 from bench.loadgen import CHECKOUT, STATUS, LoadSpec, start_load
 from bench.probes import Probes, consumer_overhead
-from bench.profiling import py_spy, record, summarise_file
-from bench.rebuild import measure_rebuild
+from bench.profiling import (
+    PROFILE_RATE,
+    CpuTimes,
+    cpu_times,
+    headline,
+    py_spy,
+    record,
+    summarise_files,
+)
+from bench.rebuild import EVENTS_TABLE, measure_rebuild
 from bench.services import Services, machine_facts, services
 from bench.stack import Stack, catalog_entries
 from bench.stats import summarise_ms
@@ -49,6 +71,7 @@ CALIBRATION_TOPIC = "bench.calibration"
 START_DELAY_S = 3.0  # for the load generator's interpreter to start before its clock
 DRAIN_TIMEOUT_S = 180.0
 OUTSIDE_WARNING = 0.05  # share of the machine used by other processes worth a warning
+CHECKOUT_CLIENTS = (8, 32)  # the checkout load runs at each, in this order
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Plan:
     probe_interval_s: float
     skus: int = 200
     stock_per_sku: int = 10_000_000
+    checkout_clients: tuple[int, ...] = CHECKOUT_CLIENTS
 
     @classmethod
     def make(cls, quick: bool, concurrency: int) -> Plan:
@@ -90,11 +114,16 @@ def provider_order_backlog(samples: list[tuple[float, int, int]]) -> dict[str, A
     (t0, waiting0, total0), (t1, waiting1, total1) = samples[0], samples[-1]
     created = (total1 - waiting1) - (total0 - waiting0)
     seconds = max(t1 - t0, 1e-9)
+    arrivals = (total1 - total0) / seconds
     return {
         "provider_orders_per_s": round(created / seconds, 1),
-        "payments_per_s": round((total1 - total0) / seconds, 1),
+        "payments_per_s": round(arrivals, 1),
+        # The worker's rate against arrivals (1.0: it keeps up), and what waited at the end
+        # in seconds of arrivals (the issue's target: at most 1 s).
+        "worker_rate_vs_arrivals": round(created / seconds / arrivals, 3) if arrivals else None,
         "payments_processing_at_start": waiting0,
         "payments_processing_at_end": waiting1,
+        "processing_at_end_s_of_arrivals": round(waiting1 / arrivals, 2) if arrivals else None,
         "_ended": t1,
     }
 
@@ -123,12 +152,17 @@ class Runner:
     def run(self) -> dict[str, Any]:
         plan = self.plan
         self.say(
-            f"{'QUICK' if plan.quick else 'full'} run, concurrency {plan.concurrency}, "
-            f"work dir {self.workdir}"
+            f"{'QUICK' if plan.quick else 'full'} run, checkout load at "
+            f"{' then '.join(str(n) for n in plan.checkout_clients)} clients, other phases at "
+            f"{plan.concurrency}, work dir {self.workdir}"
         )
         self.check_quiet()
         with services(self.workdir) as found, closing(engine_container(found)) as container:
             self.say(f"PostgreSQL {found.postgres['version']}, broker {found.bootstrap_servers}")
+            if not found.counters_loaded:
+                note = f"no statement or transaction counts: {found.counters_problem}"
+                self.notes.append(note)
+                self.say(f"warning: {note}")
             # The topics the relay will use, as the stack's settings name them.
             topics = create_relay_topics(container)
             create_topics(container, [CALIBRATION_TOPIC])
@@ -136,31 +170,42 @@ class Runner:
             overhead = consumer_overhead(found.bootstrap_servers, CALIBRATION_TOPIC)
             stack = Stack(self.workdir / "stack", found.database_url, found.bootstrap_servers)
             skus = [entry["sku"] for entry in catalog_entries(plan.skus, 1)]
+            reader = CounterReader(found.conninfo, found.counters_loaded)
+            phases: dict[int, dict[str, Any]] = {}
             try:
                 self.say("starting checkout-engine run (every role, the provider sandbox)")
                 stack.start()
                 stack.load_catalog(catalog_entries(plan.skus, plan.stock_per_sku))
                 self.say(f"catalog loaded: {plan.skus} skus; roles {stack.role_pids()}")
-                checkout, outbox, lag = self.checkout_phase(stack, found, skus, topics.confirmed)
-                outbox["consumer_overhead_ms"] = overhead
-                self.wait_for_worker(found, checkout["backlog"])
-                reads = self.status_phase(stack, found, checkout.pop("orders"))
+                for clients in plan.checkout_clients:
+                    phase = self.checkout_phase(
+                        stack, found, skus, topics.confirmed, clients, reader
+                    )
+                    phase["outbox"]["consumer_overhead_ms"] = overhead
+                    self.wait_for_worker(found, phase["result"]["backlog"])
+                    phases[clients] = phase
+                top = phases[max(phases)]
+                orders = top["result"].pop("orders")
+                for phase in phases.values():
+                    phase["result"].pop("orders", None)
+                reads = self.status_phase(stack, found, orders)
                 profile = self.profile_phase(stack, skus)
             finally:
+                reader.close()
                 self.say("stopping the stack")
                 stack.stop()
-            pg_base, es_base = self.baselines(found)
+            pg_base, es_base, batched = self.baselines(found)
             rebuilt = self.rebuild_phase(container, skus)
             audit = self.audit_order_phase(container)
             verified = self.audit_verify_phase(container)
             machine = machine_facts(found, REPO)
-        conditions = self.conditions()
+        conditions = self.conditions(found)
         return report.assemble(
             generated_at=datetime.now(UTC),
             conditions=conditions,
-            checkout=checkout,
-            outbox=outbox,
-            projection_lag=lag,
+            checkout=top["result"],
+            outbox=top["outbox"],
+            projection_lag=top["lag"],
             rebuild=rebuilt,
             status_reads=reads,
             postgres_baseline=pg_base,
@@ -169,13 +214,27 @@ class Runner:
             profile=profile,
             audit=audit,
             audit_verify=verified,
+            by_clients={str(n): report.clients_entry(phase) for n, phase in phases.items()},
+            cpu_ms_per_checkout=top["cpu_ms_per_checkout"],
+            database=top["database"],
+            batched_baseline=batched,
         )
 
-    def conditions(self) -> dict[str, Any]:
+    def conditions(self, found: Services | None = None) -> dict[str, Any]:
         plan = asdict(self.plan)
+        clients = list(self.plan.checkout_clients)
         return {
             **plan,
+            "checkout_clients": clients,
             "duration_s": self.plan.checkout_s,
+            "order": (
+                f"checkout load at {' then '.join(str(n) for n in clients)} clients, each "
+                f"{self.plan.warmup_s:g} s warm-up + {self.plan.checkout_s:g} s measured, with "
+                "the probes beside it; after each the worker drains (up to "
+                f"{DRAIN_TIMEOUT_S:.0f} s); the top-level checkout, outbox and projection "
+                f"figures are the {max(clients)}-client run, whose orders the status reads "
+                f"poll; status reads, profile and baselines at {self.plan.concurrency} clients"
+            ),
             "cart": "1-3 distinct skus of the catalog, 1-2 units each; providers alternate",
             "customers": "a new customer id (and JWT) for every checkout",
             "load_generator": (
@@ -184,6 +243,16 @@ class Runner:
             ),
             "rate_limits": "off (RATE_LIMIT_PER_CUSTOMER/PER_IP/READS_PER_IP=off)",
             "warmup": "requests completing during the warm-up are not counted",
+            "application_names": (
+                "each role's PostgreSQL connections are checkout-<role> (PGAPPNAME, set by "
+                "the supervisor; the relay's lease connection checkout-relay:<name>), the "
+                "bench's own checkout-bench*"
+            ),
+            "statement_counter": (
+                "bench/pg_counters.c, preloaded"
+                if found is None or found.counters_loaded
+                else f"not loaded: {found.counters_problem}"
+            ),
             "machine_busy_before_start": self.busy_before,
             "notes": self.notes,
             "runtime_s": round(time.monotonic() - self.started, 1),
@@ -243,26 +312,34 @@ class Runner:
         outside = result["cpu_by_process"].get(OUTSIDE)
         if outside and outside["of_machine"] > OUTSIDE_WARNING:
             note = (
-                f"{result['mode']} phase: processes outside the benchmark used "
-                f"{outside['of_machine']:.0%} of the machine"
+                f"{result['mode']} phase at {result['concurrency']} clients: processes outside "
+                f"the benchmark used {outside['of_machine']:.0%} of the machine"
             )
             self.notes.append(note)
             self.say(f"warning: {note}")
 
     def checkout_phase(
-        self, stack: Stack, found: Services, skus: list[str], topic: str
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        self,
+        stack: Stack,
+        found: Services,
+        skus: list[str],
+        topic: str,
+        clients: int,
+        reader: CounterReader,
+    ) -> dict[str, Any]:
+        """One checkout load at `clients` clients: the load generator's figures (`result`),
+        the probes' (`outbox`, `lag`), CPU and database work per checkout."""
         plan = self.plan
         spec = LoadSpec(
             CHECKOUT,
             stack.base_url,
             stack.jwt_secret,
-            plan.concurrency,
+            clients,
             plan.warmup_s,
             plan.checkout_s,
             time.time() + START_DELAY_S,
             skus=tuple(skus),
-            label="load",
+            label=f"load{clients}",
         )
         probes = Probes(
             base_url=stack.base_url,
@@ -274,28 +351,49 @@ class Runner:
             skus=tuple(skus),
             interval=plan.probe_interval_s,
             window=spec.window,
+            label=f"probe{clients}",
         )
         self.say(
-            f"checkout load: {plan.concurrency} clients, {plan.warmup_s:.0f} s warm-up + "
+            f"checkout load: {clients} clients, {plan.warmup_s:.0f} s warm-up + "
             f"{plan.checkout_s:.0f} s measured; probes every {plan.probe_interval_s} s"
         )
         probes.start()
         payments: list[tuple[float, int, int]] = []
+        snapshots: list[Snapshot] = []
+        postmaster = postmaster_pid(found.conninfo)
+        backends = PostgresBackends(found.conninfo, postmaster) if postmaster is not None else None
+        backend_cpu: list[dict[str, Any]] = []
 
-        def count_payments() -> None:
+        def begin() -> None:
+            if backends is not None:
+                backends.begin()
+            snapshots.append(reader.snapshot())
             payments.append((time.monotonic(), *payment_counts(found.conninfo)))
 
-        result = self._measure(
-            spec, self._cpu_window(stack, found), on_begin=count_payments, on_end=count_payments
-        )
+        def end() -> None:
+            snapshots.append(reader.snapshot())
+            if backends is not None:
+                backend_cpu.append(backends.end())
+            payments.append((time.monotonic(), *payment_counts(found.conninfo)))
+
+        result = self._measure(spec, self._cpu_window(stack, found), on_begin=begin, on_end=end)
         result["backlog"] = provider_order_backlog(payments)
         self.say(
-            f"checkouts: {result['throughput_per_s']}/s, latency {result['latency_ms']}, "
-            f"errors {result['errors']}"
+            f"{clients} clients: {result['throughput_per_s']} checkouts/s, latency "
+            f"{result['latency_ms']}, errors {result['errors']}"
         )
         self._warn_if_busy(result)
         self.say("waiting for paid probe orders to reach the broker")
         found_probes = probes.finish()
+        # Every checkout the engine answered 201 in the window: the load's and the probes'.
+        checkouts = int(result["completed"]) + found_probes.placed_in_window
+        postgres = backend_cpu[0] if backend_cpu else None
+        if postgres is not None:
+            result["postgres_cpu_by_role"] = postgres
+        cpu = ms_per_checkout(
+            result["cpu_by_process"], (postgres or {}).get("cpu_seconds", {}), checkouts
+        )
+        database = per_checkout(snapshots[0], snapshots[-1], checkouts)
         outbox: dict[str, Any] = {
             "latency_ms": summarise_ms(found_probes.outbox),
             "to_produce_ms": summarise_ms(found_probes.to_produce),
@@ -321,12 +419,26 @@ class Runner:
                 "first seen in payment_status_view, polled every 2 ms on its own connection"
             )
         self.say(f"outbox latency {outbox['latency_ms']}; projection lag {lag}")
+        if cpu is not None:
+            self.say(
+                f"per checkout ({checkouts} in the window): CPU {cpu['engine_total']} ms "
+                f"across the engine roles, {database['statements_per_checkout']} statements, "
+                f"{database['transactions_per_checkout']} transactions, "
+                f"{database['wal_fsyncs_per_checkout']} WAL fsyncs"
+            )
         if found_probes.problems:
             self.say(f"probe problems: {found_probes.problems[:5]}")
-        return result, outbox, lag
+        return {
+            "clients": clients,
+            "result": result,
+            "outbox": outbox,
+            "lag": lag,
+            "cpu_ms_per_checkout": cpu,
+            "database": database,
+        }
 
     def wait_for_worker(self, found: Services, backlog: dict[str, Any]) -> None:
-        """The status phase starts once the worker created every provider order; adds to
+        """The next phase starts once the worker created every provider order; adds to
         `backlog` how long after the end of the checkout load that was."""
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -335,7 +447,10 @@ class Runner:
                 break
             time.sleep(0.5)
         else:
-            self.notes.append("the worker had not caught up before the status phase")
+            self.notes.append(
+                f"the worker had not caught up {DRAIN_TIMEOUT_S:.0f} s after a checkout load"
+            )
+            backlog["worker_caught_up"] = False
         ended = backlog.pop("_ended", time.monotonic())
         backlog["worker_caught_up_after_s"] = round(time.monotonic() - ended, 1)
         self.say(
@@ -389,48 +504,75 @@ class Runner:
             skus=tuple(skus),
             label="profile",
         )
-        output = self.workdir / "api-profile.txt"
-        recorder: list[Any] = []
+        wall = self.workdir / "api-profile.txt"  # --idle: wall clock
+        runnable = self.workdir / "api-profile-runnable.txt"  # samples in state R only
+        recorders: list[Any] = []
+        cpu: dict[str, CpuTimes | None] = {}
 
         def begin() -> None:
-            recorder.append(record(api_pid, plan.profile_s, output))
+            cpu["before"] = cpu_times(api_pid)
+            recorders.append(record(api_pid, plan.profile_s, wall, PROFILE_RATE))
+            recorders.append(record(api_pid, plan.profile_s, runnable, PROFILE_RATE, idle=False))
+
+        def end() -> None:
+            cpu["after"] = cpu_times(api_pid)
 
         self.say(
             f"profile: py-spy on the API (pid {api_pid}) during {plan.profile_s:.0f} s of checkouts"
         )
-        result = self._measure(spec, CpuWindow({}), on_begin=begin)
-        for process in recorder:
+        result = self._measure(spec, CpuWindow({}), on_begin=begin, on_end=end)
+        for process in recorders:
             process.wait(timeout=60)
-        if not output.exists():
+        if not wall.exists():
             self.notes.append("py-spy wrote no profile (ptrace not permitted?)")
             return None
-        summary = summarise_file(output)
-        summary.update(
-            {
-                "tool": "py-spy record --idle --threads --nonblocking --rate 50 (wall clock)",
-                "duration_s": plan.profile_s,
-                "concurrency": plan.concurrency,
-                "checkouts_per_s_while_profiled": result["throughput_per_s"],
-            }
-        )
-        top = ", ".join(f"{b['what']} {b['share']:.0%}" for b in summary["checkout_buckets"][:3])
-        self.say(f"profile: {top}")
+        if not runnable.exists():
+            self.notes.append("py-spy wrote no runnable-only profile: no runnable_share")
+        summary = {
+            "tool": (
+                f"py-spy record --threads --nonblocking --rate {PROFILE_RATE}, twice at once: "
+                "with --idle (wall clock) and without (running or runnable); per-thread CPU "
+                "and run-queue time from /proc/PID/task/TID/schedstat"
+            ),
+            "duration_s": plan.profile_s,
+            "concurrency": plan.concurrency,
+            "checkouts_per_s_while_profiled": result["throughput_per_s"],
+            **summarise_files(
+                wall,
+                runnable if runnable.exists() else None,
+                window_s=plan.profile_s,
+                checkouts=result["completed"],
+                cpu_before=cpu.get("before"),
+                cpu_after=cpu.get("after"),
+            ),
+        }
+        for line in headline(summary):
+            self.say(f"profile: {line}")
         return summary
 
-    def baselines(self, found: Services) -> tuple[dict[str, Any], dict[str, Any]]:
+    def baselines(self, found: Services) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         plan = self.plan
+        # The ceiling's rows are as large as the engine's own stored events, on average.
+        state_bytes = mean_state_bytes(found.database_url, EVENTS_TABLE)
         results = []
-        for kind in (POSTGRES, EVENTSOURCING):
+        for kind in (POSTGRES, EVENTSOURCING, BATCHED):
             self.say(
                 f"baseline {kind}: {plan.concurrency} clients, "
                 f"{plan.baseline_warmup_s:.0f} s warm-up + {plan.baseline_s:.0f} s"
             )
             result = run_baseline(
-                kind, found.database_url, plan.concurrency, plan.baseline_warmup_s, plan.baseline_s
+                kind,
+                found.database_url,
+                plan.concurrency,
+                plan.baseline_warmup_s,
+                plan.baseline_s,
+                **({"state_bytes": state_bytes} if state_bytes else {}),
             )
-            self.say(f"baseline {kind}: {result['per_s']}/s, latency {result['latency_ms']}")
+            rate = result.get("checkouts_per_s", result["per_s"])
+            what = "checkouts/s" if kind == BATCHED else "/s"
+            self.say(f"baseline {kind}: {rate} {what}, latency {result['latency_ms']}")
             results.append(result)
-        return results[0], results[1]
+        return results[0], results[1], results[2]
 
     def rebuild_phase(self, container: Container, skus: list[str]) -> dict[str, Any]:
         self.say(f"rebuild: topping the log up to {self.plan.rebuild_events:,} events")
@@ -453,6 +595,9 @@ class Runner:
 
 
 def main(quick: bool, concurrency: int, keep: bool, results: Path | None = None) -> int:
+    # The bench's own PostgreSQL connections (probes, counts, the container's), and those
+    # of the processes it spawns, are not a role's (bench.counters.category_of).
+    os.environ["PGAPPNAME"] = BENCH_APP
     workdir = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
     runner = Runner(Plan.make(quick, concurrency), workdir)
     ok = False

@@ -3,6 +3,10 @@
 Embedded ones (pgserver, Tansu) are started in a fresh directory and stopped at the end,
 unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are set; then a fresh database is created on
 that server for the run (and dropped afterwards), and the configured broker is used.
+
+The embedded server is restarted once with the bench's statement and transaction counter
+(bench/pg_counters.c, see bench.counters) in shared_preload_libraries; a configured server
+runs without it, and the run reports no statements or transactions per checkout.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import psutil
 import psycopg
 
+from bench import counters
 from entrypoints.harness import database_url_for, libpq_url
 
 # Settings recorded with every run: they decide what a commit costs.
@@ -35,6 +40,7 @@ PG_SETTINGS = (
     "max_wal_size",
     "checkpoint_timeout",
     "work_mem",
+    "shared_preload_libraries",
 )
 
 
@@ -51,6 +57,8 @@ class Services:
     broker_description: str
     postgres: dict[str, Any] = field(default_factory=dict)
     broker_pid: int | None = None
+    counters_loaded: bool = False  # bench/pg_counters.c is in shared_preload_libraries
+    counters_problem: str | None = None  # why not
 
     @property
     def conninfo(self) -> str:
@@ -61,7 +69,7 @@ class Services:
 @contextmanager
 def services(workdir: Path) -> Iterator[Services]:
     with ExitStack() as stack:
-        database_url, db_embedded = _database(workdir, stack)
+        database_url, db_embedded, problem = _database(workdir, stack)
         bootstrap, broker_pid, broker = _broker(workdir, stack)
         found = Services(
             database_url,
@@ -70,6 +78,8 @@ def services(workdir: Path) -> Iterator[Services]:
             broker_pid is not None,
             broker,
             broker_pid=broker_pid,
+            counters_loaded=problem is None,
+            counters_problem=problem,
         )
         found.postgres = postgres_facts(database_url)
         if found.postgres["settings"].get("synchronous_commit") != "on":
@@ -81,7 +91,8 @@ def services(workdir: Path) -> Iterator[Services]:
         yield found
 
 
-def _database(workdir: Path, stack: ExitStack) -> tuple[str, bool]:
+def _database(workdir: Path, stack: ExitStack) -> tuple[str, bool, str | None]:
+    """(URL, embedded, why the statement counter is not loaded or None)."""
     configured = os.environ.get("DATABASE_URL")
     if configured:
         server = libpq_url(configured)
@@ -94,14 +105,24 @@ def _database(workdir: Path, stack: ExitStack) -> tuple[str, bool]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         stack.callback(drop)
-        return database_url_for(configured, name), False
+        return database_url_for(configured, name), False, "DATABASE_URL names a server of its own"
     from entrypoints.embedded.postgres import EmbeddedPostgres
 
     server_dir = workdir / "pg"
     embedded = EmbeddedPostgres(server_dir, delete_on_stop=True)
     url = embedded.start()
     stack.callback(embedded.stop)
-    return url, True
+    library, problem = counters.build(workdir / "pg_counters")
+    if library is not None:
+        try:
+            counters.preload(libpq_url(url), library)
+            embedded.restart(immediate=False)
+            counters.install(libpq_url(url), library)
+        except Exception as exc:  # the run goes on without the counter, and says so
+            problem = f"loading bench/pg_counters.c failed: {exc}"
+            counters.forget_preload(server_dir)
+            embedded.restart(immediate=False)
+    return url, True, problem
 
 
 def _broker(workdir: Path, stack: ExitStack) -> tuple[str, int | None, str]:

@@ -64,6 +64,9 @@ class Stack:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        # The bench names its own connections (checkout-bench); the supervisor names each
+        # role's (checkout-<role>), and `run` itself and `catalog load` stay unnamed.
+        env.pop("PGAPPNAME", None)
         env.update(
             {
                 "DATABASE_URL": self.database_url,

@@ -43,10 +43,13 @@ class DuplicateReservation(InvalidTransition):
 
 
 class UnknownReservation(InvalidTransition):
+    """A release or sale of units the stock does not hold (more than it reserved in all, or
+    another quantity than an order remembered from v2 events reserved)."""
+
     code = "unknown-reservation"
 
-    def __init__(self, sku: str, order_id: str, action: str) -> None:
-        super().__init__(f"stock {sku}", action, f"not reserved for order {order_id}")
+    def __init__(self, sku: str, order_id: str, action: str, held: str | None = None) -> None:
+        super().__init__(f"stock {sku}", action, held or f"not reserved for order {order_id}")
         self.sku = sku
         self.order_id = order_id
 

@@ -24,6 +24,7 @@ from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.disputes import Disputes
+from application.group_commit import CheckoutWriter
 from application.orders import OrderLifecycle
 from application.payment_proofs import PaymentProofs
 from application.payments import PaymentOutcomes
@@ -46,11 +47,12 @@ from infrastructure.worker.retention import RetentionPolicy
 from projections import ALL_PROJECTIONS, migrations
 from projections.follower import Follower
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries, ReviewQueries
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, SharedFollower
 from projections.stock_movements import StockMovements
 from projections.tracking import PositionReader
 
 if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not at import
+    import httpx
     from stripe import StripeClient
 
     from infrastructure.audit.anchors import AnchorPolicy
@@ -180,6 +182,32 @@ class Container:
         return Checkout(self.app, self.clock, ttl)
 
     @cached_property
+    def checkout_writer(self) -> CheckoutWriter:
+        """The API's group commit of checkouts (adr/0019); closed before the application."""
+        from eventsourcing.postgres import PostgresApplicationRecorder
+
+        from infrastructure.event_tail import PostgresEventTail
+        from infrastructure.observability import CHECKOUT_BATCH, CHECKOUT_BATCH_CONFLICTS
+
+        recorder = self.app.recorder
+        tail = None
+        if isinstance(recorder, PostgresApplicationRecorder):
+            address = DatabaseAddress.parse(self.services.database_url)
+            tail = PostgresEventTail(recorder, address.conninfo)
+            self._closers.append(tail.close)
+        ttl = timedelta(seconds=self.settings.payment_ttl_seconds)
+        writer = CheckoutWriter(
+            self.app,
+            self.clock,
+            ttl,
+            tail,
+            on_batch=CHECKOUT_BATCH.observe,
+            on_conflict=CHECKOUT_BATCH_CONFLICTS.inc,
+        )
+        self._closers.append(writer.close)
+        return writer
+
+    @cached_property
     def orders(self) -> OrderLifecycle:
         return OrderLifecycle(self.app)
 
@@ -241,23 +269,38 @@ class Container:
         """
         if self._gateways is not None:
             return dict(self._gateways)
+        from infrastructure.payments.lean_http import LeanCreates, pooled_client
         from infrastructure.payments.metrics import InstrumentedGateway
         from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client
-        from infrastructure.payments.stripe.client import StripeGateway
+        from infrastructure.payments.razorpay.orders import RazorpayOrders
+        from infrastructure.payments.stripe.client import API_VERSION, StripeGateway
+        from infrastructure.payments.stripe.intents import StripeIntents
 
         settings = self.settings
         gateways: dict[str, PaymentGateway] = {}
+        # Creates, one per checkout, go over a lean pooled HTTP client; the SDKs make the
+        # rarer calls (adr/0023).
         if settings.stripe_secret_key:
-            gateways[Provider.STRIPE.value] = InstrumentedGateway(
-                StripeGateway(self._stripe_client())
+            http = self._pooled_http(pooled_client)
+            intents = StripeIntents(
+                http, settings.stripe_secret_key, API_VERSION, settings.stripe_api_base
             )
+            stripe = LeanCreates(StripeGateway(self._stripe_client()), intents)
+            gateways[Provider.STRIPE.value] = InstrumentedGateway(stripe)
         if settings.razorpay_key_id and settings.razorpay_key_secret:
-            client = razorpay_client(
-                settings.razorpay_key_id, settings.razorpay_key_secret, settings.razorpay_api_base
+            key_id, secret = settings.razorpay_key_id, settings.razorpay_key_secret
+            client = razorpay_client(key_id, secret, settings.razorpay_api_base)
+            orders = RazorpayOrders(
+                self._pooled_http(pooled_client), key_id, secret, settings.razorpay_api_base
             )
-            razorpay = RazorpayGateway(client, settings.razorpay_key_id)
+            razorpay = LeanCreates(RazorpayGateway(client, key_id), orders)
             gateways[Provider.RAZORPAY.value] = InstrumentedGateway(razorpay)
         return gateways
+
+    def _pooled_http(self, make: Callable[[], httpx.Client]) -> httpx.Client:
+        http = make()
+        self._closers.append(http.close)
+        return http
 
     @cached_property
     def checkout_sessions(self) -> CheckoutSessions | None:
@@ -419,20 +462,20 @@ class Container:
         ``safety_poll``, ``batch_size``)."""
         return ProjectionRunner(self.app, self.db, follower, **options)
 
+    def shared_follower(self, followers: Iterable[Follower], **options: Any) -> SharedFollower:
+        """The process's one follower of the log, for all of ``followers`` (adr/0022;
+        ``SharedFollower`` options: ``safety_poll``, ``batch_size``, ...)."""
+        return SharedFollower(self.app, self.db, list(followers), **options)
+
     def projector_loops(
         self, projections: Iterable[Follower] | None = None, *, safety_poll: float = 5.0
     ) -> list[NamedLoop]:
-        """One runner per projection (one active instance per lock, adr/0006); by default
-        every view and the audit's index of each order's stock movements (adr/0015)."""
+        """One shared follower (one active instance per follower's lock, adr/0022); by
+        default for every view and the audit's index of orders' stock movements (adr/0015)."""
         if projections is None:
             projections = (*ALL_PROJECTIONS, StockMovements())
-        return [
-            NamedLoop(
-                f"projection:{projection.name}",
-                self.follower_runner(projection, safety_poll=safety_poll).run_forever,
-            )
-            for projection in projections
-        ]
+        shared = self.shared_follower(projections, safety_poll=safety_poll)
+        return [NamedLoop("followers", shared.run_forever)]
 
     def outbox_relay(
         self,
@@ -525,7 +568,10 @@ class Container:
             tasks=timedelta(days=self.settings.task_retention_days),
             evidence=timedelta(days=self.settings.evidence_retention_days),
         )
-        executor = ExecutorSettings(lease_seconds=self.settings.worker_task_lease_seconds)
+        executor = ExecutorSettings(
+            lease_seconds=self.settings.worker_task_lease_seconds,
+            batch_size=self.settings.worker_batch_size,
+        )
         return WorkerOptions(executor=executor, retention=retention)
 
     def worker_loops(self, options: WorkerOptions | None = None) -> list[NamedLoop]:
@@ -547,7 +593,8 @@ class Container:
             options.inbox_interval_seconds,
         )
         doorbell = Doorbell()
-        feed = ProjectionRunner(self.app, self.db, ProviderTaskFeed())
+        # The worker's own shared follower: its input stays in its role (adr/0022).
+        feed = self.shared_follower([ProviderTaskFeed()])
         # The reaper reads order_view, which the projector fills.
         reaper = ExpiryReaper(
             self.order_queries, self.orders, self.clock, options.reaper_interval_seconds
@@ -556,7 +603,7 @@ class Container:
             self.webhook_inbox, self.task_queue, options.retention, self.evidence
         )
         loops = [
-            NamedLoop("projection:provider_tasks", feed.run_forever),
+            NamedLoop("followers", feed.run_forever),
             NamedLoop("worker:retention", pruner.run_forever),
             NamedLoop("worker:doorbell", partial(listen_for_tasks, self.db, doorbell)),
             NamedLoop("worker:reaper", reaper.run_forever),

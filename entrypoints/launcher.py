@@ -100,7 +100,7 @@ def run_api(settings: Settings) -> None:
 
 
 def run_projector(settings: Settings) -> int:
-    """Every projection, each on its own runner thread (one active instance per lock), and
+    """Every projection on one shared follower (one active instance per lock), and
     the audit hash chain (adr/0015)."""
     return run_background_role(
         settings, "projector", lambda c: [*c.projector_loops(), *c.audit_loops()]

@@ -39,12 +39,15 @@ class Role:
     restarts: deque[float] = field(default_factory=deque)
 
     def start(self, env: Mapping[str, str], output: ChildOutput | None = None) -> None:
-        """Start the process; with `output`, its stdout and stderr go through it."""
+        """Start the process; with `output`, its stdout and stderr go through it. Its
+        PostgreSQL connections are named `checkout-<role>` (libpq's PGAPPNAME sets their
+        application_name), so pg_stat_activity and the bench tell the roles apart."""
+        env = {**env, "PGAPPNAME": f"checkout-{self.name}"}
         if output is None:
-            self.process = subprocess.Popen(self.argv, env=dict(env))  # noqa: S603 - our CLI
+            self.process = subprocess.Popen(self.argv, env=env)  # noqa: S603 - our CLI
             return
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI
-            self.argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            self.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         assert self.process.stdout is not None
         output.follow(self.name, self.process.stdout)

@@ -8,6 +8,7 @@ is a working set pruned after days. The digest is the key, so keeping the same t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +52,24 @@ class EvidenceStore:
         )
         with self.db.begin() as conn:
             conn.execute(statement)
+
+    def keep_all(self, items: Sequence[Evidence]) -> None:
+        """``keep`` for each of ``items`` in one statement (the batched worker's calls)."""
+        rows = {
+            item.digest: {
+                "digest": item.digest,
+                "kind": item.kind.value,
+                "provider": item.provider,
+                "object_id": item.object_id,
+                "body": item.body,
+            }
+            for item in items
+        }
+        if not rows:
+            return
+        statement = insert(evidence).on_conflict_do_nothing(index_elements=["digest"])
+        with self.db.begin() as conn:
+            conn.execute(statement, list(rows.values()))
 
     def get(self, digest: str) -> KeptEvidence | None:
         with self.db.connect() as conn:

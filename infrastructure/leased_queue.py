@@ -14,7 +14,7 @@ a NULL ``next_attempt_at`` is never due (given up, until someone makes it due ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -71,10 +71,12 @@ class LeasedQueue:
         finished_at: sa.Column[Any],
         order: Sequence[sa.Column[Any]],
         stamp: sa.Column[Any] | None = None,
+        lanes: Mapping[str, sa.ColumnElement[bool]] | None = None,
     ) -> None:
         """``waiting``: statuses a row is claimed and settled in; ``finished``: statuses
         retention prunes once ``finished_at`` is old enough; ``order``: which due row is
-        claimed first; ``stamp``: a column every claim and settle sets to now()."""
+        claimed first; ``stamp``: a column every claim and settle sets to now();
+        ``lanes``: named conditions ``claim_many`` may claim within."""
         missing = [name for name in REQUIRED_COLUMNS if name not in table.c]
         if missing:
             raise ValueError(f"{table.name} cannot be a leased queue: no {', '.join(missing)}")
@@ -85,24 +87,38 @@ class LeasedQueue:
         self._finished_at = finished_at
         self._stamped: dict[str, Any] = {} if stamp is None else {stamp.name: sa.func.now()}
         self._claim = self._claim_statement(order)
+        named: dict[str | None, sa.ColumnElement[bool] | None] = {None: None}
+        named.update(lanes or {})
+        self._claim_many = {
+            name: self._claim_statement(order, many=True, lane=lane) for name, lane in named.items()
+        }
+        self._order = tuple(order)
 
-    def _claim_statement(self, order: Sequence[sa.Column[Any]]) -> sa.Update:
+    def _claim_statement(
+        self,
+        order: Sequence[sa.Column[Any]],
+        many: bool = False,
+        lane: sa.ColumnElement[bool] | None = None,
+    ) -> sa.Update:
         c = self.table.c
+        limit = (
+            sa.bindparam("limit", type_=sa.Integer) if many else sa.literal(1, literal_execute=True)
+        )
         first_due = (
             sa.select(c.id)
             .where(
                 c.status.in_(_literals(self.waiting)),
                 c.next_attempt_at <= sa.func.now(),
                 sa.or_(c.lease_until.is_(None), c.lease_until < sa.func.now()),
+                *([] if lane is None else [lane]),
             )
             .order_by(*order)
-            .limit(sa.literal(1, literal_execute=True))
+            .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
         return (
             sa.update(self.table)
-            .where(c.id == first_due)
+            .where(c.id.in_(first_due) if many else c.id == first_due.scalar_subquery())
             .values(
                 lease_until=sa.func.now() + sa.bindparam("lease", type_=sa.Interval()),
                 attempts=c.attempts + sa.literal_column("1"),
@@ -116,6 +132,33 @@ class LeasedQueue:
         with self.db.begin() as conn:
             result = conn.execute(self._claim, {"lease": timedelta(seconds=lease_seconds)})
             return result.mappings().first()
+
+    def claim_many(
+        self, lease_seconds: float, limit: int, lane: str | None = None
+    ) -> list[RowMapping]:
+        """Lease up to ``limit`` due rows at once (of ``lane`` only, when named), first due
+        first, in one statement."""
+        params = {"lease": timedelta(seconds=lease_seconds), "limit": limit}
+        with self.db.begin() as conn:
+            rows = list(conn.execute(self._claim_many[lane], params).mappings())
+        # RETURNING follows no order: hand them out in the queue's.
+        return sorted(rows, key=lambda row: tuple(row[column.name] for column in self._order))
+
+    def settle_many(self, rows: Sequence[Leased], **values: Any) -> set[int]:
+        """``settle`` each of ``rows`` alike, in one statement; the ids whose lease still
+        held (each fenced by its own claim's attempts, as ``settle``)."""
+        if not rows:
+            return set()
+        c = self.table.c
+        claims = [(row.id, row.attempts) for row in rows]
+        statement = (
+            sa.update(self.table)
+            .where(sa.tuple_(c.id, c.attempts).in_(claims), c.status.in_(self.waiting))
+            .values(lease_until=None, **self._stamped, **values)
+            .returning(c.id)
+        )
+        with self.db.begin() as conn:
+            return set(conn.execute(statement).scalars())
 
     def settle(self, row: Leased, **values: Any) -> bool:
         """End the lease and write ``values``; False if the lease was lost meanwhile."""

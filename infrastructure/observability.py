@@ -21,6 +21,15 @@ READS_WAITING = Gauge(
     "checkout_reads_waiting_for_views",
     "Reads waiting, right now, for the views to reach the position they must reflect",
 )
+CHECKOUT_BATCH = Histogram(
+    "checkout_batch_size",
+    "Checkouts decided and committed together by the API's writer (adr/0019)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+CHECKOUT_BATCH_CONFLICTS = Counter(
+    "checkout_batch_conflicts_total",
+    "Checkout batches decided again because another writer moved one of their aggregates",
+)
 READY = Gauge("checkout_ready", "1 when the database and broker are reachable", ["dependency"])
 
 # Libraries that narrate at INFO what no operator needs.

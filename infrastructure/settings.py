@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         default=60.0, alias="WORKER_TASK_LEASE_SECONDS", ge=5, le=3600
     )
     webhook_lease_seconds: float = Field(default=30.0, alias="WEBHOOK_LEASE_SECONDS", ge=1, le=3600)
+    # Provider tasks one worker executor claims, calls and records at once (adr/0023).
+    worker_batch_size: int = Field(default=32, alias="WORKER_BATCH_SIZE", ge=1, le=500)
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
     rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")

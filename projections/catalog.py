@@ -61,14 +61,42 @@ def _stock(change: Callable[[Row, Any], dict[str, Any]]) -> Handler:
     return handle
 
 
-def _without(row: Row, order_id: str) -> dict[str, int]:
-    return {k: v for k, v in row["reservations"].items() if k != order_id}
+def _reserved(row: Row, event: Stock.Reserved) -> dict[str, Any]:
+    change: dict[str, Any] = {"reserved": row["reserved"] + event.quantity}
+    if event.legacy:  # its v2 release or sale will not say how many units it frees
+        legacy = row["legacy_reservations"]
+        change["legacy_reservations"] = {**legacy, event.order_id: event.quantity}
+    return change
+
+
+def _settled(row: Row, event: Stock.Released | Stock.Committed) -> tuple[int, dict[str, Any]]:
+    """The units an order's release or sale frees, and the row's new counts (adr/0021)."""
+    legacy: dict[str, int] = row["legacy_reservations"]
+    units = event.quantity if event.quantity is not None else legacy.get(event.order_id, 0)
+    change: dict[str, Any] = {"reserved": row["reserved"] - units}
+    if event.order_id in legacy:
+        change["legacy_reservations"] = {k: v for k, v in legacy.items() if k != event.order_id}
+    return units, change
+
+
+def _released(row: Row, event: Stock.Released) -> dict[str, Any]:
+    return _settled(row, event)[1]
+
+
+def _committed(row: Row, event: Stock.Committed) -> dict[str, Any]:
+    units, change = _settled(row, event)
+    return {**change, "on_hand": row["on_hand"] - units}
 
 
 class CatalogView(BatchedView):
     name: ClassVar[str] = "catalog"
     found_by: ClassVar[tuple[str, ...]] = ("product_id", "stock_id")
-    defaults: ClassVar[Mapping[str, Any]] = {"active": False, "on_hand": 0, "reservations": {}}
+    defaults: ClassVar[Mapping[str, Any]] = {
+        "active": False,
+        "on_hand": 0,
+        "reserved": 0,
+        "legacy_reservations": {},
+    }
     handlers: ClassVar[Mapping[type[Any], Handler]] = {
         Product.Registered: _registered,
         Product.Updated: _product(),
@@ -77,16 +105,9 @@ class CatalogView(BatchedView):
         Stock.Created: _stock_created,
         Stock.Restocked: _stock(lambda row, e: {"on_hand": row["on_hand"] + e.quantity}),
         Stock.OnHandSet: _stock(lambda row, e: {"on_hand": e.on_hand}),
-        Stock.Reserved: _stock(
-            lambda row, e: {"reservations": {**row["reservations"], e.order_id: e.quantity}}
-        ),
-        Stock.Released: _stock(lambda row, e: {"reservations": _without(row, e.order_id)}),
-        Stock.Committed: _stock(
-            lambda row, e: {
-                "on_hand": row["on_hand"] - row["reservations"].get(e.order_id, 0),
-                "reservations": _without(row, e.order_id),
-            }
-        ),
+        Stock.Reserved: _stock(_reserved),
+        Stock.Released: _stock(_released),
+        Stock.Committed: _stock(_committed),
     }
 
     def __init__(self, table: sa.Table = schema.product_view) -> None:

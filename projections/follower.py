@@ -1,9 +1,10 @@
-"""What follows the event log: anything the ProjectionRunner keeps up with the log.
+"""What follows the event log: anything a shared follower (projections.runner) keeps up with
+the log.
 
 A follower has a name (its tracking row, its dead letters, its advisory lock and its metrics
 label all carry it, so it never changes once stored), the event classes it wants, and a
-batch apply that the runner wraps, with the tracking position, in one transaction
-(projections.runner). A follower never commits.
+batch apply that the shared follower wraps, with the tracking positions of every follower
+of its process, in one transaction per page (projections.page). A follower never commits.
 
 Read models are followers whose tables can be rebuilt from the first event
 (projections.projection.Projection); the worker's provider-task feed is a follower that is
@@ -25,7 +26,7 @@ DomainEvent = DomainEventProtocol[UUID]
 
 
 class Follower(ABC):
-    """Applies batches of domain events, in log order, in the runner's transaction."""
+    """Applies batches of domain events, in log order, in the page's transaction."""
 
     name: ClassVar[str]
 

@@ -223,14 +223,13 @@ class ProductQueries:
 
 
 def _product_document(row: RowMapping) -> Document:
-    reserved = sum(row["reservations"].values())
     return {
         "sku": row["sku"],
         "name": row["name"],
         "vendorId": row["vendor_id"],
         "unitAmount": row["unit_amount"],
         "currency": row["currency"],
-        "available": max(0, row["on_hand"] - reserved),
+        "available": max(0, row["on_hand"] - row["reserved"]),
     }
 
 

@@ -1,12 +1,14 @@
 """Rebuild a projection from the first event while the API keeps reading the old tables.
 
 1. Create shadow tables (``<table>__rebuild``) and fill them from the log in large batches,
-   one transaction each, without touching the live tables.
+   one transaction each, without touching the live tables. Pages are applied by the same
+   code as the shared follower's (``projections.page.apply_page``), the next page read
+   while the current one is written.
 2. In ONE final transaction: lock the live tables (ACCESS EXCLUSIVE) and the tracking row,
    catch the shadow up to the head, drop the live tables, rename shadow to live (indexes
    and constraints too) and set the tracking position.
 
-Readers wait only for that last transaction. A runner that is live meanwhile commits into
+Readers wait only for that last transaction. A shared follower live meanwhile commits into
 the old tables until the lock; its next batch fails the position compare-and-set (or finds
 its table gone), rolls back and resumes from the position the rebuild set.
 """
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from projections.migrations import upgrade_database
+from projections.page import Member, PageReader, apply_page
 from projections.projection import Projection
 from projections.tracking import ensure_tracking_row, read_position, set_position
 
@@ -63,55 +66,72 @@ def rebuild(
         _create_shadow(db, shadow)
         target = app.head_position()
         filler = _Filler(app, shadow, batch_size)
-        while filler.position < target:
+        try:
+            while filler.position < target:
+                with db.begin() as conn:
+                    # No WAL flush to wait for: a crash loses only shadow rows, which an
+                    # interrupted rebuild drops anyway; the swap commits durably.
+                    conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+                    if not filler.fill(conn, stop=target, ahead=True):
+                        break
+                report(filler.position, target)
             with db.begin() as conn:
-                if not filler.fill(conn, stop=target):
-                    break
-            report(filler.position, target)
-        with db.begin() as conn:
-            _swap(conn, projection, shadow, filler)
+                _swap(conn, projection, shadow, filler)
+        finally:
+            filler.close()
         report(filler.position, max(target, filler.position))
     seconds = time.perf_counter() - started
     return RebuildResult(filler.events, seconds, filler.events / seconds if seconds else 0.0)
 
 
 class _Filler:
-    """Reads the log from where it stopped and applies it to the shadow tables."""
+    """Reads the log from where it stopped and applies it to the shadow tables, page by page
+    as the shared follower does (projections.page), reading the next page meanwhile."""
 
     def __init__(self, app: CheckoutApplication, shadow: Projection, batch_size: int) -> None:
         self.app = app
-        self.shadow = shadow
-        self.batch_size = batch_size
-        self.position = 0
+        self.shadow = Member(shadow)
+        self.reader = PageReader(app.recorder, batch_size)
         self.events = 0
 
-    def fill(self, conn: Connection, stop: int | None = None) -> bool:
-        """Apply the next batch on ``conn``; False when there was nothing to read."""
-        notifications = self.app.recorder.select_notifications(
-            start=self.position, limit=self.batch_size, stop=stop, inclusive_of_start=False
-        )
-        if not notifications:
+    @property
+    def position(self) -> int:
+        return self.shadow.position
+
+    def fill(self, conn: Connection, stop: int | None = None, ahead: bool = False) -> bool:
+        """Apply the next page on ``conn``; False when there was nothing to read."""
+        self.reader.stop = stop
+        page = self.reader.read(self.position)
+        if not page:
             return False
-        to_event = self.app.mapper.to_domain_event
-        wanted = self.shadow.wants
-        events = [to_event(n) for n in notifications if wanted(n.topic)]
-        self.shadow.apply_batch(conn, events)
-        self.position = notifications[-1].id
-        self.events += len(notifications)
+        if ahead:
+            self.reader.read_ahead(page[-1].id)
+        # The shadow has no tracking row: the swap sets the live one's position.
+        apply_page(conn, self.app.mapper, page, [self.shadow])
+        self.shadow.position = page[-1].id
+        self.events += len(page)
         return True
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 @contextmanager
 def _exclusive_rebuild(db: Engine, name: str) -> Iterator[None]:
     """Two rebuilds of one projection would drop each other's shadow tables."""
     conn = db.connect().execution_options(isolation_level="AUTOCOMMIT")
+    key = sa.func.hashtext(f"rebuild:{name}")
     try:
-        key = sa.func.hashtext(f"rebuild:{name}")
         if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one():
             raise RebuildInProgress(name)
-        yield
+        try:
+            yield
+        finally:
+            # At once: the server ends a closed session a moment later, and a rebuild
+            # started right after this one would find the lock still held.
+            conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
     finally:
-        conn.invalidate()  # ends the session, and with it the lock
+        conn.invalidate()  # ends the session, and with it the lock if the unlock failed
         conn.close()
 
 

@@ -2,25 +2,37 @@
 
 A batch loads the rows its events may touch with one SELECT, changes them in memory and
 writes each touched row back once, with one multi-row upsert: a batch costs one SELECT and
-one executemany whatever its size, which is what makes a rebuild fast (adr/0006).
+one upsert whatever its size, which is what makes a rebuild fast (adr/0006).
+
+Both statements are plain SQL built once per table (``TableStatements``) and run with
+psycopg on the SQLAlchemy connection's driver connection, inside its transaction: the
+upsert sends one array per column (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``), so
+its cost does not grow with SQLAlchemy's per-row work, which was most of the projector's
+CPU (adr/0022). The SQL text never changes, so psycopg prepares it after a few runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+import json
+import weakref
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 
 from domain import Payment
 from projections.follower import DomainEvent
 
 Row = dict[str, Any]
+
+_DIALECT = PGDialect()  # type: ignore[no-untyped-call]
 
 
 def later(current: datetime | None, timestamp: datetime) -> datetime:
@@ -39,6 +51,144 @@ def row_ids(events: Iterable[DomainEvent]) -> set[UUID]:
     return ids
 
 
+def driver_cursor(conn: Connection) -> psycopg.Cursor[Any]:
+    """A psycopg cursor in ``conn``'s transaction (SQLAlchemy has begun it)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver.cursor()
+
+
+@contextmanager
+def as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy raises them (DataError, IntegrityError, ...), so that
+    followers tell a refused value from a lost connection whichever layer ran the SQL."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, psycopg.Error, dialect=_DIALECT
+        ) from exc
+
+
+def _quote(name: str) -> str:
+    return str(_DIALECT.identifier_preparer.quote(name))
+
+
+def _sql_type(column: sa.Column[Any]) -> str:
+    return str(column.type.compile(dialect=_DIALECT))
+
+
+def _is_json(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.JSON)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+@dataclass(frozen=True)
+class ColumnArray:
+    """How one column travels in the upsert: as an array parameter of ``cast`` type, its
+    values converted by ``convert`` (JSON goes as text and is cast back to json(b) by the
+    server: psycopg would otherwise need a wrapper object per value)."""
+
+    name: str
+    cast: str
+    select: str
+    convert: Callable[[Any], Any] | None
+
+
+def column_array(column: sa.Column[Any]) -> ColumnArray:
+    name = _quote(column.name)
+    if _is_json(column):
+        return ColumnArray(name, "text[]", f"{name}::{_sql_type(column)}", _json_text)
+    return ColumnArray(name, f"{_sql_type(column)}[]", name, None)
+
+
+class UnnestUpsert:
+    """``INSERT INTO t (cols) SELECT cols FROM unnest(arrays) ON CONFLICT (key) DO ...``,
+    built once for a table and a set of its columns (every column by default)."""
+
+    def __init__(
+        self,
+        table: sa.Table,
+        columns: Collection[str] | None = None,
+        *,
+        conflict: Collection[str] | None = None,
+        update: bool = True,
+    ) -> None:
+        names = [c.name for c in table.columns] if columns is None else list(columns)
+        keys = [c.name for c in table.primary_key.columns] if conflict is None else conflict
+        arrays = [column_array(table.c[name]) for name in names]
+        self.columns = tuple(names)
+        self._convert = [a.convert for a in arrays]
+        target = ", ".join(a.name for a in arrays)
+        # Arrays go in binary: psycopg dumps them several times faster than as text.
+        sources = ", ".join(f"%b::{a.cast}" for a in arrays)
+        selects = ", ".join(a.select for a in arrays)
+        updated = [a.name for a in arrays if a.name not in {_quote(k) for k in keys}]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
+            if update and updated
+            else "DO NOTHING"
+        )
+        # No conflict columns: any unique constraint's conflict skips the row.
+        on = f"({', '.join(_quote(k) for k in keys)}) " if keys else ""
+        self.sql = (
+            f"INSERT INTO {_DIALECT.identifier_preparer.format_table(table)} ({target}) "
+            f"SELECT {selects} FROM unnest({sources}) AS v({target}) "
+            f"ON CONFLICT {on}{action}"
+        )
+
+    def parameters(self, rows: Collection[Mapping[str, Any]]) -> list[list[Any]]:
+        """One list per column, in column order."""
+        arrays: list[list[Any]] = []
+        for name, convert in zip(self.columns, self._convert, strict=True):
+            values = [row[name] for row in rows]
+            arrays.append(values if convert is None else [convert(v) for v in values])
+        return arrays
+
+    def execute(
+        self, conn: Connection, rows: Collection[Mapping[str, Any]], sql: str | None = None
+    ) -> None:
+        """Run the upsert, or ``sql`` built around it (same parameters), on ``rows``."""
+        if not rows:
+            return
+        statement = sql or self.sql
+        with as_sqlalchemy_errors(statement):
+            driver_cursor(conn).execute(statement, self.parameters(rows))
+
+
+class TableStatements:
+    """The load and the upsert of one view table, found by ``found_by`` columns."""
+
+    def __init__(self, table: sa.Table, found_by: Collection[str]) -> None:
+        self.columns = tuple(c.name for c in table.columns)
+        wanted = " OR ".join(
+            f"{_quote(name)} = ANY(%(ids)b::{_sql_type(table.c[name])}[])" for name in found_by
+        )
+        listed = ", ".join(_quote(name) for name in self.columns)
+        self.load = (
+            f"SELECT {listed} FROM {_DIALECT.identifier_preparer.format_table(table)} "
+            f"WHERE {wanted}"
+        )
+        self.upsert = UnnestUpsert(table)
+
+
+# Built on first use per table (a rebuild's shadow table gets its own, dropped with it).
+_STATEMENTS: weakref.WeakKeyDictionary[sa.Table, dict[tuple[str, ...], TableStatements]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def statements_for(table: sa.Table, found_by: tuple[str, ...]) -> TableStatements:
+    by_columns = _STATEMENTS.setdefault(table, {})
+    found = by_columns.get(found_by)
+    if found is None:
+        found = by_columns[found_by] = TableStatements(table, found_by)
+    return found
+
+
 class RowStore:
     """The rows of one view that a batch touches.
 
@@ -54,6 +204,7 @@ class RowStore:
         self._table = table
         self._key = key.name
         self._found_by = tuple(found_by)
+        self._statements = statements_for(table, self._found_by)
         self._blank = {column.name: None for column in table.columns} | dict(defaults)
         self._rows: dict[Any, Row] = {}
         self._keys: dict[str, dict[Any, Any]] = {column: {} for column in self._found_by}
@@ -63,14 +214,15 @@ class RowStore:
         """Fetch the rows whose ``found_by`` columns hold any of ``ids``."""
         if not ids:
             return
-        c = self._table.c
+        statements = self._statements
         # One array parameter rather than IN (...): thousands of ids, one placeholder.
-        wanted = sa.bindparam("ids", list(ids), type_=ARRAY(PG_UUID(as_uuid=True)))
-        query = sa.select(self._table).where(
-            sa.or_(*(c[column] == sa.any_(wanted) for column in self._found_by))
-        )
-        for row in conn.execute(query).mappings():
-            self._remember(dict(row))
+        with as_sqlalchemy_errors(statements.load):
+            cursor = driver_cursor(conn)
+            cursor.execute(statements.load, {"ids": list(ids)})
+            found = cursor.fetchall()
+        columns = statements.columns
+        for values in found:
+            self._remember(dict(zip(columns, values, strict=True)))
 
     def get(self, key: Any) -> Row | None:
         """The row with this primary key."""
@@ -105,19 +257,10 @@ class RowStore:
                 keys[row[column]] = key
 
     def flush(self, conn: Connection) -> int:
-        """Upsert every changed row in one executemany; returns how many."""
+        """Upsert every changed row in one statement; returns how many."""
         if not self._dirty:
             return 0
-        statement = insert(self._table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[self._table.c[self._key]],
-            set_={
-                column.name: statement.excluded[column.name]
-                for column in self._table.columns
-                if not column.primary_key
-            },
-        )
-        conn.execute(statement, list(self._dirty.values()))
+        self._statements.upsert.execute(conn, list(self._dirty.values()))
         count = len(self._dirty)
         self._dirty.clear()
         return count

@@ -1,20 +1,29 @@
-"""Runs a follower (a projection, or the worker's task feed): follows the notification log,
-exactly once, one active instance.
+"""The shared follower: one per process, keeping every follower of that process (the views,
+the audit's stock index; in the worker, the provider-task feed) up with the log (adr/0022).
 
-Exactly once: each batch of notifications is applied and the tracking position advanced
-in ONE transaction, with a compare-and-set on the position (``tracking.advance``). A crash
-loses the whole batch or nothing; a restart resumes from the committed position.
+One page at a time: each page is read once, each notification decoded once, and the page
+is applied to every follower in ONE transaction, with each follower's tracking position
+advanced by a compare-and-set in that same transaction (projections.page). A crash loses
+the whole page for every follower, or nothing; a restart resumes from the committed
+positions. While a full page's transaction writes (the log is behind), the next page is read
+on another connection.
 
-Single active: the runner holds a PostgreSQL session advisory lock on a dedicated
-connection; standbys retry every second and take over when the holder's session ends.
+Single active, per follower: the shared follower holds the session advisory lock
+``projection:<name>`` of each follower it runs, on one dedicated connection. The key is the
+one every release has used, so a runner of the previous release still live during a rolling
+deploy keeps its follower until it stops; meanwhile the others go on without it, and the
+lock is tried again every ``standby_retry`` seconds. The position compare-and-set makes a
+double application impossible even if two writers ever overlapped.
 
 Wake-up: that same connection LISTENs on the events table's channel (the recorder NOTIFYs
-in each inserting transaction). Sharing it means a dead session drops the lock and the
-wake-up together, and the runner notices while it waits. ``recorder.subscribe()`` would
-add a second connection and two threads and hands out one notification at a time, which
-defeats per-batch transactions; reading pages with ``select_notifications`` after each
-wake-up is the same gap-free read (adr/0003) with batching. A slow poll covers lost
-notifications.
+in each inserting transaction), so a dead session drops the locks and the wake-up together.
+Reading pages with ``select_notifications`` after each wake-up is the gap-free read of
+adr/0003 with batching. A slow poll covers lost notifications.
+
+A follower that refuses an event (its tables or its own code) stops at it alone: it records
+a dead letter, drops out of the shared pages (its position stays before the event), and the
+others go on (adr/0013, adr/0022). When an operator skips or retries, it reads its own pages
+until it is back with the others, then rejoins them.
 """
 
 from __future__ import annotations
@@ -22,41 +31,38 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import sqlalchemy as sa
 import structlog
-from eventsourcing import persistence as es_errors
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
 from application.backoff import Backoff
-from application.crash_points import crash_point
-from projections import ALL_PROJECTIONS
 from projections.dead_letters import RETRIED, DeadLetters
+from projections.failures import CONNECTION_LOST, RETRYABLE, as_uuid, is_refused
 from projections.follower import Follower
 from projections.migrations import upgrade_database
-from projections.projection import Projection
+from projections.page import Member, MemberFailed, Page, PageReader, commit_page
 from projections.rebuild import RebuildResult, rebuild
+from projections.status import ProjectionStatus, status
 from projections.tracking import (
     PositionMoved,
-    advance,
     ensure_tracking_row,
     position,
-    read_position,
+    read_positions,
     wait_for_position,
 )
 
 __all__ = [
+    "CONNECTION_LOST",
     "ProjectionRunner",
     "ProjectionStatus",
     "RebuildResult",
+    "SharedFollower",
     "position",
     "rebuild",
     "status",
@@ -68,20 +74,13 @@ log = structlog.get_logger(__name__)
 # A failure that repeats (database down, a bad migration) waits up to a second.
 REPEATED_FAILURE = Backoff(initial=0.2, maximum=1.0)
 
-# Failures that a retry from the stored position can cure: the tables were swapped by a
-# rebuild, a connection dropped, a serialisation or lock timeout.
-RETRYABLE = (PositionMoved, sa.exc.DBAPIError)
-# Failures no retry cures: the event holds a value the tables refuse. They, and anything
-# the projection's own code raises, stop the follower at that event (dead letter).
-REFUSED = (sa.exc.DataError, sa.exc.IntegrityError)
-# The database or our session went away; the lock, if we held it, went with the session.
-CONNECTION_LOST = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    es_errors.OperationalError,
-    es_errors.InterfaceError,
+# The lock key of a follower is this and its name: the key every release has used, so a
+# runner of the previous release, still live during a rolling deploy, contends for it.
+LOCK_PREFIX = "projection:"
+# Tries the locks of the followers not held yet, in one statement.
+_TRY_LOCKS = sa.text(
+    "SELECT name FROM unnest(CAST(:names AS text[])) AS name "
+    f"WHERE pg_try_advisory_lock(hashtext('{LOCK_PREFIX}' || name))"
 )
 
 
@@ -92,40 +91,77 @@ def channel_of(app: CheckoutApplication) -> str:
     return recorder.channel_name
 
 
-class ProjectionRunner:
-    """Keeps one follower up to date with the application's notification log."""
+def lock_key(name: str) -> str:
+    return f"{LOCK_PREFIX}{name}"
+
+
+class SharedFollower:
+    """Keeps several followers up with the application's notification log, together."""
 
     def __init__(
         self,
         app: CheckoutApplication,
         db: Engine,
-        follower: Follower,
+        followers: Sequence[Follower],
         *,
         batch_size: int = 500,
         standby_retry: float = 1.0,
         safety_poll: float = 5.0,
         stall_poll: float = 1.0,
+        read_ahead: bool = True,
+        gather: float = 0.02,
     ) -> None:
+        names = [f.name for f in followers]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"followers need distinct names, got {names}")
         self.app = app
         self.db = db
-        self.follower = follower
+        self.members = [Member(f) for f in followers]
         self.batch_size = batch_size
         self.standby_retry = standby_retry
         self.safety_poll = safety_poll
         self.stall_poll = stall_poll
+        self.read_ahead = read_ahead
+        # Woken at the head, wait this long before reading: the commits of that moment
+        # then make one page, not one page each (a page costs about the same CPU whether
+        # it holds one commit or ten), for a few ms of lag.
+        self.gather = gather
         self.dead_letters = DeadLetters(db)
-        self.stalled = threading.Event()  # set while stopped at a dead letter
         self.channel = channel_of(app)
-        self.active = threading.Event()  # set while this instance holds the lock
-        self.position = 0  # last committed position, as this runner knows it
-        self.retries = 0  # batches rolled back and redone from the stored position
-        self._failing = 0  # consecutive failed batches
+        self.active = threading.Event()  # set while this instance holds any follower's lock
+        self.stalled = threading.Event()  # set while any follower is stopped at a dead letter
+        self.retries = 0  # pages rolled back and redone from the stored positions
+        self._failing = 0  # consecutive failed pages
+        self._next_locks = 0.0
+        self._next_stall_check = 0.0
+        self._connection: Connection | None = None
+
+    def _commit(self, page: Page, members: Sequence[Member]) -> int:
+        """``commit_page`` on this follower's own connection, kept from page to page: no
+        pool check-out (and its ping) per page, and its prepared statements stay. Any
+        failure drops it; the next page connects afresh."""
+        if self._connection is None:
+            self._connection = self.db.connect()
+        try:
+            return commit_page(self._connection, self.app.mapper, page, members)
+        except BaseException:
+            self._disconnect()
+            raise
+
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
     @property
-    def lock_key(self) -> str:
-        # The key every release has used: a runner of the previous release, still live
-        # during a rolling deploy, must contend for the same lock.
-        return f"projection:{self.follower.name}"
+    def position(self) -> int:
+        """The lowest committed position of its followers (the one, for a single one)."""
+        return min(member.position for member in self.members)
+
+    def member(self, name: str) -> Member:
+        return next(m for m in self.members if m.name == name)
+
+    # -- leading ------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event) -> None:
         """Stand by, lead, and follow the log until ``stop`` is set."""
@@ -133,120 +169,208 @@ class ProjectionRunner:
             try:
                 self._stand_by_then_lead(stop)
             except CONNECTION_LOST as exc:
-                log.warning(
-                    "projection connection lost", projection=self.follower.name, error=str(exc)
-                )
+                log.warning("follower connection lost", followers=self._names(), error=str(exc))
                 stop.wait(self.standby_retry)
 
+    def _names(self, members: Sequence[Member] | None = None) -> list[str]:
+        return [m.name for m in (self.members if members is None else members)]
+
     def _stand_by_then_lead(self, stop: threading.Event) -> None:
+        # Before any lock: taking one reads the follower's tracking row.
+        upgrade_database(self.db)
         conn = self.db.connect().execution_options(isolation_level="AUTOCOMMIT")
+        reader = PageReader(self.app.recorder, self.batch_size)
         try:
-            while not self._try_lock(conn):
+            while not self._take_locks(conn):
                 if stop.wait(self.standby_retry):
                     return
             conn.execute(sa.text(f'LISTEN "{self.channel}"'))
-            upgrade_database(self.db)
             self.active.set()
-            log.info("projection active", projection=self.follower.name)
-            self._lead(conn, stop)
+            self._lead(conn, reader, stop)
         finally:
             self.active.clear()
-            # Closing the session (not returning it to the pool) releases the lock
+            for member in self.members:
+                member.locked = False
+            reader.close()
+            self._disconnect()
+            # Closing the session (not returning it to the pool) releases the locks
             # and the LISTEN, so no pooled connection carries them.
             conn.invalidate()
             conn.close()
 
-    def _try_lock(self, conn: Connection) -> bool:
-        key = sa.func.hashtext(self.lock_key)
-        return bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one())
+    def _take_locks(self, conn: Connection) -> bool:
+        """Try the locks of the followers not held yet; True while any is held."""
+        waiting = [m for m in self.members if not m.locked]
+        if waiting:
+            taken = set(conn.execute(_TRY_LOCKS, {"names": self._names(waiting)}).scalars())
+            joined = [m for m in waiting if m.name in taken]
+            if joined:
+                self._join(joined)
+        self._next_locks = time.monotonic() + self.standby_retry
+        return any(m.locked for m in self.members)
 
-    def _lead(self, conn: Connection, stop: threading.Event) -> None:
+    def _join(self, joined: Sequence[Member]) -> None:
+        """Followers whose lock was just taken: behind the others, they catch up alone."""
+        running = [m for m in self.members if m.locked and not m.catching_up]
+        self._reload(joined)
+        if running:
+            cursor = min(m.position for m in running)
+        else:
+            cursor = max(m.position for m in joined) - self.batch_size
+        for member in joined:
+            member.locked = True
+            member.catching_up = member.position < cursor
+        log.info("followers active", followers=self._names(joined))
+
+    def _reload(self, members: Sequence[Member]) -> None:
+        with self.db.begin() as conn:
+            for member in members:
+                ensure_tracking_row(conn, member.name)
+            stored = read_positions(conn, self._names(members))
+        for member in members:
+            member.position = stored[member.name]
+
+    def _lead(self, conn: Connection, reader: PageReader, stop: threading.Event) -> None:
         listener = conn.connection.driver_connection
         assert isinstance(listener, psycopg.Connection)
-        self.position = self._stored_position()
         while not stop.is_set():
-            notifications = self.app.recorder.select_notifications(
-                start=self.position, limit=self.batch_size, inclusive_of_start=False
-            )
-            if notifications:
-                self._process_or_retry(notifications, stop)
-            else:
-                self._wait_for_events(listener, stop)
+            now = time.monotonic()
+            if now >= self._next_locks and not all(m.locked for m in self.members):
+                self._take_locks(conn)
+            if now >= self._next_stall_check:
+                self._check_stalls()
+            if not self._step(reader, stop) and self._wait_for_events(listener, stop):
+                stop.wait(self.gather)
 
-    def _stored_position(self) -> int:
-        with self.db.begin() as conn:
-            ensure_tracking_row(conn, self.follower.name)
-            return read_position(conn, self.follower.name)
+    def _step(self, reader: PageReader, stop: threading.Event) -> bool:
+        """One page for the followers together, and one for each that catches up alone;
+        False when there was nothing to read."""
+        ready = [m for m in self.members if m.locked and m.stalled_at is None]
+        if not ready:
+            return False
+        group = [m for m in ready if not m.catching_up] or ready
+        cursor = min(m.position for m in group)
+        for member in ready:
+            if member.catching_up and member.position >= cursor:
+                member.catching_up = False  # back with the others: it shares their pages
+        group = [m for m in ready if not m.catching_up]
+        worked = False
+        for member in ready:
+            if member.catching_up:
+                worked |= self._follow(reader.select(member.position), [member], stop)
+        page = reader.read(cursor)
+        # Behind the head (a full page), the next page is there to read while this one
+        # commits. At the head, a read after the commit gathers what came in meanwhile
+        # into one page, where a read ahead would find a page of one commit or none.
+        if self.read_ahead and len(page) >= self.batch_size:
+            reader.read_ahead(page[-1].id)
+        return self._follow(page, group, stop) or worked
 
-    def _process_or_retry(
-        self, notifications: Sequence[Notification], stop: threading.Event
-    ) -> None:
+    def _follow(self, page: Page, members: Sequence[Member], stop: threading.Event) -> bool:
+        if not page:
+            return False
         try:
-            self.position = self.process(notifications, self.position)
+            self._commit(page, members)
             self._failing = 0
-        except Exception as exc:
-            if is_refused(exc):
-                self._find_refused(notifications, stop)
-                return
-            if not isinstance(exc, RETRYABLE):
-                raise  # the connection went away: run_forever stands by and takes over
-            self.retries += 1
-            self._failing += 1
-            log.warning(
-                "projection batch rolled back, will retry",
-                projection=self.follower.name,
-                error=str(exc),
-            )
-            # A swap by a rebuild is cured at once; a failure that repeats backs off.
-            if self._failing > 1:
-                stop.wait(REPEATED_FAILURE.delay(self._failing - 1))
-            self.position = self._stored_position()
+        except MemberFailed as failed:
+            if is_refused(failed.error):
+                self._isolate(failed.member, page)
+            elif isinstance(failed.error, RETRYABLE):
+                self._retry_later(failed.error, stop)
+            else:
+                raise failed.error from None  # the connection went away: stand by again
+        except RETRYABLE as exc:
+            self._retry_later(exc, stop)
+        return True
 
-    def _find_refused(self, notifications: Sequence[Notification], stop: threading.Event) -> None:
-        """Apply the batch one event at a time, up to the event that is refused."""
-        for notification in notifications:
+    def _retry_later(self, exc: Exception, stop: threading.Event) -> None:
+        self.retries += 1
+        self._failing += 1
+        log.warning(
+            "follower page rolled back, will retry", followers=self._names(), error=str(exc)
+        )
+        # A swap by a rebuild is cured at once; a failure that repeats backs off.
+        if self._failing > 1:
+            stop.wait(REPEATED_FAILURE.delay(self._failing - 1))
+        self._reload([m for m in self.members if m.locked])
+
+    # -- stopping at an event a follower refuses ----------------------------------------
+
+    def _isolate(self, member: Member, page: Page) -> None:
+        """Apply the page to ``member`` alone, one event at a time, up to the one it
+        refuses: it stops there and the others redo the page without it."""
+        for notification in page:
+            if notification.id <= member.position:
+                continue
             try:
-                self.position = self.process([notification], self.position)
-            except Exception as exc:
-                if not is_refused(exc):
-                    return  # transient after all: the next pass retries from here
-                self._stall(notification, exc, stop)
+                self._commit([notification], [member])
+            except MemberFailed as failed:
+                if is_refused(failed.error):
+                    self._stall(member, notification, failed.error)
+                return  # otherwise transient after all: the next pass retries from here
+            except RETRYABLE:
+                self._reload([member])
                 return
 
-    def _stall(self, notification: Notification, exc: Exception, stop: threading.Event) -> None:
-        """Record the dead letter, say so loudly, and wait here for an operator's decision."""
-        name = self.follower.name
+    def _stall(self, member: Member, notification: Notification, exc: Exception) -> None:
+        """Record the dead letter and say so loudly; the others go on without it."""
         error = f"{type(exc).__name__}: {exc}"
         letter = self.dead_letters.record(
-            name,
+            member.name,
             notification.id,
             notification.topic,
-            _uuid(notification.originator_id),
+            as_uuid(notification.originator_id),
             notification.originator_version,
             error,
         )
         log.error(
-            "projection stopped: an event it cannot apply (followers skip or retry)",
-            projection=name,
+            "follower stopped: an event it cannot apply (followers skip or retry)",
+            projection=member.name,
             position=notification.id,
             topic=notification.topic,
             originator=str(notification.originator_id),
             attempts=letter.attempts,
             error=error,
         )
+        member.stalled_at = notification.id
         self.stalled.set()
-        decided = letter
-        try:
-            while not stop.wait(self.stall_poll):
-                found = self.dead_letters.get(name, notification.id)
-                if found is None or found.resolution is not None:
-                    decided = found or decided
-                    break
-            if decided.resolution == RETRIED:
-                log.warning("projection retries a dead letter", projection=name)
-        finally:
+        self._next_stall_check = time.monotonic() + self.stall_poll
+
+    def _check_stalls(self) -> None:
+        """Resume the followers an operator has decided about (skip, or retry)."""
+        self._next_stall_check = time.monotonic() + self.stall_poll
+        for member in self.members:
+            if member.stalled_at is None:
+                continue
+            found = self.dead_letters.get(member.name, member.stalled_at)
+            if found is not None and found.resolution is None:
+                continue
+            if found is not None and found.resolution == RETRIED:
+                log.warning("follower retries a dead letter", projection=member.name)
+            member.stalled_at = None
+            member.catching_up = True
+            self._reload([member])  # a skip moved its position past the event
+        if all(m.stalled_at is None for m in self.members):
             self.stalled.clear()
-        self.position = self._stored_position()
+
+    def _wait_for_events(self, listener: psycopg.Connection[Any], stop: threading.Event) -> bool:
+        """Return on a NOTIFY (True), on ``stop`` (checked every 0.2 s), after the safety
+        poll, or when a lock or a stopped follower is due for another look."""
+        timeout = self.safety_poll
+        if any(m.stalled_at is not None for m in self.members):
+            timeout = min(timeout, self.stall_poll)
+        if not all(m.locked for m in self.members):
+            timeout = min(timeout, self.standby_retry)
+        deadline = time.monotonic() + timeout
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if any(True for _ in listener.notifies(timeout=min(0.2, left), stop_after=1)):
+                # Several commits may have notified: one read serves them all.
+                for _ in listener.notifies(timeout=0):
+                    pass
+                return True
+        return False
+
+    # -- in the caller's thread -----------------------------------------------------------
 
     def catch_up(self) -> int:
         """Process everything committed so far in the calling thread; returns the position.
@@ -254,89 +378,33 @@ class ProjectionRunner:
         For tests, benchmarks and one-off tools: it takes no lock, and relies on the
         position compare-and-set alone, which keeps it exactly-once next to a live runner.
         """
-        self.position = self._stored_position()
-        while True:
-            notifications = self.app.recorder.select_notifications(
-                start=self.position, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return self.position
-            try:
-                self.position = self.process(notifications, self.position)
-            except PositionMoved:
-                self.position = self._stored_position()
-
-    def process(self, notifications: Sequence[Notification], expected: int) -> int:
-        """Apply one batch and advance the position from ``expected``, atomically."""
-        mapper = self.app.mapper
-        events = [mapper.to_domain_event(n) for n in notifications if self.follower.wants(n.topic)]
-        last = notifications[-1].id
-        with self.db.begin() as conn:
-            self.follower.apply_batch(conn, events)
-            advance(conn, self.follower.name, expected, last)
-            crash_point("projector.before_commit")
-        return last
-
-    def _wait_for_events(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
-        """Return on a NOTIFY, on ``stop`` (checked every 0.2 s) or after the safety poll."""
-        deadline = time.monotonic() + self.safety_poll
-        while not stop.is_set() and time.monotonic() < deadline:
-            if any(True for _ in listener.notifies(timeout=0.2, stop_after=1)):
-                # Several commits may have notified: one read serves them all.
-                for _ in listener.notifies(timeout=0):
-                    pass
-                return
+        reader = PageReader(self.app.recorder, self.batch_size)
+        self._reload(self.members)
+        try:
+            while page := reader.read(self.position):
+                if self.read_ahead and len(page) >= self.batch_size:
+                    reader.read_ahead(page[-1].id)
+                try:
+                    self._commit(page, self.members)
+                except PositionMoved:
+                    self._reload(self.members)
+                except MemberFailed as failed:
+                    raise failed.error from None  # as the follower raised it
+        finally:
+            reader.close()
+            self._disconnect()
+        return self.position
 
 
-def _uuid(value: object) -> UUID | None:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        return None
+class ProjectionRunner(SharedFollower):
+    """A shared follower of one follower: what tests and one-off tools run."""
 
+    def __init__(
+        self, app: CheckoutApplication, db: Engine, follower: Follower, **options: Any
+    ) -> None:
+        super().__init__(app, db, [follower], **options)
+        self.follower = follower
 
-def is_refused(exc: Exception) -> bool:
-    """An event no retry will apply: refused by the tables, or by the projection's code."""
-    if isinstance(exc, REFUSED):
-        return True
-    return not isinstance(exc, (*RETRYABLE, *CONNECTION_LOST))
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    position: int
-    head: int
-    lag_events: int
-    lag_seconds: float
-
-
-def status(
-    app: CheckoutApplication, db: Engine, projections: Sequence[Projection] = ALL_PROJECTIONS
-) -> list[ProjectionStatus]:
-    """Where each projection stands against the head of the log."""
-    head = app.head_position()
-    report = []
-    for projection in projections:
-        at = position(db, projection.name)
-        report.append(
-            ProjectionStatus(
-                name=projection.name,
-                position=at,
-                head=head,
-                lag_events=max(0, head - at),
-                lag_seconds=_lag_seconds(app, at),
-            )
-        )
-    return report
-
-
-def _lag_seconds(app: CheckoutApplication, at: int) -> float:
-    """Age of the oldest event not processed yet (0 when caught up)."""
-    oldest = app.recorder.select_notifications(start=at, limit=1, inclusive_of_start=False)
-    if not oldest:
-        return 0.0
-    timestamp = getattr(app.mapper.to_domain_event(oldest[0]), "timestamp", None)
-    if not isinstance(timestamp, datetime):
-        return 0.0
-    return max(0.0, (datetime.now(UTC) - timestamp).total_seconds())
+    @property
+    def lock_key(self) -> str:
+        return lock_key(self.follower.name)

@@ -120,9 +120,13 @@ def product_view_table(metadata: sa.MetaData, name: str = "product_view") -> sa.
         sa.Column("currency", sa.String(3)),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("on_hand", sa.BigInteger, nullable=False),
-        # order id -> units held; a Released/Committed event names only the order.
-        sa.Column("reservations", JSONB, nullable=False),
+        # order id -> units, only for orders reserved by v2 events and not ended yet: their
+        # v2 Released/Committed name no quantity. New reservations never enter it (adr/0021).
+        sa.Column("legacy_reservations", JSONB, nullable=False, server_default="{}"),
         _timestamp("updated_at", nullable=True),
+        # Units held by open orders, legacy ones included: a count, however many orders.
+        # Last because revision 0005 added it there.
+        sa.Column("reserved", sa.BigInteger, nullable=False, server_default="0"),
     )
     sa.Index(f"ix_{name}_active", table.c.active, table.c.sku)
     return table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
+from projections.rows import as_sqlalchemy_errors, driver_cursor
 from projections.schema import projection_tracking
 
 # Waiting for a position looks again after 5 ms, then twice as long each time, at most
@@ -38,6 +39,14 @@ class PositionMoved(Exception):
 def ensure_tracking_row(conn: Connection, name: str) -> None:
     statement = insert(projection_tracking).values(name=name, position=0, updated_at=sa.func.now())
     conn.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+
+
+def read_positions(conn: Connection, names: Collection[str]) -> dict[str, int]:
+    """The positions of several followers (0 for one with no tracking row yet)."""
+    t = projection_tracking
+    query = sa.select(t.c.name, t.c.position).where(t.c.name.in_(list(names)))
+    found = {str(name): int(at) for name, at in conn.execute(query)}
+    return {name: found.get(name, 0) for name in names}
 
 
 def read_position(conn: Connection, name: str, *, for_update: bool = False) -> int:
@@ -67,6 +76,37 @@ def advance(conn: Connection, name: str, expected: int, new: int) -> None:
     )
     if result.rowcount != 1:
         raise PositionMoved(name, expected)
+
+
+# Every follower of a page moves in one statement; a row the compare-and-set did not match
+# is missing from what it returns.
+_ADVANCE_ALL = (
+    f"UPDATE {projection_tracking.name} AS t SET position = m.new, updated_at = now() "
+    "FROM unnest(%b::text[], %b::bigint[], %b::bigint[]) AS m(name, expected, new) "
+    "WHERE t.name = m.name AND t.position = m.expected RETURNING t.name"
+)
+
+
+def advance_all(conn: Connection, moves: Sequence[tuple[str, int, int]]) -> None:
+    """``advance`` for several followers at once: (name, expected, new) each, all or none.
+
+    Raises PositionMoved (naming the first follower that moved) when any row did not match;
+    the caller's transaction must then be rolled back, as after ``advance``.
+    """
+    if not moves:
+        return
+    # Sorted: writers ask for the rows in one order (a deadlock, were one detected, is
+    # retried like a lock timeout).
+    moves = sorted(moves)
+    names = [name for name, _, _ in moves]
+    arrays = (names, [expected for _, expected, _ in moves], [new for _, _, new in moves])
+    with as_sqlalchemy_errors(_ADVANCE_ALL):
+        cursor = driver_cursor(conn)
+        cursor.execute(_ADVANCE_ALL, arrays)
+        moved = {row[0] for row in cursor.fetchall()}
+    for name, expected, _ in moves:
+        if name not in moved:
+            raise PositionMoved(name, expected)
 
 
 def set_position(conn: Connection, name: str, new: int) -> None:

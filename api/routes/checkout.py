@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,7 +42,9 @@ async def post_checkout(request: Request) -> Response:
         provider=body.provider,
         idempotency_key=key,
     )
-    placed = await run_in_threadpool(services_of(request).checkout, command)
+    # Awaited, not run in the thread pool: the writer's thread decides and commits it
+    # with every checkout queued beside it (adr/0019).
+    placed = await asyncio.wrap_future(services_of(request).checkout_writer.submit(command))
     headers = position_headers(placed.position)
     if placed.replayed:
         headers[REPLAYED_HEADER.name] = "true"

@@ -9,7 +9,6 @@ from prometheus_client import Counter
 
 from application.ports import (
     EvidenceSink,
-    EvidencingGateway,
     PaymentGateway,
     PermanentProviderError,
     ProviderCharge,
@@ -18,6 +17,7 @@ from application.ports import (
     ProviderRefund,
     ProviderRefundRequest,
     TransientProviderError,
+    evidencing,
 )
 
 PROVIDER_CALLS = Counter(
@@ -41,9 +41,8 @@ class InstrumentedGateway:
 
     def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
         """The wrapped gateway's evidencing view, still counted (adr/0016)."""
-        if isinstance(self.inner, EvidencingGateway):
-            return InstrumentedGateway(self.inner.with_evidence(sink))
-        return self
+        view = evidencing(self.inner)
+        return self if view is None else InstrumentedGateway(view.with_evidence(sink))
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         return self._counted("create_order", lambda: self.inner.create_order(request))

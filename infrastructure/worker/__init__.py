@@ -3,7 +3,8 @@
 - ``tasks``: the provider task queue, a leased queue (``infrastructure.leased_queue``) over
   the ``provider_tasks`` table (``projections.schema``);
 - ``task_feed``: fills the table from the log, exactly once (ProjectionRunner);
-- ``executor``: claims due tasks, calls providers, records outcomes, backs off;
+- ``executor``: claims due tasks (creates in batches, adr/0023), calls providers, records
+  outcomes, backs off;
 - ``reaper``: cancels orders whose payment window has passed;
 - ``retention``: prunes finished tasks and settled inbox rows.
 

@@ -1,4 +1,10 @@
-"""Executors: claim a due provider task, make the call, record the outcome, settle the task.
+"""Executors: claim due provider tasks, make the calls, record the outcomes, settle the tasks.
+
+An executor claims up to ``batch_size`` due create tasks (one per checkout) in one statement
+and opens them through ``OrderOpenings`` as one batch: their provider calls at once (on the
+executor's pool of ``call_concurrency`` threads), their evidence in one write, their
+outcomes in one save, and the done ones settled in one statement, each fenced by its own
+claim (adr/0023). The rarer kinds (cancel, refund, close) are claimed and run one at a time.
 
 Outcomes:
 - done: the use case finished (or found nothing left to do);
@@ -15,11 +21,15 @@ it and the use case, being idempotent, completes what the first one started.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from application.backoff import Backoff
+from application.order_openings import Opening, OrderOpenings
 from application.ports import (
     PermanentProviderError,
     ProviderNotConfigured,
@@ -28,7 +38,7 @@ from application.ports import (
 from application.provider_calls import ProviderCalls
 from infrastructure.worker.doorbell import Doorbell
 from infrastructure.worker.metrics import TASK_RETRIES, TASKS_SETTLED
-from infrastructure.worker.tasks import ProviderTask, TaskKind, TaskQueue
+from infrastructure.worker.tasks import CREATES, OTHERS, ProviderTask, TaskKind, TaskQueue
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +49,8 @@ class ExecutorSettings:
     idle_poll_seconds: float = 1.0
     backoff: Backoff = field(default_factory=Backoff)
     not_configured_retry_seconds: float = 60.0
+    batch_size: int = 32  # tasks claimed at once (WORKER_BATCH_SIZE)
+    call_concurrency: int = 16  # of one batch's provider calls in flight at once
 
 
 class Executor:
@@ -53,52 +65,114 @@ class Executor:
         self.calls = calls
         self.settings = settings
         self.doorbell = doorbell or Doorbell()
+        self.openings = OrderOpenings(calls)
+        self._pool: ThreadPoolExecutor | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            seen = self.doorbell.generation
-            try:
-                worked = self.run_one()
-            except Exception as exc:  # the database is away: try again shortly
-                log.warning("provider task executor failed", error=str(exc))
-                stop.wait(self.settings.idle_poll_seconds)
-                continue
-            if not worked:
-                self.doorbell.wait(seen, self.settings.idle_poll_seconds)
+        try:
+            while not stop.is_set():
+                seen = self.doorbell.generation
+                try:
+                    worked = self.run_one()
+                except Exception as exc:  # the database is away: try again shortly
+                    log.warning("provider task executor failed", error=str(exc))
+                    stop.wait(self.settings.idle_poll_seconds)
+                    continue
+                if not worked:
+                    self.doorbell.wait(seen, self.settings.idle_poll_seconds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def run_one(self) -> bool:
-        """Claim and execute one due task; False when none is due."""
-        task = self.queue.claim(self.settings.lease_seconds)
-        if task is None:
-            return False
-        self.execute(task)
-        return True
+        """Claim and execute a batch of due creates, then one task of another kind; False
+        when none is due.
+
+        The other kinds are claimed one at a time, as ever: each makes its calls one after
+        another, so a batch of them could outlast its lease (which only has to outlast one
+        call's timeout), and they are rare.
+        """
+        lease = self.settings.lease_seconds
+        creates = self.queue.claim_many(lease, self.settings.batch_size, CREATES)
+        if creates:
+            self._open_orders(creates)
+        others = self.queue.claim_many(lease, 1, OTHERS)
+        for task in others:
+            self.execute(task)
+        return bool(creates or others)
+
+    def _open_orders(self, tasks: Sequence[ProviderTask]) -> None:
+        # A task claimed for the first time was never called for: no look-up needed.
+        openings = [Opening(task.payment_id, first_attempt=task.attempts <= 1) for task in tasks]
+        try:
+            results = self.openings.open(openings, self._run_calls)
+        except Exception as exc:  # the database, most likely: every task is retried
+            log.exception("provider order batch crashed, will retry", tasks=len(tasks))
+            error = f"{type(exc).__name__}: {exc}"
+            for task in tasks:
+                self._retry(task, "error", error, self.settings.backoff.delay(task.attempts))
+            return
+        done: list[tuple[ProviderTask, str]] = []
+        for task in tasks:
+            result = results.get(task.payment_id, RuntimeError("no result for the task"))
+            if isinstance(result, str):
+                done.append((task, result))
+            else:
+                self._settle_failure(task, result)
+        settled = self.queue.complete_many([task for task, _ in done])
+        for task, note in done:
+            bound = log.bind(task=task.id, kind=task.kind.value, payment=str(task.payment_id))
+            if task.id in settled:
+                TASKS_SETTLED.labels(task.kind.value, "done").inc()
+                bound.info("provider task done", outcome=note)
+            else:
+                bound.warning("provider task lease was lost before it was settled")
+
+    def _run_calls(self, thunks: Sequence[Callable[[], Any]]) -> list[Any]:
+        if len(thunks) <= 1 or self.settings.call_concurrency <= 1:
+            return [thunk() for thunk in thunks]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.settings.call_concurrency, thread_name_prefix="provider-call"
+            )
+        futures = [self._pool.submit(thunk) for thunk in thunks]
+        # result() re-raises what a call raised: a dying process stops the batch here.
+        return [future.result() for future in futures]
 
     def execute(self, task: ProviderTask) -> None:
         bound = log.bind(task=task.id, kind=task.kind.value, payment=str(task.payment_id))
         try:
             note = self._perform(task)
-        except ProviderNotConfigured as exc:
-            bound.warning("provider not configured: task waits", provider=exc.provider)
-            delay = self.settings.not_configured_retry_seconds
-            self._retry(task, "not_configured", exc.reason, delay)
-        except TransientProviderError as exc:
-            bound.info("provider call failed, will retry", error=exc.reason)
-            self._retry(task, "transient", exc.reason, self.settings.backoff.delay(task.attempts))
-        except PermanentProviderError as exc:
-            bound.warning("provider refused the call", error=exc.reason)
-            self.queue.fail(task, exc.reason)
-            TASKS_SETTLED.labels(task.kind.value, "failed").inc()
         except Exception as exc:
-            bound.exception("provider task crashed, will retry")
-            error = f"{type(exc).__name__}: {exc}"
-            self._retry(task, "error", error, self.settings.backoff.delay(task.attempts))
+            self._settle_failure(task, exc)
         else:
             if self.queue.complete(task):
                 TASKS_SETTLED.labels(task.kind.value, "done").inc()
                 bound.info("provider task done", outcome=note)
             else:
                 bound.warning("provider task lease was lost before it was settled")
+
+    def _settle_failure(self, task: ProviderTask, exc: Exception) -> None:
+        bound = log.bind(task=task.id, kind=task.kind.value, payment=str(task.payment_id))
+        if isinstance(exc, ProviderNotConfigured):
+            bound.warning("provider not configured: task waits", provider=exc.provider)
+            delay = self.settings.not_configured_retry_seconds
+            self._retry(task, "not_configured", exc.reason, delay)
+        elif isinstance(exc, TransientProviderError):
+            bound.info("provider call failed, will retry", error=exc.reason)
+            self._retry(task, "transient", exc.reason, self.settings.backoff.delay(task.attempts))
+        elif isinstance(exc, PermanentProviderError):
+            bound.warning("provider refused the call", error=exc.reason)
+            self.queue.fail(task, exc.reason)
+            TASKS_SETTLED.labels(task.kind.value, "failed").inc()
+        else:
+            bound.error("provider task crashed, will retry", exc_info=exc)
+            error = f"{type(exc).__name__}: {exc}"
+            self._retry(task, "error", error, self.settings.backoff.delay(task.attempts))
 
     def _perform(self, task: ProviderTask) -> str:
         if task.kind is TaskKind.CREATE_ORDER:

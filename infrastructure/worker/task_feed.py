@@ -5,9 +5,10 @@
 - ``Payment.RefundRequested``: refund;
 - ``Payment.Succeeded``: close the payment's other ways to pay (sessions, the intent).
 
-A follower of the log, not a read model: the ``ProjectionRunner`` drives it, so its rows
-and its tracking position commit together (exactly once) and a LISTEN wakes it. The insert
-also NOTIFYs ``provider_tasks``, delivered at that commit, to wake idle executors at once.
+A follower of the log, not a read model: the worker process's shared follower drives it
+(projections.runner, adr/0022), so its rows and its tracking position commit together
+(exactly once) and a LISTEN wakes it. The insert also NOTIFYs ``provider_tasks`` in the same
+statement; PostgreSQL delivers it at that commit, to wake idle executors at once.
 
 It fills a work queue, so it is never rebuilt (it is no ``Projection``): a replay from the
 first event would add nothing (the unique call key) but would be pointless work.
@@ -19,12 +20,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from domain import Order, Payment
 from infrastructure.worker.tasks import TaskKind, provider_tasks
 from projections.follower import DomainEvent, Follower
+from projections.rows import UnnestUpsert
 
 TASKS_CHANNEL = "provider_tasks"
 
@@ -63,6 +64,7 @@ def _close_open(event: Payment.Succeeded) -> TaskRow:
 
 
 _BLANK: TaskRow = {"order_id": None, "refund_id": None, "amount": None}
+_COLUMNS = ("kind", "payment_id", "order_id", "refund_id", "amount")
 
 
 class ProviderTaskFeed(Follower):
@@ -78,6 +80,12 @@ class ProviderTaskFeed(Follower):
     def __init__(self, table: sa.Table = provider_tasks) -> None:
         super().__init__()
         self.table = table
+        # Any conflict (the unique call key) means the task is there already: a replay.
+        self._insert = UnnestUpsert(table, _COLUMNS, conflict=(), update=False)
+        # One statement: a data-modifying WITH runs whatever the outer query reads.
+        self.insert_and_ring = (
+            f"WITH added AS ({self._insert.sql}) SELECT pg_notify('{TASKS_CHANNEL}', '')"
+        )
 
     def followed(self) -> Iterable[type[Any]]:
         return self.tasks
@@ -86,5 +94,4 @@ class ProviderTaskFeed(Follower):
         rows = [_BLANK | self.tasks[type(e)](e) for e in domain_events if type(e) in self.tasks]
         if not rows:
             return
-        conn.execute(insert(self.table).on_conflict_do_nothing(), rows)
-        conn.execute(sa.select(sa.func.pg_notify(TASKS_CHANNEL, "")))
+        self._insert.execute(conn, rows, self.insert_and_ring)

@@ -11,6 +11,7 @@ The table and its kinds and statuses are described in projections.schema, with e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -22,6 +23,8 @@ from infrastructure.leased_queue import LeasedQueue
 from projections.schema import TaskKind, TaskStatus, provider_tasks
 
 __all__ = [
+    "CREATES",
+    "OTHERS",
     "ProviderTask",
     "TaskCensus",
     "TaskKind",
@@ -31,6 +34,9 @@ __all__ = [
 ]
 
 _c = provider_tasks.c
+# Lanes of claims: the creates (one per checkout) are batched, the other kinds are not.
+CREATES = "creates"
+OTHERS = "others"
 
 
 @dataclass(frozen=True)
@@ -77,12 +83,29 @@ class TaskQueue:
             finished_at=_c.updated_at,
             order=[_c.id],
             stamp=_c.updated_at,
+            lanes={
+                CREATES: _c.kind == TaskKind.CREATE_ORDER.value,
+                OTHERS: _c.kind != TaskKind.CREATE_ORDER.value,
+            },
         )
 
     def claim(self, lease_seconds: float) -> ProviderTask | None:
         """Lease the oldest due task for ``lease_seconds``; None when nothing is due."""
         row = self._queue.claim(lease_seconds)
         return None if row is None else ProviderTask.from_row(row)
+
+    def claim_many(
+        self, lease_seconds: float, limit: int, lane: str | None = None
+    ) -> list[ProviderTask]:
+        """Lease up to ``limit`` due tasks, oldest first, in one statement; ``lane``:
+        ``CREATES`` or ``OTHERS`` only."""
+        rows = self._queue.claim_many(lease_seconds, limit, lane)
+        return [ProviderTask.from_row(row) for row in rows]
+
+    def complete_many(self, tasks: Sequence[ProviderTask]) -> set[int]:
+        """``complete`` each of ``tasks`` in one statement; the ids settled (the others'
+        leases were lost to another executor meanwhile)."""
+        return self._queue.settle_many(tasks, status=TaskStatus.DONE.value, last_error=None)
 
     def complete(self, task: ProviderTask) -> bool:
         """Done for good; False if the lease was lost to another executor meanwhile."""

@@ -70,7 +70,7 @@ def test_an_order_confirmed_on_a_charge_that_never_captured_is_reported(world: W
     order.confirm_payment(order.payment_id, "pi_forged" + uuid.uuid4().hex[:8], "stripe")
     stock = [app.load(Stock, Stock.id_for(sku)) for sku in order.quantities]
     for sku in stock:
-        sku.commit(order.id)
+        sku.commit(order.id, order.quantities[sku.sku])
     app.save(order, *stock)
     wait_until(lambda: not world.moving(), timeout=60, what="the relay to publish it")
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from infrastructure.webhooks.inbox import InboxStatus
 from tests.e2e.payment_shop import OpenShop, customer
 from tests.e2e.payment_shop import open_shop as open_shop
 from tests.e2e.payment_shop import provider_sandbox as provider_sandbox
+from tests.stock_ledger import held_by_order
 from tests.waiting import wait_until
 
 
@@ -24,7 +23,7 @@ def test_an_unpaid_order_expires_and_its_intent_is_cancelled(open_shop: OpenShop
     assert payment["failureReason"] == "payment window expired"
 
     stock = shop.api.stock("SKU-1")
-    assert not stock.has_reservation(UUID(order_id))
+    assert order_id not in held_by_order(shop.api.container.app, "SKU-1")
     assert stock.available == stock.on_hand == 100
     wait_until(
         lambda: shop.stripe_intent(intent_id).status == "canceled",

@@ -47,6 +47,7 @@ from application.ports import (
 from application.webhook_deliveries import InvalidSignature, RejectReason
 from domain import DomainError, Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
+from infrastructure.payments.razorpay.orders import earliest_with_receipt, order_data
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
 RECEIPT_LIMIT = 40  # characters Razorpay accepts in a receipt
@@ -131,17 +132,10 @@ class RazorpayGateway:
         )
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
-        receipt = str(request.payment_id)
-        amount = RAZORPAY_UNITS.to_provider(request.amount, request.currency)
-        notes = {"orderId": str(request.order_id), "paymentId": receipt}
-        data = {
-            "amount": amount,
-            "currency": request.currency.upper(),
-            "receipt": receipt,
-            "notes": notes,
-        }
+        # The lean client (orders.py) sends the same order; this path always looks first.
+        data = order_data(request)
         with self._witnessed("create_order", data) as answer, _translated():
-            order = self._order_with_receipt(receipt)
+            order = self._order_with_receipt(data["receipt"])
             if order is None:
                 order = self._client.order.create(data)
             answer["response"] = dict(order)
@@ -149,8 +143,7 @@ class RazorpayGateway:
 
     def _order_with_receipt(self, receipt: str) -> Entity | None:
         found = self._client.order.all({"receipt": receipt, "count": 100})
-        orders = [o for o in found.get("items", []) if o.get("receipt") == receipt]
-        return min(orders, key=lambda o: o.get("created_at", 0)) if orders else None
+        return earliest_with_receipt(found, receipt)
 
     def cancel(self, gateway_order_id: str) -> None:
         """Nothing to do: Razorpay has no API to cancel an order.

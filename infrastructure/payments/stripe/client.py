@@ -18,8 +18,7 @@ import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-from uuid import UUID
+from typing import Any, cast
 
 import stripe
 
@@ -43,8 +42,10 @@ from application.ports import (
 from application.webhook_deliveries import InvalidSignature, RejectReason
 from domain import Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
+from infrastructure.payments.stripe.intents import engine_metadata, intent_params
 
 DEFAULT_TIMEOUT = 20.0  # seconds per HTTP call; well under the worker's lease
+API_VERSION: str = stripe.api_version  # what the SDK pins; the lean client sends it too
 WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own default: older signatures are replays
 REFUND_STATUSES = {
     "succeeded": ProviderRefundStatus.SUCCEEDED,
@@ -133,12 +134,8 @@ class StripeGateway(_Witnessing):
         return view
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
-        params: stripe.params.PaymentIntentCreateParams = {
-            "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
-            "currency": request.currency.lower(),
-            "allowed_payment_method_types": ["card"],  # what stripe.confirmCardPayment takes
-            "metadata": _metadata(request.order_id, request.payment_id, request.customer_id),
-        }
+        # The lean client (intents.py) sends the very same parameters under the same key.
+        params = cast("stripe.params.PaymentIntentCreateParams", intent_params(request))
         key = str(request.payment_id)
         sent = {"params": dict(params), "idempotency_key": key}
         with self._witnessed("create_order", sent) as witness, _translated():
@@ -243,7 +240,7 @@ class StripeCheckoutSessions(_Witnessing):
 
     def create(self, request: CheckoutSessionRequest) -> CheckoutSession:
         currency = request.currency.lower()
-        metadata = _metadata(request.order_id, request.payment_id, request.customer_id)
+        metadata = engine_metadata(request.order_id, request.payment_id, request.customer_id)
         line_items: list[stripe.params.checkout.SessionCreateParamsLineItem] = [
             {
                 "price_data": {
@@ -286,13 +283,6 @@ class StripeCheckoutSessions(_Witnessing):
             else:
                 witness.answered(session)
         return str(session.status)
-
-
-def _metadata(order_id: UUID, payment_id: UUID, customer_id: str | None) -> dict[str, str]:
-    metadata = {"orderId": str(order_id), "paymentId": str(payment_id)}
-    if customer_id is not None:
-        metadata["customerId"] = customer_id
-    return metadata
 
 
 @contextmanager

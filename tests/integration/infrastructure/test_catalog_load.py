@@ -63,7 +63,7 @@ def _sell(app: CheckoutApplication, sku: str, units: int) -> None:
     stock = app.load(Stock, Stock.id_for(sku))
     order = uuid.uuid4()
     stock.reserve(order, units)
-    stock.commit(order)
+    stock.commit(order, units)
     app.save(stock)
 
 

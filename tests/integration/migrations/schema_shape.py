@@ -91,6 +91,13 @@ def create_pre_alembic_tables(db: Engine) -> None:
         conn.execute(PRE_ALEMBIC_SQL.read_text())
 
 
+def pre_alembic_ddl(table: str) -> list[str]:
+    """The acaba55 statements that made ``table`` and its indexes, for a table a later
+    revision changed (the factories describe it as it is now)."""
+    statements = [s.strip() for s in PRE_ALEMBIC_SQL.read_text().split(";")]
+    return [s for s in statements if f"CREATE TABLE {table} (" in s or f" ON {table} (" in s]
+
+
 def revision_in_database(db: Engine) -> list[str]:
     with db.connect() as conn:
         return list(conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())

@@ -9,6 +9,7 @@ make that provider misbehave.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from abc import ABC, abstractmethod
@@ -105,6 +106,19 @@ class GatewayContract(ABC, Generic[Backend]):
         request = self.request()
 
         first = gateway.create_order(request)
+        again = gateway.create_order(request)
+
+        assert again == first
+        assert self.objects_for(backend, request) == [first.gateway_order_id]
+
+    def test_a_retry_after_a_first_attempt_finds_what_it_made(
+        self, backend: Backend, gateway: PaymentGateway
+    ) -> None:
+        """The worker's first claim of a task skips any look-up (``first_attempt``); the
+        retry after a lost answer must still find what the first call made."""
+        request = self.request()
+
+        first = gateway.create_order(dataclasses.replace(request, first_attempt=True))
         again = gateway.create_order(request)
 
         assert again == first

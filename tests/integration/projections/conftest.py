@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
+from projections.follower import Follower
 from projections.projection import Projection
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, SharedFollower
 from tests.integration.projections.histories import Histories
+from tests.integration.projections.sharing import RunningShared, StartShared
 
 
 @pytest.fixture
@@ -67,3 +69,19 @@ def start_runner(app: CheckoutApplication, db: Engine) -> Iterator[StartRunner]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture
+def start_shared(app: CheckoutApplication, db: Engine) -> Iterator[StartShared]:
+    """Shared followers (projections.runner.SharedFollower) on threads, stopped at the end."""
+    started: list[RunningShared] = []
+
+    def start(followers: Sequence[Follower], **options: Any) -> RunningShared:
+        running = RunningShared(SharedFollower(app, db, followers, **options)).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if not running.finished:
+            running.stop()

@@ -82,13 +82,13 @@ class Histories:
         )
         order.confirm_payment(payment.id, gateway_payment_id, order.provider)
         for sku in self.skus:
-            self.stock[sku].commit(order.id)
+            self.stock[sku].commit(order.id, order.quantities[sku])
         self.app.save(order, payment, *self.stock.values())
 
     def cancel(self, order: Order, reason: str = "customer") -> None:
         order.cancel(reason)
         for sku in self.skus:
-            self.stock[sku].release(order.id, reason)
+            self.stock[sku].release(order.id, order.quantities[sku], reason)
         self.app.save(order, *self.stock.values())
 
     def refund(self, order: Order, payment: Payment, amount: int) -> str:

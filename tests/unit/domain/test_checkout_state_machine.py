@@ -156,7 +156,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         if order.status is OrderStatus.PENDING_PAYMENT:
             order.confirm_payment(payment.id, charge, payment.provider)
             for sku in order.quantities:
-                self.stocks[sku].commit(order_id)
+                self.stocks[sku].commit(order_id, order.quantities[sku])
                 self.expected_on_hand[sku] -= order.quantities[sku]
         else:
             assert order.status is OrderStatus.CANCELLED
@@ -197,7 +197,7 @@ class CheckoutMachine(RuleBasedStateMachine):
         order.cancel(reason)
         assert self.payments[order_id].cancel(reason) is True
         for sku in order.quantities:
-            self.stocks[sku].release(order_id, reason)
+            self.stocks[sku].release(order_id, order.quantities[sku], reason)
 
     # Refunds (admin request, then provider outcome)
 
@@ -252,17 +252,14 @@ class CheckoutMachine(RuleBasedStateMachine):
             assert stock.on_hand == self.expected_on_hand[sku]
             assert stock.on_hand >= 0
             assert stock.available >= 0
-            assert stock.reserved == sum(stock.reservations.values())
-            assert all(q > 0 for q in stock.reservations.values())
+            assert 0 <= stock.reserved <= stock.on_hand
+            assert stock.legacy_reservations == {}, "only v2 events remember orders"
 
     @invariant()
     def only_unpaid_orders_hold_stock(self) -> None:
-        for order_id, order in self.orders.items():
-            held = {s: st_.reserved_for(order_id) for s, st_ in self.stocks.items()}
-            if order.status is OrderStatus.PENDING_PAYMENT:
-                assert {s: q for s, q in held.items() if q} == order.quantities
-            else:
-                assert not any(held.values())
+        open_orders = [o for o in self.orders.values() if o.status is OrderStatus.PENDING_PAYMENT]
+        for sku, stock in self.stocks.items():
+            assert stock.reserved == sum(o.quantities.get(sku, 0) for o in open_orders)
 
     @invariant()
     def refunds_never_exceed_captured(self) -> None:
