@@ -91,7 +91,12 @@ class OrderOpenings:
         self, openings: Sequence[Opening], run_calls: CallRunner = one_after_another
     ) -> dict[UUID, Result]:
         results: dict[UUID, Result] = {}
-        pending = [call for o in openings if (call := self._prepare(o, results)) is not None]
+        payments, orders = self._load(openings)
+        pending = [
+            call
+            for opening in openings
+            if (call := self._prepare(opening, payments, orders, results)) is not None
+        ]
         run_calls([call.make for call in pending])
         for call in pending:
             call.evidence = call.calls.take()
@@ -112,13 +117,30 @@ class OrderOpenings:
             results[call.payment.id] = self._after_recording(call)
         return results
 
-    def _prepare(self, opening: Opening, results: dict[UUID, Result]) -> _Call | None:
+    def _load(self, openings: Sequence[Opening]) -> tuple[dict[UUID, Payment], dict[UUID, Order]]:
+        """The batch's payments, then their orders: two statements for the whole batch
+        (new payments and orders have a few events each). A read that fails leaves each
+        payment to ``_prepare``, which loads it alone and records its own trouble."""
         try:
-            payment = self.app.load(Payment, opening.payment_id)
+            payments = self.app.load_many(Payment, [o.payment_id for o in openings])
+            orders = self.app.load_many(Order, [p.order_id for p in payments.values()])
+        except Exception:
+            return {}, {}
+        return payments, orders
+
+    def _prepare(
+        self,
+        opening: Opening,
+        payments: dict[UUID, Payment],
+        orders: dict[UUID, Order],
+        results: dict[UUID, Result],
+    ) -> _Call | None:
+        try:
+            payment = payments.get(opening.payment_id) or self.app.load(Payment, opening.payment_id)
             if payment.status is not PaymentStatus.PROCESSING:
                 results[payment.id] = f"nothing to do: payment is {payment.status.value}"
                 return None
-            order = self.app.load(Order, payment.order_id)
+            order = orders.get(payment.order_id) or self.app.load(Order, payment.order_id)
             if order.status is not OrderStatus.PENDING_PAYMENT:
                 results[payment.id] = f"nothing to do: order is {order.status.value}"
                 return None

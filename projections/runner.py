@@ -126,6 +126,7 @@ class SharedFollower:
         # then make one page, not one page each (a page costs about the same CPU whether
         # it holds one commit or ten), for a few ms of lag.
         self.gather = gather
+        self._full = False  # the last shared page was a full one: more is waiting
         self.dead_letters = DeadLetters(db)
         self.channel = channel_of(app)
         self.active = threading.Event()  # set while this instance holds any follower's lock
@@ -239,7 +240,13 @@ class SharedFollower:
                 self._take_locks(conn)
             if now >= self._next_stall_check:
                 self._check_stalls()
-            if not self._step(reader, stop) and self._wait_for_events(listener, stop):
+            if self._step(reader, stop):
+                # At the head under load, every page would hold what one page's commit
+                # took to arrive: gather for a moment instead, so a page carries several
+                # commits (its dozen statements serve them all). Behind, read on at once.
+                if not self._full:
+                    stop.wait(self.gather)
+            elif self._wait_for_events(listener, stop):
                 stop.wait(self.gather)
 
     def _step(self, reader: PageReader, stop: threading.Event) -> bool:
@@ -259,6 +266,7 @@ class SharedFollower:
             if member.catching_up:
                 worked |= self._follow(reader.select(member.position), [member], stop)
         page = reader.read(cursor)
+        self._full = len(page) >= self.batch_size
         # Behind the head (a full page), the next page is there to read while this one
         # commits. At the head, a read after the commit gathers what came in meanwhile
         # into one page, where a read ahead would find a page of one commit or none.

@@ -137,9 +137,11 @@ class AuditChain:
         batch_size: int = 1000,
         standby_retry: float = 1.0,
         safety_poll: float = 5.0,
+        gather: float = 0.05,
     ) -> None:
         self.app = app
         self.db = db
+        self.gather = gather
         self.anchoring = anchoring
         self.batch_size = batch_size
         self.standby_retry = standby_retry
@@ -275,6 +277,10 @@ class AuditChain:
         deadline = time.monotonic() + self.safety_poll
         while not stop.is_set() and time.monotonic() < deadline:
             if any(True for _ in listener.notifies(timeout=0.2, stop_after=1)):
+                # Every commit notifies; the chain is not read by anyone waiting, so it
+                # gathers the commits of the next ``gather`` seconds into one batch (its
+                # five statements) instead of one batch per commit.
+                stop.wait(self.gather)
                 for _ in listener.notifies(timeout=0):  # one read serves a burst
                     pass
                 return
