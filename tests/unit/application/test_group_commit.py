@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from application.application import CheckoutApplication
 from application.catalog import Catalog, CatalogEntry
 from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
 from application.errors import IdempotencyConflict
-from application.group_commit import CheckoutWriter, _Queued
+from application.group_commit import CheckoutWriter, RecorderTail, _Queued
 from domain import InsufficientStock, Payment, Stock
 from entrypoints.bootstrap import build_application
 from tests.unit.application.conftest import FrozenClock
@@ -243,3 +244,41 @@ def test_a_snapshot_that_fails_after_the_commit_does_not_fail_or_redo_the_batch(
     assert writer.conflicts == 0
     assert stocked.head_position() == head + 180  # 60 x (order, payment, reservation)
     assert stocked.load(Stock, Stock.id_for("BULK")).available == 40
+
+
+class CountingTail(RecorderTail):
+    def __init__(self, app: CheckoutApplication) -> None:
+        super().__init__(app)
+        self.turns = 0
+
+    def turn(self) -> AbstractContextManager[None]:
+        self.turns += 1
+        return super().turn()
+
+
+def test_a_writer_takes_turns_only_once_another_writer_got_in_its_way(
+    stocked: CheckoutApplication,
+) -> None:
+    tail = CountingTail(stocked)
+    writer = CheckoutWriter(stocked, FrozenClock(), TTL, tail)
+    commit_batch(writer, [request("ana", ("MUG", 1))])
+    assert tail.turns == 0  # alone: no turn, no statements for it
+    rival = stocked.load(Stock, Stock.id_for("MUG"))
+    rival.reserve(uuid.uuid4(), 1, "customer:zed")
+    real_save = stocked.save
+    raced: list[bool] = []
+
+    def save_after_a_rival(*aggregates: Any) -> Any:
+        if not raced:
+            raced.append(True)
+            real_save(rival)
+        return real_save(*aggregates)
+
+    stocked.save = save_after_a_rival  # type: ignore[method-assign,assignment]
+    (placed,) = commit_batch(writer, [request("bo", ("MUG", 1))])
+    assert isinstance(placed, Placed)
+    assert writer.conflicts == 1
+    assert tail.turns == 1  # the redo took its turn
+    commit_batch(writer, [request("cy", ("MUG", 1))])
+    assert tail.turns == 2  # and so does every batch for a while after
+    assert stock_state(stocked)["MUG"] == (4, 0)
