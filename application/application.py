@@ -70,18 +70,22 @@ class CheckoutApplication(Application[UUID]):
             stored = {key: list(recorder.select_events(key)) for key in wanted}
         loaded: dict[UUID, A] = {}
         for key, events in stored.items():
-            aggregate: Any = None
-            for event in events:
-                domain_event = self.mapper.to_domain_event(event)
-                if not isinstance(domain_event, CanMutateProtocol):
-                    raise TypeError(f"{event.topic} cannot mutate an aggregate")
-                aggregate = domain_event.mutate(aggregate)
+            aggregate = self.fold(events)
             if aggregate is None:
                 continue
             if not isinstance(aggregate, kind):
                 raise TypeError(f"{key} is a {type(aggregate).__name__}, not a {kind.__name__}")
             loaded[key] = aggregate
         return loaded
+
+    def fold(self, stored: Iterable[StoredEvent], aggregate: Any = None) -> Any:
+        """``aggregate`` (None: not created yet) with ``stored`` events applied in order."""
+        for event in stored:
+            domain_event = self.mapper.to_domain_event(event)
+            if not isinstance(domain_event, CanMutateProtocol):
+                raise TypeError(f"{event.topic} cannot mutate an aggregate")
+            aggregate = domain_event.mutate(aggregate)
+        return aggregate
 
     def load(self, kind: type[A], aggregate_id: UUID, version: int | None = None) -> A:
         """A typed `repository.get`: raises AggregateNotFoundError if absent."""

@@ -38,7 +38,6 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
 from application.application import CheckoutApplication
@@ -109,9 +108,7 @@ class _Aggregates:
         known = {key: self._version(key) for key in wanted if key in self._entries}
         for key, events in self.tail.since(known).items():
             aggregate = self._entries[key]
-            for stored in events:
-                aggregate = _mutate(self.app, stored, aggregate)
-            self._entries[key] = aggregate
+            self._entries[key] = self.app.fold(events, aggregate)
         for key in wanted:
             if key not in self._entries:
                 self._entries[key] = self._load(key)
@@ -289,17 +286,17 @@ class CheckoutWriter:
         stock_ids = [Stock.id_for(sku) for sku in skus]
         self._aggregates.refresh([Product.id_for(sku) for sku in skus] + stock_ids)
         touched.update(self._aggregates.copies(stock_ids))
-        earlier = self._placed_earlier(batch)
+        firsts = self._placed_earlier(batch)  # and, below, the batch's own new orders
         decided: list[_Decided] = []
-        new: dict[UUID, _Decided] = {}
+        new: list[_Decided] = []
         changed: dict[UUID, Stock] = {}
         expires_at = self.clock.now() + self.payment_ttl
         for queued in batch:
             outcome = _Decided(queued)
             decided.append(outcome)
-            first = new.get(queued.order_id) or earlier.get(queued.order_id)
+            first = firsts.get(queued.order_id)
             if first is not None:
-                _replay(outcome, first)
+                _replay(outcome, *first)
                 continue
             wanted = queued.request.wanted()
             products = self._present(Product, wanted)
@@ -314,12 +311,13 @@ class CheckoutWriter:
                     raise  # refused after triggering a reservation: the batch is unsafe
                 outcome.refused = exc
                 continue
-            new[queued.order_id] = outcome
+            new.append(outcome)
+            firsts[queued.order_id] = (outcome.order, outcome.payment)
             changed.update((stock.id, stock) for stock in stocks.values())
         if not new:
             return decided, self.app.head_position()
         saved: list[Any] = []
-        for outcome in new.values():
+        for outcome in new:
             saved += [outcome.order, outcome.payment]
         recordings = self.app.save(*saved, *changed.values())
         return decided, recordings[-1].notification.id
@@ -328,7 +326,7 @@ class CheckoutWriter:
         found = {sku: self._aggregates.get(kind.id_for(sku)) for sku in wanted}
         return {sku: aggregate for sku, aggregate in found.items() if aggregate is not None}
 
-    def _placed_earlier(self, batch: Sequence[_Queued]) -> dict[UUID, _Decided]:
+    def _placed_earlier(self, batch: Sequence[_Queued]) -> dict[UUID, tuple[Order, Payment]]:
         """The batch's keyed checkouts whose order an earlier request placed: its order
         and payment as first recorded, for the replay."""
         keyed = {q.order_id for q in batch if q.request.idempotency_key is not None}
@@ -337,40 +335,26 @@ class CheckoutWriter:
         firsts = self._aggregates.tail.first_events(
             [*keyed, *(Payment.id_for(order_id) for order_id in keyed)]
         )
-        placed: dict[UUID, _Decided] = {}
+        placed: dict[UUID, tuple[Order, Payment]] = {}
         for order_id in keyed:
             order_event = firsts.get(order_id)
             payment_event = firsts.get(Payment.id_for(order_id))
             if order_event is None or payment_event is None:
                 continue
-            order = self._first_state(order_event)
-            payment = self._first_state(payment_event)
+            order = self.app.fold([order_event])
+            payment = self.app.fold([payment_event])
             if isinstance(order, Order) and isinstance(payment, Payment):
-                placed[order_id] = _Decided(_Queued(_NO_REQUEST, order_id), order, payment)
+                placed[order_id] = (order, payment)
         return placed
 
-    def _first_state(self, stored: StoredEvent) -> Any:
-        return _mutate(self.app, stored, None)
 
-
-def _mutate(app: CheckoutApplication, stored: StoredEvent, aggregate: Any) -> Any:
-    event = app.mapper.to_domain_event(stored)
-    if not isinstance(event, CanMutateProtocol):
-        raise TypeError(f"{stored.topic} cannot mutate an aggregate")
-    return event.mutate(aggregate)
-
-
-_NO_REQUEST = CheckoutRequest(customer_id="", items=(), provider="")
-
-
-def _replay(outcome: _Decided, first: _Decided) -> None:
+def _replay(outcome: _Decided, order: Order, payment: Payment) -> None:
     """Answer ``outcome`` as its key's first response, or refuse a different body."""
     request = outcome.queued.request
-    assert first.order is not None
-    if first.order.request_fingerprint != request.fingerprint():
+    if order.request_fingerprint != request.fingerprint():
         outcome.refused = IdempotencyConflict(request.idempotency_key or "")
         return
-    outcome.order, outcome.payment, outcome.replayed = first.order, first.payment, True
+    outcome.order, outcome.payment, outcome.replayed = order, payment, True
 
 
 def _result(outcome: _Decided, position: int) -> Placed | BaseException:

@@ -11,7 +11,7 @@ before the commit: a process killed there must leave nothing behind (tests/chaos
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -42,12 +42,19 @@ class CheckoutRecorder(PostgresApplicationRecorder):
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, [wanted], prepare=True)
-            for row in curs.fetchall():
-                event = StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                found.setdefault(UUID(str(row["originator_id"])), []).append(event)
+            for event in stored_events(curs.fetchall()):
+                found.setdefault(UUID(str(event.originator_id)), []).append(event)
         return found
+
+
+def stored_events(rows: Iterable[Mapping[str, Any]]) -> list[StoredEvent]:
+    """Rows of the events table as the recorder's own reads return them."""
+    return [
+        StoredEvent(
+            originator_id=row["originator_id"],
+            originator_version=row["originator_version"],
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+        for row in rows
+    ]

@@ -21,6 +21,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from infrastructure.event_recorder import stored_events
+
 WRITERS_TURN_KEY = 0x636B2D7772697465  # "ck-write"
 TURN_WAIT_S = 2.0
 
@@ -111,12 +113,4 @@ class PostgresEventTail:
     def _select(self, statement: Composed, params: list[object]) -> list[StoredEvent]:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, params, prepare=True)
-            return [
-                StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in cursor.fetchall()
-            ]
+            return stored_events(cursor.fetchall())

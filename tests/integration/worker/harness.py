@@ -10,7 +10,14 @@ from uuid import UUID
 from application.application import CheckoutApplication
 from application.backoff import Backoff
 from application.payments import PaymentOutcomes
-from application.ports import PaymentGateway
+from application.ports import (
+    PaymentGateway,
+    ProviderCharge,
+    ProviderOrder,
+    ProviderOrderRequest,
+    ProviderRefund,
+    ProviderRefundRequest,
+)
 from application.provider_calls import ProviderCalls
 from application.refunds import Refunds
 from entrypoints.bootstrap import Container, WorkerOptions
@@ -85,3 +92,27 @@ def task_of(queue: TaskQueue, payment_id: UUID, kind: str) -> ProviderTask:
     task = find_task(queue, payment_id, kind)
     assert task is not None, f"no {kind} task for payment {payment_id}"
     return task
+
+
+class ProcessDied(BaseException):
+    """Stands for the process dying: nothing in the worker catches a BaseException."""
+
+
+class PassThrough:
+    """A gateway around ``inner`` that a test changes only where it overrides a call."""
+
+    def __init__(self, inner: PaymentGateway) -> None:
+        self.inner = inner
+        self.provider = inner.provider
+
+    def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
+        return self.inner.create_order(request)
+
+    def cancel(self, gateway_order_id: str) -> None:
+        self.inner.cancel(gateway_order_id)
+
+    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
+        return self.inner.refund(request)
+
+    def charge(self, gateway_payment_id: str) -> ProviderCharge:
+        return self.inner.charge(gateway_payment_id)

@@ -17,11 +17,8 @@ from application.application import CheckoutApplication
 from application.checkout import Placed
 from application.ports import (
     PaymentGateway,
-    ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
-    ProviderRefund,
-    ProviderRefundRequest,
 )
 from domain import Payment, PaymentStatus
 from infrastructure.payments.lean_http import LeanCreates, pooled_client
@@ -39,14 +36,16 @@ from tests.integration.payments.sandbox import (
     ProviderSandbox,
 )
 from tests.integration.shop import Shop
-from tests.integration.worker.harness import FAST_EXECUTOR, provider_calls, task_of
+from tests.integration.worker.harness import (
+    FAST_EXECUTOR,
+    PassThrough,
+    ProcessDied,
+    provider_calls,
+    task_of,
+)
 from tests.waiting import wait_until
 
 BATCH = replace(FAST_EXECUTOR, batch_size=16, call_concurrency=4)
-
-
-class ProcessDied(BaseException):
-    """Stands for the process dying: nothing in the worker catches a BaseException."""
 
 
 @pytest.fixture
@@ -152,27 +151,18 @@ def test_a_refusal_and_an_outage_in_one_batch_settle_each_task_its_own_way(
     assert positions == list(range(positions[0], positions[0] + 3)), "one save, the refusal too"
 
 
-class CancelsDuringTheCall:
+class CancelsDuringTheCall(PassThrough):
     """The customer cancels one order while its provider call is under way."""
 
     def __init__(self, inner: PaymentGateway, shop: Shop, victim: Placed) -> None:
-        self.inner, self.shop, self.victim = inner, shop, victim
-        self.provider = inner.provider
+        super().__init__(inner)
+        self.shop, self.victim = shop, victim
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         created = self.inner.create_order(request)
         if request.payment_id == self.victim.payment.id:
             self.shop.cancel(self.victim, "changed my mind")
         return created
-
-    def cancel(self, gateway_order_id: str) -> None:
-        self.inner.cancel(gateway_order_id)
-
-    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
-        return self.inner.refund(request)
-
-    def charge(self, gateway_payment_id: str) -> ProviderCharge:
-        return self.inner.charge(gateway_payment_id)
 
 
 def test_a_conflict_on_one_payment_loses_none_of_the_others(
@@ -203,10 +193,9 @@ def test_a_conflict_on_one_payment_loses_none_of_the_others(
     assert len(sandbox.stripe_intents_for(str(victim.payment.id))) == 1
 
 
-class DiesOnTheSecondCall:
+class DiesOnTheSecondCall(PassThrough):
     def __init__(self, inner: PaymentGateway) -> None:
-        self.inner = inner
-        self.provider = inner.provider
+        super().__init__(inner)
         self.calls = 0
         self._lock = threading.Lock()
 
@@ -217,15 +206,6 @@ class DiesOnTheSecondCall:
             if self.calls == 2:
                 raise ProcessDied
         return created
-
-    def cancel(self, gateway_order_id: str) -> None:
-        self.inner.cancel(gateway_order_id)
-
-    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
-        return self.inner.refund(request)
-
-    def charge(self, gateway_payment_id: str) -> ProviderCharge:
-        return self.inner.charge(gateway_payment_id)
 
 
 def test_a_crash_mid_batch_leaves_every_task_leased_and_creates_nothing_twice(

@@ -12,11 +12,8 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from application.ports import (
     PaymentGateway,
-    ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
-    ProviderRefund,
-    ProviderRefundRequest,
 )
 from domain import PaymentStatus
 from infrastructure.worker.executor import Executor
@@ -26,41 +23,33 @@ from projections.runner import ProjectionRunner
 from tests.integration.payments.sandbox import ProviderSandbox
 from tests.integration.shop import Shop
 from tests.integration.worker.conftest import StartWorker
-from tests.integration.worker.harness import FAST, FAST_EXECUTOR, provider_calls, task_of
+from tests.integration.worker.harness import (
+    FAST,
+    FAST_EXECUTOR,
+    PassThrough,
+    ProcessDied,
+    provider_calls,
+    task_of,
+)
 from tests.waiting import wait_until
 
 
-class ProcessDied(BaseException):
-    """Stands for the process dying: nothing in the worker catches a BaseException."""
-
-
-class DiesAfterCreating:
+class DiesAfterCreating(PassThrough):
     """Creates the provider object, then "dies" before the answer can be recorded."""
 
     def __init__(self, inner: PaymentGateway) -> None:
-        self.inner = inner
-        self.provider = inner.provider
+        super().__init__(inner)
 
     def create_order(self, request: ProviderOrderRequest) -> ProviderOrder:
         self.inner.create_order(request)
         raise ProcessDied
 
-    def cancel(self, gateway_order_id: str) -> None:
-        self.inner.cancel(gateway_order_id)
 
-    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
-        return self.inner.refund(request)
-
-    def charge(self, gateway_payment_id: str) -> ProviderCharge:
-        return self.inner.charge(gateway_payment_id)
-
-
-class OverlapSpy:
+class OverlapSpy(PassThrough):
     """Counts calls per payment and notes any payment being created twice at once."""
 
     def __init__(self, inner: PaymentGateway) -> None:
-        self.inner = inner
-        self.provider = inner.provider
+        super().__init__(inner)
         self.calls: Counter[str] = Counter()
         self.overlaps: list[str] = []
         self._lock = threading.Lock()
@@ -78,15 +67,6 @@ class OverlapSpy:
         finally:
             with self._lock:
                 self._in_flight.discard(key)
-
-    def cancel(self, gateway_order_id: str) -> None:
-        self.inner.cancel(gateway_order_id)
-
-    def refund(self, request: ProviderRefundRequest) -> ProviderRefund:
-        return self.inner.refund(request)
-
-    def charge(self, gateway_payment_id: str) -> ProviderCharge:
-        return self.inner.charge(gateway_payment_id)
 
 
 def objects_for(sandbox: ProviderSandbox, provider: str, payment_id: str) -> list[str]:
