@@ -96,3 +96,10 @@ def schema_lock(address: DatabaseAddress) -> Iterator[None]:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+def autocommit(db: Engine) -> sa.Connection:
+    """A pooled connection whose statements each commit on their own: for a write that is
+    one statement, that statement is the whole transaction, with no BEGIN and no COMMIT
+    sent beside it (two of a short transaction's three statements)."""
+    return db.connect().execution_options(isolation_level="AUTOCOMMIT")

@@ -13,13 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
 from application.ports import Evidence, EvidenceKind
+from infrastructure.database import autocommit
+from projections.rows import UnnestUpsert
 from projections.schema import evidence
 
 _c = evidence.c
+# The same text twice is one row: a conflict on the digest keeps the first.
+_INSERT = UnnestUpsert(
+    evidence,
+    ("digest", "kind", "provider", "object_id", "body"),
+    conflict=("digest",),
+    update=False,
+)
 
 
 @dataclass(frozen=True)
@@ -39,19 +47,7 @@ class EvidenceStore:
         self.db = db
 
     def keep(self, item: Evidence) -> None:
-        statement = (
-            insert(evidence)
-            .values(
-                digest=item.digest,
-                kind=item.kind.value,
-                provider=item.provider,
-                object_id=item.object_id,
-                body=item.body,
-            )
-            .on_conflict_do_nothing(index_elements=["digest"])
-        )
-        with self.db.begin() as conn:
-            conn.execute(statement)
+        self.keep_all([item])
 
     def keep_all(self, items: Sequence[Evidence]) -> None:
         """``keep`` for each of ``items`` in one statement (the batched worker's calls)."""
@@ -67,9 +63,8 @@ class EvidenceStore:
         }
         if not rows:
             return
-        statement = insert(evidence).on_conflict_do_nothing(index_elements=["digest"])
-        with self.db.begin() as conn:
-            conn.execute(statement, list(rows.values()))
+        with autocommit(self.db) as conn:
+            _INSERT.execute(conn, list(rows.values()))
 
     def get(self, digest: str) -> KeptEvidence | None:
         with self.db.connect() as conn:

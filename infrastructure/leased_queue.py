@@ -22,6 +22,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
+from infrastructure.database import autocommit
+
 REQUIRED_COLUMNS = ("id", "status", "attempts", "next_attempt_at", "lease_until")
 
 
@@ -86,39 +88,46 @@ class LeasedQueue:
         self.finished = tuple(finished)
         self._finished_at = finished_at
         self._stamped: dict[str, Any] = {} if stamp is None else {stamp.name: sa.func.now()}
-        self._claim = self._claim_statement(order)
-        named: dict[str | None, sa.ColumnElement[bool] | None] = {None: None}
-        named.update(lanes or {})
-        self._claim_many = {
-            name: self._claim_statement(order, many=True, lane=lane) for name, lane in named.items()
-        }
         self._order = tuple(order)
+        self._lanes: dict[str | None, sa.ColumnElement[bool] | None] = {None: None}
+        self._lanes.update(lanes or {})
+        self._claims: dict[tuple[str | None, ...], sa.Update] = {}
 
-    def _claim_statement(
-        self,
-        order: Sequence[sa.Column[Any]],
-        many: bool = False,
-        lane: sa.ColumnElement[bool] | None = None,
-    ) -> sa.Update:
+    def _first_due(self, lane: str | None, limit: sa.BindParameter[int]) -> sa.Select[Any]:
         c = self.table.c
-        limit = (
-            sa.bindparam("limit", type_=sa.Integer) if many else sa.literal(1, literal_execute=True)
-        )
-        first_due = (
+        condition = self._lanes[lane]
+        return (
             sa.select(c.id)
             .where(
                 c.status.in_(_literals(self.waiting)),
                 c.next_attempt_at <= sa.func.now(),
                 sa.or_(c.lease_until.is_(None), c.lease_until < sa.func.now()),
-                *([] if lane is None else [lane]),
+                *([] if condition is None else [condition]),
             )
-            .order_by(*order)
+            .order_by(*self._order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return (
+
+    def _claim_statement(self, lanes: tuple[str | None, ...]) -> sa.Update:
+        """Lease the first due rows of each lane (``limit_<i>`` of lane i), in one
+        statement: one locking read per lane."""
+        found = self._claims.get(lanes)
+        if found is not None:
+            return found
+        c = self.table.c
+        reads = [
+            self._first_due(lane, sa.bindparam(f"limit_{i}", type_=sa.Integer))
+            for i, lane in enumerate(lanes)
+        ]
+        # One WITH per lane (FOR UPDATE is not allowed in a UNION's arms): each locking
+        # read runs once (a WITH holding FOR UPDATE is never inlined into the UPDATE's
+        # plan), so a claim never leases more than its limits.
+        due = [read.cte(f"due_{i}") for i, read in enumerate(reads)]
+        ids = [sa.select(cte.c.id) for cte in due]
+        statement = (
             sa.update(self.table)
-            .where(c.id.in_(first_due) if many else c.id == first_due.scalar_subquery())
+            .where(c.id.in_(ids[0] if len(ids) == 1 else sa.union_all(*ids)))
             .values(
                 lease_until=sa.func.now() + sa.bindparam("lease", type_=sa.Interval()),
                 attempts=c.attempts + sa.literal_column("1"),
@@ -126,21 +135,32 @@ class LeasedQueue:
             )
             .returning(*self.table.c)
         )
+        self._claims[lanes] = statement
+        return statement
 
     def claim(self, lease_seconds: float) -> RowMapping | None:
         """Lease the first due row for ``lease_seconds``; None when none is due."""
-        with self.db.begin() as conn:
-            result = conn.execute(self._claim, {"lease": timedelta(seconds=lease_seconds)})
-            return result.mappings().first()
+        rows = self.claim_lanes(lease_seconds, {None: 1})
+        return rows[0] if rows else None
 
     def claim_many(
         self, lease_seconds: float, limit: int, lane: str | None = None
     ) -> list[RowMapping]:
         """Lease up to ``limit`` due rows at once (of ``lane`` only, when named), first due
         first, in one statement."""
-        params = {"lease": timedelta(seconds=lease_seconds), "limit": limit}
-        with self.db.begin() as conn:
-            rows = list(conn.execute(self._claim_many[lane], params).mappings())
+        return self.claim_lanes(lease_seconds, {lane: limit})
+
+    def claim_lanes(
+        self, lease_seconds: float, limits: Mapping[str | None, int]
+    ) -> list[RowMapping]:
+        """Lease up to ``limits[lane]`` due rows of each lane (None: of any), first due
+        first within each, in ONE statement on its own (no BEGIN, no COMMIT: the UPDATE
+        alone is atomic). A row in two of the lanes is leased once."""
+        lanes = tuple(limits)
+        params: dict[str, Any] = {"lease": timedelta(seconds=lease_seconds)}
+        params.update({f"limit_{i}": limits[lane] for i, lane in enumerate(lanes)})
+        with autocommit(self.db) as conn:
+            rows = list(conn.execute(self._claim_statement(lanes), params).mappings())
         # RETURNING follows no order: hand them out in the queue's.
         return sorted(rows, key=lambda row: tuple(row[column.name] for column in self._order))
 
@@ -157,7 +177,7 @@ class LeasedQueue:
             .values(lease_until=None, **self._stamped, **values)
             .returning(c.id)
         )
-        with self.db.begin() as conn:
+        with autocommit(self.db) as conn:
             return set(conn.execute(statement).scalars())
 
     def settle(self, row: Leased, **values: Any) -> bool:
@@ -168,7 +188,7 @@ class LeasedQueue:
             .where(c.id == row.id, c.attempts == row.attempts, c.status.in_(self.waiting))
             .values(lease_until=None, **self._stamped, **values)
         )
-        with self.db.begin() as conn:
+        with autocommit(self.db) as conn:
             return conn.execute(statement).rowcount == 1
 
     def retry(self, row: Leased, delay: float | None, **values: Any) -> bool:
@@ -184,7 +204,7 @@ class LeasedQueue:
             .where(c.status.in_(self.finished), self._finished_at < sa.func.now() - older_than)
             .limit(batch)
         )
-        with self.db.begin() as conn:
+        with autocommit(self.db) as conn:
             result = conn.execute(sa.delete(self.table).where(c.id.in_(doomed)))
         return int(result.rowcount)
 

@@ -116,7 +116,11 @@ class UnnestUpsert:
         *,
         conflict: Collection[str] | None = None,
         update: bool = True,
+        on_conflict: bool = True,
     ) -> None:
+        """``conflict``: the conflict target (the primary key by default; empty: any
+        unique constraint); ``update``: DO UPDATE the other columns, else DO NOTHING;
+        ``on_conflict=False``: a plain INSERT, which raises on any conflict."""
         names = [c.name for c in table.columns] if columns is None else list(columns)
         keys = [c.name for c in table.primary_key.columns] if conflict is None else conflict
         arrays = [column_array(table.c[name]) for name in names]
@@ -134,11 +138,17 @@ class UnnestUpsert:
         )
         # No conflict columns: any unique constraint's conflict skips the row.
         on = f"({', '.join(_quote(k) for k in keys)}) " if keys else ""
-        self.sql = (
+        self._insert = (
             f"INSERT INTO {_DIALECT.identifier_preparer.format_table(table)} ({target}) "
-            f"SELECT {selects} FROM unnest({sources}) AS v({target}) "
-            f"ON CONFLICT {on}{action}"
+            f"SELECT {selects} FROM unnest({sources}) AS v({target})"
         )
+        self._conflict = f" ON CONFLICT {on}{action}" if on_conflict else ""
+        self.sql = self._insert + self._conflict
+
+    def where(self, condition: str) -> str:
+        """The statement with a WHERE on its rows (``condition`` may name ``v.<column>``,
+        or anything a WITH before it defines)."""
+        return f"{self._insert} WHERE {condition}{self._conflict}"
 
     def parameters(self, rows: Collection[Mapping[str, Any]]) -> list[list[Any]]:
         """One list per column, in column order."""

@@ -20,12 +20,12 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from application.application import CheckoutApplication
 from domain import Stock
 from projections.follower import DomainEvent, Follower
+from projections.rows import as_sqlalchemy_errors, driver_cursor
 from projections.schema import order_stock_movements
 
 # The Application's events table (eventsourcing names it "<application name>_events").
@@ -42,24 +42,24 @@ events_table = sa.table(
 MOVEMENTS: tuple[type[Any], ...] = (Stock.Reserved, Stock.Released, Stock.Committed)
 
 
-def notification_ids(
-    conn: Connection, keys: Sequence[tuple[UUID, int]]
-) -> dict[tuple[UUID, int], int]:
-    """The notification id of each (originator id, version), by the events' primary key.
+def insert_movements_sql(table: sa.Table) -> str:
+    """One statement for a batch's movements: each event's notification id is read from the
+    events table by its primary key (originator id, version) as the rows go in.
 
     The runner hands a follower domain events, which do not carry their notification id;
     the index keeps it so that a history can be put in log order and compared with the
-    relay's position without reading the log.
+    relay's position without reading the log. A replay after a crash between apply and
+    commit finds its rows there already (DO NOTHING).
     """
-    if not keys:
-        return {}
-    e = events_table.c
-    rows = conn.execute(
-        sa.select(e.originator_id, e.originator_version, e.notification_id).where(
-            sa.tuple_(e.originator_id, e.originator_version).in_(list(keys))
-        )
+    return (
+        f'INSERT INTO "{table.name}" (order_id, notification_id, stock_id, originator_version) '
+        "SELECT v.order_id, e.notification_id, v.stock_id, v.originator_version "
+        "FROM unnest(%b::uuid[], %b::uuid[], %b::bigint[]) "
+        "AS v(order_id, stock_id, originator_version) "
+        f'JOIN "{EVENTS_TABLE}" AS e '
+        "ON e.originator_id = v.stock_id AND e.originator_version = v.originator_version "
+        "ON CONFLICT DO NOTHING"
     )
-    return {(row[0], int(row[1])): int(row[2]) for row in rows}
 
 
 class StockMovements(Follower):
@@ -69,6 +69,7 @@ class StockMovements(Follower):
     def __init__(self, table: sa.Table = order_stock_movements) -> None:
         super().__init__()
         self.table = table
+        self._insert = insert_movements_sql(table)
 
     def followed(self) -> Iterable[type[Any]]:
         return MOVEMENTS
@@ -77,16 +78,10 @@ class StockMovements(Follower):
         moves = [e for e in domain_events if isinstance(e, MOVEMENTS)]
         if not moves:
             return
-        keys = [(e.originator_id, e.originator_version) for e in moves]
-        positions = notification_ids(conn, keys)
-        rows = [
-            {
-                "order_id": UUID(str(e.order_id)),
-                "notification_id": positions[(e.originator_id, e.originator_version)],
-                "stock_id": e.originator_id,
-                "originator_version": e.originator_version,
-            }
-            for e in moves
-        ]
-        # A replay after a crash between apply and commit finds its rows there already.
-        conn.execute(insert(self.table).on_conflict_do_nothing(), rows)
+        arrays = (
+            [UUID(str(e.order_id)) for e in moves],
+            [e.originator_id for e in moves],
+            [e.originator_version for e in moves],
+        )
+        with as_sqlalchemy_errors(self._insert):
+            driver_cursor(conn).execute(self._insert, arrays)

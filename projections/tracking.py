@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -14,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
-from projections.rows import as_sqlalchemy_errors, driver_cursor
+from projections.rows import UnnestUpsert, as_sqlalchemy_errors, driver_cursor
 from projections.schema import projection_tracking
 
 # Waiting for a position looks again after 5 ms, then twice as long each time, at most
@@ -107,6 +108,34 @@ def advance_all(conn: Connection, moves: Sequence[tuple[str, int, int]]) -> None
     for name, expected, _ in moves:
         if name not in moved:
             raise PositionMoved(name, expected)
+
+
+# The compare-and-set of one position, as the WITH of a write that runs only if it matched.
+_GATE = (
+    f"WITH moved AS (UPDATE {projection_tracking.name} SET position = %b::bigint, "
+    "updated_at = now() WHERE name = %b::text AND position = %b::bigint RETURNING 1) "
+)
+
+
+def run_gated(
+    conn: Connection,
+    name: str,
+    expected: int,
+    new: int,
+    insert: UnnestUpsert,
+    rows: Collection[Mapping[str, Any]],
+) -> int:
+    """Move ``name``'s position from ``expected`` to ``new`` and insert ``rows``, in ONE
+    statement: the rows go in only if the position matched. On an autocommit connection
+    that statement is the whole transaction (no BEGIN, no COMMIT). Returns how many rows
+    went in: fewer than ``rows`` (0) means the position had moved and nothing changed."""
+    if not rows:
+        raise ValueError("a gated write needs rows")
+    sql = _GATE + insert.where("EXISTS (SELECT FROM moved)")
+    with as_sqlalchemy_errors(sql):
+        cursor = driver_cursor(conn)
+        cursor.execute(sql, [new, name, expected, *insert.parameters(rows)])
+        return cursor.rowcount
 
 
 def set_position(conn: Connection, name: str, new: int) -> None:

@@ -37,9 +37,10 @@ from application.application import CheckoutApplication
 from application.backoff import Backoff
 from infrastructure.audit.anchors import Anchoring, ChainHead
 from projections.migrations import upgrade_database
+from projections.rows import UnnestUpsert
 from projections.runner import CONNECTION_LOST, channel_of
 from projections.schema import audit_chain
-from projections.tracking import PositionMoved, advance, ensure_tracking_row, read_position
+from projections.tracking import PositionMoved, ensure_tracking_row, read_position, run_gated
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,12 @@ LOCK_KEY = "audit:audit_chain"
 # The first link's "previous": SHA-256 of a fixed label, so a chain can't be mistaken for
 # one of another format version. Its hex is in adr/0015.
 GENESIS = hashlib.sha256(b"checkout-engine audit chain v1").digest()
+# A batch's links, in one statement with the position's compare-and-set (run_gated).
+_INSERT_LINKS = UnnestUpsert(
+    audit_chain,
+    ("notification_id", "originator_id", "originator_version", "topic", "link"),
+    on_conflict=False,
+)
 
 _U64 = struct.Struct(">Q")
 _U32 = struct.Struct(">I")
@@ -217,12 +224,13 @@ class AuditChain:
         return self.position
 
     def step(self) -> bool:
-        """Chain one batch up to the committed head; True when more is waiting."""
-        head = self.app.head_position()
-        if head <= self.position:
-            return False
+        """Chain the next batch; True when more may be waiting (the batch was full).
+
+        Reading after the position is gap-free whenever it runs (adr/0003), as for every
+        follower, so no look at the head comes first.
+        """
         batch = self.app.recorder.select_notifications(
-            start=self.position, limit=self.batch_size, stop=head, inclusive_of_start=False
+            start=self.position, limit=self.batch_size, inclusive_of_start=False
         )
         if not batch:
             return False
@@ -231,7 +239,7 @@ class AuditChain:
         except PositionMoved:
             self._load()  # another writer (a catch-up) chained it: resume from there
             return True
-        return self.position < head
+        return len(batch) >= self.batch_size
 
     def _chain(self, batch: Sequence[Any]) -> None:
         rows = []
@@ -248,12 +256,10 @@ class AuditChain:
                 }
             )
         last = batch[-1].id
-        with self.db.begin() as conn:
-            # The position first: its compare-and-set locks the tracking row, so a second
-            # writer of the same batch waits, then finds the position moved (not a clash
-            # of chain rows).
-            advance(conn, FOLLOWER_NAME, self.position, last)
-            conn.execute(audit_chain.insert(), rows)
+        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            chained = run_gated(conn, FOLLOWER_NAME, self.position, last, _INSERT_LINKS, rows)
+        if chained != len(rows):
+            raise PositionMoved(FOLLOWER_NAME, self.position)
         self.position = last
         self._previous = previous
         self._head = ChainHead(last, previous.hex())

@@ -51,6 +51,7 @@ class ExecutorSettings:
     not_configured_retry_seconds: float = 60.0
     batch_size: int = 32  # tasks claimed at once (WORKER_BATCH_SIZE)
     call_concurrency: int = 16  # of one batch's provider calls in flight at once
+    gather_seconds: float = 0.02  # after a wake-up or a batch that was not full
 
 
 class Executor:
@@ -73,13 +74,19 @@ class Executor:
             while not stop.is_set():
                 seen = self.doorbell.generation
                 try:
-                    worked = self.run_one()
+                    more = self._run()
                 except Exception as exc:  # the database is away: try again shortly
                     log.warning("provider task executor failed", error=str(exc))
                     stop.wait(self.settings.idle_poll_seconds)
                     continue
-                if not worked:
+                if more:
+                    continue  # a full batch, or a task of another kind: more may be due
+                if self.doorbell.generation == seen:
                     self.doorbell.wait(seen, self.settings.idle_poll_seconds)
+                # Tasks come in a stream (one feed page per few checkouts): gather for a
+                # moment, so that a batch carries several pages' tasks rather than one
+                # claim, load, save and settle each.
+                stop.wait(self.settings.gather_seconds)
         finally:
             self.close()
 
@@ -90,20 +97,28 @@ class Executor:
 
     def run_one(self) -> bool:
         """Claim and execute a batch of due creates, then one task of another kind; False
-        when none is due.
+        when none is due."""
+        return self._run() is not None
+
+    def _run(self) -> bool | None:
+        """``run_one``; None when nothing was due, else whether more may be due at once (a
+        full batch of creates, or a task of another kind, claimed one at a time).
 
         The other kinds are claimed one at a time, as ever: each makes its calls one after
         another, so a batch of them could outlast its lease (which only has to outlast one
         call's timeout), and they are rare.
         """
-        lease = self.settings.lease_seconds
-        creates = self.queue.claim_many(lease, self.settings.batch_size, CREATES)
+        limits: dict[str | None, int] = {CREATES: self.settings.batch_size, OTHERS: 1}
+        claimed = self.queue.claim_lanes(self.settings.lease_seconds, limits)  # one statement
+        creates = [task for task in claimed if task.kind is TaskKind.CREATE_ORDER]
         if creates:
             self._open_orders(creates)
-        others = self.queue.claim_many(lease, 1, OTHERS)
+        others = [task for task in claimed if task.kind is not TaskKind.CREATE_ORDER]
         for task in others:
             self.execute(task)
-        return bool(creates or others)
+        if not claimed:
+            return None
+        return bool(others) or len(creates) >= self.settings.batch_size
 
     def _open_orders(self, tasks: Sequence[ProviderTask]) -> None:
         # A task claimed for the first time was never called for: no look-up needed.

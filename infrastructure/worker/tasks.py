@@ -11,7 +11,7 @@ The table and its kinds and statuses are described in projections.schema, with e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -100,6 +100,14 @@ class TaskQueue:
         """Lease up to ``limit`` due tasks, oldest first, in one statement; ``lane``:
         ``CREATES`` or ``OTHERS`` only."""
         rows = self._queue.claim_many(lease_seconds, limit, lane)
+        return [ProviderTask.from_row(row) for row in rows]
+
+    def claim_lanes(
+        self, lease_seconds: float, limits: Mapping[str | None, int]
+    ) -> list[ProviderTask]:
+        """Lease up to ``limits[lane]`` due tasks of each lane (``CREATES``, ``OTHERS``),
+        oldest first within each, in one statement."""
+        rows = self._queue.claim_lanes(lease_seconds, limits)
         return [ProviderTask.from_row(row) for row in rows]
 
     def complete_many(self, tasks: Sequence[ProviderTask]) -> set[int]:

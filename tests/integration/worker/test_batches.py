@@ -27,7 +27,7 @@ from infrastructure.payments.stripe.client import API_VERSION
 from infrastructure.payments.stripe.intents import StripeIntents
 from infrastructure.worker.executor import Executor
 from infrastructure.worker.task_feed import ProviderTaskFeed
-from infrastructure.worker.tasks import TaskQueue, TaskStatus, provider_tasks
+from infrastructure.worker.tasks import CREATES, OTHERS, TaskQueue, TaskStatus, provider_tasks
 from projections.runner import ProjectionRunner
 from tests.integration.payments.sandbox import (
     RAZORPAY_KEY_ID,
@@ -299,3 +299,40 @@ def test_a_run_takes_the_due_creates_together_and_other_kinds_one_at_a_time(
     for placed in (first, second):
         [intent] = sandbox.stripe_intents_for(str(placed.payment.id))
         assert intent["status"] == "canceled"
+
+
+def test_one_claim_leases_up_to_each_lanes_limit_oldest_first_in_one_statement(
+    app: CheckoutApplication, db: Engine, shop: Shop, queue: TaskQueue
+) -> None:
+    placed = place(shop, app, db, "stripe", "stripe", "razorpay", "stripe")
+    for p in placed[:3]:
+        shop.cancel(p, "changed my mind")
+    ProjectionRunner(app, db, ProviderTaskFeed()).catch_up()
+    sent: list[tuple[str, bool]] = []
+
+    def seen(conn: sa.Connection, cursor: object, statement: str, *_: object) -> None:
+        driver = conn.connection.driver_connection
+        sent.append((statement, bool(getattr(driver, "autocommit", False))))
+
+    sa.event.listen(db, "before_cursor_execute", seen)
+    try:
+        first = queue.claim_lanes(60.0, {CREATES: 2, OTHERS: 2})
+    finally:
+        sa.event.remove(db, "before_cursor_execute", seen)
+
+    assert len(sent) == 1, "both lanes in one statement"
+    assert sent[0][1], "on its own: no BEGIN and COMMIT around it"
+    creates = [t for t in first if t.kind.value == "create_order"]
+    cancels = [t for t in first if t.kind.value == "cancel"]
+    assert [t.payment_id for t in creates] == [p.payment.id for p in placed[:2]]
+    assert [t.payment_id for t in cancels] == [p.payment.id for p in placed[:2]]
+    assert [t.id for t in first] == sorted(t.id for t in first), "in the queue's order"
+    rest = queue.claim_lanes(60.0, {CREATES: 10, OTHERS: 10})
+    assert sorted((t.kind.value, t.payment_id) for t in rest) == sorted(
+        [
+            ("create_order", placed[2].payment.id),
+            ("create_order", placed[3].payment.id),
+            ("cancel", placed[2].payment.id),
+        ]
+    )
+    assert queue.claim_lanes(60.0, {CREATES: 10, OTHERS: 10}) == [], "all leased"
