@@ -3,8 +3,9 @@
 The shared follower (projections.runner) and the rebuild (projections.rebuild) both apply
 pages through ``apply_page``: each notification is decoded at most once, however many
 followers want it, and each follower gets the events past its own position, in log order.
-``commit_page`` wraps that, with every follower's tracking compare-and-set (one statement),
-in ONE transaction: a crash loses the whole page for every follower, or nothing.
+The planned followers' reads are one statement, and their writes with every follower's
+tracking compare-and-set one more (projections.statements). ``commit_page`` wraps that in
+ONE transaction: a crash loses the whole page for every follower, or nothing.
 
 ``PageReader`` reads the next page on another thread, on the recorder's own pooled
 connection, while the caller writes the current one. Reading from a position is gap-free
@@ -14,9 +15,11 @@ so reading ahead changes nothing about what is seen, only when.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeGuard
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -24,7 +27,9 @@ from sqlalchemy.engine import Connection
 
 from application.crash_points import crash_point
 from projections.follower import DomainEvent, Follower
-from projections.tracking import advance_all
+from projections.rows import Write
+from projections.statements import PlannedFollower, Prepared, run_loads, run_writes
+from projections.tracking import PositionMoved
 
 Page = Sequence[Notification]
 
@@ -54,14 +59,40 @@ class MemberFailed(Exception):
         self.error = error
 
 
+class PageFailed(Exception):
+    """The page's one read or one write, shared by several followers, raised: rolled back
+    for every follower; the caller tells which follower it was by applying the page to
+    each on its own."""
+
+    def __init__(self, members: Sequence[Member], error: Exception) -> None:
+        names = ", ".join(m.name for m in members)
+        super().__init__(f"{names}: {type(error).__name__}: {error}")
+        self.members = members
+        self.error = error
+
+
 def apply_page(
-    conn: Connection, mapper: Mapper[UUID], page: Page, members: Sequence[Member]
-) -> list[tuple[str, int, int]]:
-    """Apply ``page`` to every member past its position, on ``conn``; returns the tracking
-    moves (name, expected, new) for the members it concerned."""
+    conn: Connection,
+    mapper: Mapper[UUID],
+    page: Page,
+    members: Sequence[Member],
+    *,
+    track: bool = True,
+) -> None:
+    """Apply ``page`` to every member past its position, on ``conn``, in the caller's
+    transaction, and (``track``) move their positions with compare-and-set; raises
+    PositionMoved if any had moved (the caller rolls back).
+
+    The planned followers' reads are one statement, and their writes, with the tracking
+    moves, one more (projections.statements). A follower that is not planned (or whose
+    class has its own ``apply_batch``, which is honoured) then applies its batch itself,
+    statement by statement.
+    """
     last = page[-1].id
     decoded: dict[int, DomainEvent] = {}
     moves: list[tuple[str, int, int]] = []
+    planned: list[tuple[Member, Prepared]] = []
+    unplanned: list[tuple[Member, list[DomainEvent]]] = []
     for member in members:
         if member.position >= last:
             continue  # ahead of this page (a rebuild set it): nothing to do, nothing to move
@@ -74,23 +105,73 @@ def apply_page(
             if event is None:
                 event = decoded[notification.id] = mapper.to_domain_event(notification)
             events.append(event)
+        follower = member.follower
+        if is_planned(follower):
+            try:
+                planned.append((member, follower.prepare(events)))
+            except Exception as exc:
+                raise MemberFailed(member, exc) from exc
+        else:
+            unplanned.append((member, events))
+        moves.append((member.name, member.position, last))
+    with _blamed([member for member, prepared in planned if prepared.loads]):
+        run_loads(conn, [load for _, prepared in planned for load in prepared.loads])
+    writes: list[Write] = []
+    writers: list[Member] = []
+    for member, prepared in planned:
+        try:
+            found = prepared.finish()
+        except Exception as exc:
+            raise MemberFailed(member, exc) from exc
+        if found:
+            writes += found
+            writers.append(member)
+    if not track:
+        moves = []
+    with _blamed(writers):
+        moved = run_writes(conn, writes, moves)
+    for name, expected, _ in sorted(moves):
+        if name not in moved:
+            raise PositionMoved(name, expected)
+    for member, events in unplanned:
         try:
             member.follower.apply_batch(conn, events)
         except Exception as exc:
             raise MemberFailed(member, exc) from exc
-        moves.append((member.name, member.position, last))
-    return moves
+
+
+def is_planned(follower: Follower) -> TypeGuard[PlannedFollower]:
+    """Whether the page runs ``follower``'s plan with the others'; a subclass that brings
+    its own ``apply_batch`` (a test's fault injection, say) is applied through it."""
+    return (
+        isinstance(follower, PlannedFollower)
+        and type(follower).apply_batch is PlannedFollower.apply_batch
+    )
+
+
+@contextmanager
+def _blamed(members: Sequence[Member]) -> Iterator[None]:
+    """A failure of a statement of ``members`` alone is theirs: MemberFailed for one, else
+    PageFailed (the tracking compare-and-set alone fails for no follower's fault)."""
+    try:
+        yield
+    except Exception as exc:
+        if not members:
+            raise
+        if len(members) == 1:
+            raise MemberFailed(members[0], exc) from exc
+        raise PageFailed(members, exc) from exc
 
 
 def commit_page(
     conn: Connection, mapper: Mapper[UUID], page: Page, members: Sequence[Member]
 ) -> int:
     """Apply ``page`` and advance every member's position, in one transaction on ``conn``
-    (none open); returns the page's last position. Raises PositionMoved (nothing committed)
-    if any member moved."""
+    (none open): BEGIN, the planned followers' reads, their writes with every position's
+    compare-and-set, COMMIT. Returns the page's last position; raises PositionMoved
+    (nothing committed) if any member moved."""
     with conn.begin():
-        moves = apply_page(conn, mapper, page, members)
-        advance_all(conn, moves)
+        apply_page(conn, mapper, page, members)
         crash_point("projector.before_commit")
     last = page[-1].id
     for member in members:

@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from projections.follower import DomainEvent, Follower
-from projections.rows import RowStore, row_ids
+from projections.rows import RowStore, Write, row_ids
 from projections.schema import new_metadata, shadow_of
+from projections.statements import NOTHING, PlannedFollower, Prepared
 
 Handler = Callable[[RowStore, Any], None]
 
@@ -41,7 +41,7 @@ class Projection(Follower):
         return type(self)(shadow_of(self.table, new_metadata()))
 
 
-class BatchedView(Projection):
+class BatchedView(Projection, PlannedFollower):
     """A view as a table of event class -> handler over a RowStore.
 
     Events of classes without a handler change nothing (the runner still advances the
@@ -56,13 +56,16 @@ class BatchedView(Projection):
     def followed(self) -> Iterable[type[Any]]:
         return self.handlers
 
-    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
-        """Apply events in log order: one read of the touched rows, one upsert."""
+    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
+        """Events in log order: one read of the touched rows, then one upsert."""
         relevant = [event for event in domain_events if type(event) in self.handlers]
         if not relevant:
-            return
+            return NOTHING
         rows = RowStore(self.table, self.found_by, self.defaults)
-        rows.load(conn, row_ids(relevant))
-        for event in relevant:
-            self.handlers[type(event)](rows, event)
-        rows.flush(conn)
+
+        def finish() -> list[Write]:
+            for event in relevant:
+                self.handlers[type(event)](rows, event)
+            return rows.writes()
+
+        return Prepared([rows.loading(row_ids(relevant))], finish)

@@ -107,7 +107,7 @@ class _Filler:
         if ahead:
             self.reader.read_ahead(page[-1].id)
         # The shadow has no tracking row: the swap sets the live one's position.
-        apply_page(conn, self.app.mapper, page, [self.shadow])
+        apply_page(conn, self.app.mapper, page, [self.shadow], track=False)
         self.shadow.position = page[-1].id
         self.events += len(page)
         return True

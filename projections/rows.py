@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +33,27 @@ from projections.follower import DomainEvent
 Row = dict[str, Any]
 
 _DIALECT = PGDialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Load:
+    """Rows of one table, for ``receive``: ``select`` is an aggregate query returning one
+    row of ``width`` arrays (one per column) and naming its id array ``{ids}``."""
+
+    select: str
+    width: int
+    ids: list[Any]
+    receive: Callable[[Sequence[tuple[Any, ...]]], None]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One data-modifying statement (INSERT ... SELECT, UPDATE) with positional parameters;
+    ``notify``: a channel to NOTIFY when the page commits."""
+
+    sql: str
+    params: list[Any]
+    notify: str | None = None
 
 
 def later(current: datetime | None, timestamp: datetime) -> datetime:
@@ -178,9 +199,13 @@ class TableStatements:
             f"{_quote(name)} = ANY(%(ids)b::{_sql_type(table.c[name])}[])" for name in found_by
         )
         listed = ", ".join(_quote(name) for name in self.columns)
-        self.load = (
-            f"SELECT {listed} FROM {_DIALECT.identifier_preparer.format_table(table)} "
-            f"WHERE {wanted}"
+        source = _DIALECT.identifier_preparer.format_table(table)
+        self.load = f"SELECT {listed} FROM {source} WHERE {wanted}"
+        # The same rows as one row of arrays, one per column, its id array named {ids}:
+        # one part of a page's single read (projections.statements.run_loads).
+        aggregates = ", ".join(f"array_agg({_quote(name)})" for name in self.columns)
+        self.aggregate = f"SELECT {aggregates} FROM {source} WHERE " + " OR ".join(
+            f"{_quote(name)} = ANY({{ids}}::{_sql_type(table.c[name])}[])" for name in found_by
         )
         self.upsert = UnnestUpsert(table)
 
@@ -229,8 +254,16 @@ class RowStore:
         with as_sqlalchemy_errors(statements.load):
             cursor = driver_cursor(conn)
             cursor.execute(statements.load, {"ids": list(ids)})
-            found = cursor.fetchall()
-        columns = statements.columns
+            self.receive(cursor.fetchall())
+
+    def loading(self, ids: Collection[UUID]) -> Load:
+        """``load`` as a part of a page's single read (projections.statements.run_loads)."""
+        statements = self._statements
+        return Load(statements.aggregate, len(statements.columns), list(ids), self.receive)
+
+    def receive(self, found: Iterable[Sequence[Any]]) -> None:
+        """Remember rows read (values in the table's column order)."""
+        columns = self._statements.columns
         for values in found:
             self._remember(dict(zip(columns, values, strict=True)))
 
@@ -265,6 +298,15 @@ class RowStore:
         for column, keys in self._keys.items():
             if row[column] is not None:
                 keys[row[column]] = key
+
+    def writes(self) -> list[Write]:
+        """The upsert of every changed row, as a part of a page's single write."""
+        if not self._dirty:
+            return []
+        upsert = self._statements.upsert
+        rows = list(self._dirty.values())
+        self._dirty.clear()
+        return [Write(upsert.sql, upsert.parameters(rows))]
 
     def flush(self, conn: Connection) -> int:
         """Upsert every changed row in one statement; returns how many."""

@@ -46,7 +46,7 @@ from projections.dead_letters import RETRIED, DeadLetters
 from projections.failures import CONNECTION_LOST, RETRYABLE, as_uuid, is_refused
 from projections.follower import Follower
 from projections.migrations import upgrade_database
-from projections.page import Member, MemberFailed, Page, PageReader, commit_page
+from projections.page import Member, MemberFailed, Page, PageFailed, PageReader, commit_page
 from projections.rebuild import RebuildResult, rebuild
 from projections.status import ProjectionStatus, status
 from projections.tracking import (
@@ -280,16 +280,30 @@ class SharedFollower:
         try:
             self._commit(page, members)
             self._failing = 0
+        except PageFailed as failed:
+            if not is_refused(failed.error):
+                return self._follow_failed(failed.error, stop)
+            # A statement several followers shared refused a value: each on its own
+            # finds out whose it was (that one stops at its event, as below).
+            for member in failed.members:
+                self._follow(page, [member], stop)
+            others = [m for m in members if m not in failed.members]
+            if others:
+                self._follow(page, others, stop)
         except MemberFailed as failed:
             if is_refused(failed.error):
                 self._isolate(failed.member, page)
-            elif isinstance(failed.error, RETRYABLE):
-                self._retry_later(failed.error, stop)
             else:
-                raise failed.error from None  # the connection went away: stand by again
+                self._follow_failed(failed.error, stop)
         except RETRYABLE as exc:
             self._retry_later(exc, stop)
         return True
+
+    def _follow_failed(self, error: Exception, stop: threading.Event) -> bool:
+        if isinstance(error, RETRYABLE):
+            self._retry_later(error, stop)
+            return True
+        raise error from None  # the connection went away: stand by again
 
     def _retry_later(self, exc: Exception, stop: threading.Event) -> None:
         self.retries += 1
@@ -396,7 +410,7 @@ class SharedFollower:
                     self._commit(page, self.members)
                 except PositionMoved:
                     self._reload(self.members)
-                except MemberFailed as failed:
+                except (MemberFailed, PageFailed) as failed:
                     raise failed.error from None  # as the follower raised it
         finally:
             reader.close()

@@ -20,13 +20,13 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.engine import Connection
 
 from application.application import CheckoutApplication
 from domain import Stock
-from projections.follower import DomainEvent, Follower
-from projections.rows import as_sqlalchemy_errors, driver_cursor
+from projections.follower import DomainEvent
+from projections.rows import Write
 from projections.schema import order_stock_movements
+from projections.statements import NOTHING, PlannedFollower, Prepared
 
 # The Application's events table (eventsourcing names it "<application name>_events").
 EVENTS_TABLE = f"{CheckoutApplication.name}_events"
@@ -62,7 +62,7 @@ def insert_movements_sql(table: sa.Table) -> str:
     )
 
 
-class StockMovements(Follower):
+class StockMovements(PlannedFollower):
     # Stored in its tracking row and dead letters: the follower name never changes.
     name: ClassVar[str] = "stock_movements"
 
@@ -74,14 +74,13 @@ class StockMovements(Follower):
     def followed(self) -> Iterable[type[Any]]:
         return MOVEMENTS
 
-    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
         moves = [e for e in domain_events if isinstance(e, MOVEMENTS)]
         if not moves:
-            return
-        arrays = (
+            return NOTHING
+        arrays = [
             [UUID(str(e.order_id)) for e in moves],
             [e.originator_id for e in moves],
             [e.originator_version for e in moves],
-        )
-        with as_sqlalchemy_errors(self._insert):
-            driver_cursor(conn).execute(self._insert, arrays)
+        ]
+        return Prepared(finish=lambda: [Write(self._insert, arrays)])

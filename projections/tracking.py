@@ -81,7 +81,7 @@ def advance(conn: Connection, name: str, expected: int, new: int) -> None:
 
 # Every follower of a page moves in one statement; a row the compare-and-set did not match
 # is missing from what it returns.
-_ADVANCE_ALL = (
+ADVANCE_ALL = (
     f"UPDATE {projection_tracking.name} AS t SET position = m.new, updated_at = now() "
     "FROM unnest(%b::text[], %b::bigint[], %b::bigint[]) AS m(name, expected, new) "
     "WHERE t.name = m.name AND t.position = m.expected RETURNING t.name"
@@ -101,9 +101,9 @@ def advance_all(conn: Connection, moves: Sequence[tuple[str, int, int]]) -> None
     moves = sorted(moves)
     names = [name for name, _, _ in moves]
     arrays = (names, [expected for _, expected, _ in moves], [new for _, _, new in moves])
-    with as_sqlalchemy_errors(_ADVANCE_ALL):
+    with as_sqlalchemy_errors(ADVANCE_ALL):
         cursor = driver_cursor(conn)
-        cursor.execute(_ADVANCE_ALL, arrays)
+        cursor.execute(ADVANCE_ALL, arrays)
         moved = {row[0] for row in cursor.fetchall()}
     for name, expected, _ in moves:
         if name not in moved:

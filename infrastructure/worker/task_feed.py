@@ -7,8 +7,8 @@
 
 A follower of the log, not a read model: the worker process's shared follower drives it
 (projections.runner, adr/0022), so its rows and its tracking position commit together
-(exactly once) and a LISTEN wakes it. The insert also NOTIFYs ``provider_tasks`` in the same
-statement; PostgreSQL delivers it at that commit, to wake idle executors at once.
+(exactly once) and a LISTEN wakes it. Its page's write also NOTIFYs ``provider_tasks``;
+PostgreSQL delivers it at that commit, to wake idle executors at once.
 
 It fills a work queue, so it is never rebuilt (it is no ``Projection``): a replay from the
 first event would add nothing (the unique call key) but would be pointless work.
@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from domain import Order, Payment
 from infrastructure.worker.tasks import TaskKind, provider_tasks
-from projections.follower import DomainEvent, Follower
-from projections.rows import UnnestUpsert
+from projections.follower import DomainEvent
+from projections.rows import UnnestUpsert, Write
+from projections.statements import NOTHING, PlannedFollower, Prepared
 
 TASKS_CHANNEL = "provider_tasks"
 
@@ -67,7 +67,7 @@ _BLANK: TaskRow = {"order_id": None, "refund_id": None, "amount": None}
 _COLUMNS = ("kind", "payment_id", "order_id", "refund_id", "amount")
 
 
-class ProviderTaskFeed(Follower):
+class ProviderTaskFeed(PlannedFollower):
     # Stored in its tracking row and dead letters: the follower name never changes.
     name: ClassVar[str] = "provider_tasks"
     tasks: ClassVar[Mapping[type[Any], TaskFor]] = {
@@ -82,16 +82,14 @@ class ProviderTaskFeed(Follower):
         self.table = table
         # Any conflict (the unique call key) means the task is there already: a replay.
         self._insert = UnnestUpsert(table, _COLUMNS, conflict=(), update=False)
-        # One statement: a data-modifying WITH runs whatever the outer query reads.
-        self.insert_and_ring = (
-            f"WITH added AS ({self._insert.sql}) SELECT pg_notify('{TASKS_CHANNEL}', '')"
-        )
 
     def followed(self) -> Iterable[type[Any]]:
         return self.tasks
 
-    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
         rows = [_BLANK | self.tasks[type(e)](e) for e in domain_events if type(e) in self.tasks]
         if not rows:
-            return
-        self._insert.execute(conn, rows, self.insert_and_ring)
+            return NOTHING
+        # The doorbell rings when the page commits (executors LISTEN on the channel).
+        write = Write(self._insert.sql, self._insert.parameters(rows), notify=TASKS_CHANNEL)
+        return Prepared(finish=lambda: [write])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from projections.follower import DomainEvent
@@ -18,6 +18,7 @@ from projections.payments import PaymentsView
 from projections.projection import Projection
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import position, rebuild
+from projections.statements import Prepared
 from tests.integration.projections.conftest import StartRunner
 from tests.integration.projections.histories import Histories
 from tests.waiting import wait_until
@@ -110,12 +111,12 @@ class GatedOrdersView(OrdersView):
         self.waiting = threading.Event()
         self.gate = threading.Event()
 
-    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
         if self.armed:
             self.armed = False
             self.waiting.set()
             self.gate.wait(timeout=30)
-        super().apply_batch(conn, domain_events)
+        return super().prepare(domain_events)
 
 
 def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from projections.follower import DomainEvent
@@ -15,6 +15,7 @@ from projections.orders import OrdersView
 from projections.payments import PaymentsView
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import position, rebuild
+from projections.statements import Prepared
 from projections.stock_movements import StockMovements
 from tests.integration.projections.histories import Histories
 from tests.integration.projections.sharing import StartShared
@@ -32,12 +33,12 @@ class GatedOrdersView(OrdersView):
         self.waiting = threading.Event()
         self.gate = threading.Event()
 
-    def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
+    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
         if self.armed:
             self.armed = False
             self.waiting.set()
             self.gate.wait(timeout=30)
-        super().apply_batch(conn, domain_events)
+        return super().prepare(domain_events)
 
 
 def test_a_rebuild_of_one_view_rolls_back_the_shared_page_it_overtook_and_all_go_on(

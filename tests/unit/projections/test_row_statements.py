@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from infrastructure.worker.task_feed import ProviderTaskFeed
 from projections.rows import UnnestUpsert, statements_for
 from projections.schema import new_metadata, payment_status_view, shadow_of
 
@@ -61,9 +60,3 @@ def test_statements_are_built_once_per_table_and_a_shadow_gets_its_own() -> None
     assert shadow is not live
     assert "payment_status_view__rebuild" in shadow.upsert.sql
     assert "payment_status_view__rebuild" in shadow.load
-
-
-def test_the_task_feed_rings_the_doorbell_in_the_statement_that_inserts() -> None:
-    sql = ProviderTaskFeed().insert_and_ring
-    assert sql.startswith("WITH added AS (INSERT INTO provider_tasks (kind, payment_id")
-    assert sql.endswith("ON CONFLICT DO NOTHING) SELECT pg_notify('provider_tasks', '')")
