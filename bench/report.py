@@ -149,6 +149,9 @@ def clients_entry(phase: Mapping[str, Any]) -> dict[str, Any]:
         "throughput_by_interval": result.get("throughput_by_interval"),
         "cpu_ms_per_checkout": phase.get("cpu_ms_per_checkout"),
         "statements_per_checkout": database.get("statements_per_checkout"),
+        "statements_by_role_per_checkout": (database.get("statements") or {}).get(
+            "by_role_per_checkout"
+        ),
         "transactions_per_checkout": database.get("transactions_per_checkout"),
         "wal_fsyncs_per_checkout": database.get("wal_fsyncs_per_checkout"),
         "projection_lag_ms": _p50_p99(phase.get("lag")),

@@ -1,14 +1,15 @@
 """The row store every batched view folds its events into.
 
-A batch loads the rows its events may touch with one SELECT, changes them in memory and
-writes each touched row back once, with one multi-row upsert: a batch costs one SELECT and
-one upsert whatever its size, which is what makes a rebuild fast (adr/0006).
+A batch loads the rows its events may touch, changes them in memory and writes each touched
+row back once, with one multi-row upsert: a batch costs one read and one upsert whatever its
+size, which is what makes a rebuild fast (adr/0006). Both are parts of the page's single
+read and single write, shared with every other view (projections.statements).
 
-Both statements are plain SQL built once per table (``TableStatements``) and run with
-psycopg on the SQLAlchemy connection's driver connection, inside its transaction: the
-upsert sends one array per column (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``), so
-its cost does not grow with SQLAlchemy's per-row work, which was most of the projector's
-CPU (adr/0022). The SQL text never changes, so psycopg prepares it after a few runs.
+Both are plain SQL built once per table (``TableStatements``) and run with psycopg on the
+SQLAlchemy connection's driver connection, inside its transaction: the upsert sends one
+array per column (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``), so its cost does not
+grow with SQLAlchemy's per-row work, which was most of the projector's CPU (adr/0022). The
+SQL text of a page's statements repeats, so psycopg prepares it after a few runs.
 """
 
 from __future__ import annotations
@@ -195,14 +196,11 @@ class TableStatements:
 
     def __init__(self, table: sa.Table, found_by: Collection[str]) -> None:
         self.columns = tuple(c.name for c in table.columns)
-        wanted = " OR ".join(
-            f"{_quote(name)} = ANY(%(ids)b::{_sql_type(table.c[name])}[])" for name in found_by
-        )
-        listed = ", ".join(_quote(name) for name in self.columns)
         source = _DIALECT.identifier_preparer.format_table(table)
-        self.load = f"SELECT {listed} FROM {source} WHERE {wanted}"
-        # The same rows as one row of arrays, one per column, its id array named {ids}:
-        # one part of a page's single read (projections.statements.run_loads).
+        # The rows whose found_by columns hold any of the ids, as one row of arrays (one
+        # per column), the id array named {ids}: one part of a page's single read
+        # (projections.statements.run_loads). One array parameter rather than IN (...):
+        # thousands of ids, one placeholder.
         aggregates = ", ".join(f"array_agg({_quote(name)})" for name in self.columns)
         self.aggregate = f"SELECT {aggregates} FROM {source} WHERE " + " OR ".join(
             f"{_quote(name)} = ANY({{ids}}::{_sql_type(table.c[name])}[])" for name in found_by
@@ -229,7 +227,8 @@ class RowStore:
 
     Rows are keyed by the table's primary key, and also found by the id columns events
     name them by (``found_by``: an order row by its payment id, a catalog row by its
-    product or stock id). Loaded once per batch, changed in memory, written by ``flush``.
+    product or stock id). Loaded once per batch (``loading``), changed in memory, written
+    once (``writes``).
     """
 
     def __init__(
@@ -244,17 +243,6 @@ class RowStore:
         self._rows: dict[Any, Row] = {}
         self._keys: dict[str, dict[Any, Any]] = {column: {} for column in self._found_by}
         self._dirty: dict[Any, Row] = {}
-
-    def load(self, conn: Connection, ids: Collection[UUID]) -> None:
-        """Fetch the rows whose ``found_by`` columns hold any of ``ids``."""
-        if not ids:
-            return
-        statements = self._statements
-        # One array parameter rather than IN (...): thousands of ids, one placeholder.
-        with as_sqlalchemy_errors(statements.load):
-            cursor = driver_cursor(conn)
-            cursor.execute(statements.load, {"ids": list(ids)})
-            self.receive(cursor.fetchall())
 
     def loading(self, ids: Collection[UUID]) -> Load:
         """``load`` as a part of a page's single read (projections.statements.run_loads)."""
@@ -307,12 +295,3 @@ class RowStore:
         rows = list(self._dirty.values())
         self._dirty.clear()
         return [Write(upsert.sql, upsert.parameters(rows))]
-
-    def flush(self, conn: Connection) -> int:
-        """Upsert every changed row in one statement; returns how many."""
-        if not self._dirty:
-            return 0
-        self._statements.upsert.execute(conn, list(self._dirty.values()))
-        count = len(self._dirty)
-        self._dirty.clear()
-        return count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,51 +63,15 @@ def position(db: Engine, name: str) -> int:
         return read_position(conn, name)
 
 
-def advance(conn: Connection, name: str, expected: int, new: int) -> None:
-    """Move the position from ``expected`` to ``new``, in the caller's transaction.
-
-    The compare-and-set makes a batch commit only on top of the position it was read
-    from, so no event's effects are applied twice even if two writers ever overlap.
-    """
-    t = projection_tracking
-    result = conn.execute(
-        sa.update(t)
-        .where(t.c.name == name, t.c.position == expected)
-        .values(position=new, updated_at=sa.func.now())
-    )
-    if result.rowcount != 1:
-        raise PositionMoved(name, expected)
-
-
-# Every follower of a page moves in one statement; a row the compare-and-set did not match
-# is missing from what it returns.
+# Every follower of a page moves in one statement (a WITH of the page's write,
+# projections.statements); a row the compare-and-set did not match is missing from what it
+# returns. The compare-and-set makes a page commit only on top of the positions it was read
+# from, so no event's effects are applied twice even if two writers ever overlap.
 ADVANCE_ALL = (
     f"UPDATE {projection_tracking.name} AS t SET position = m.new, updated_at = now() "
     "FROM unnest(%b::text[], %b::bigint[], %b::bigint[]) AS m(name, expected, new) "
     "WHERE t.name = m.name AND t.position = m.expected RETURNING t.name"
 )
-
-
-def advance_all(conn: Connection, moves: Sequence[tuple[str, int, int]]) -> None:
-    """``advance`` for several followers at once: (name, expected, new) each, all or none.
-
-    Raises PositionMoved (naming the first follower that moved) when any row did not match;
-    the caller's transaction must then be rolled back, as after ``advance``.
-    """
-    if not moves:
-        return
-    # Sorted: writers ask for the rows in one order (a deadlock, were one detected, is
-    # retried like a lock timeout).
-    moves = sorted(moves)
-    names = [name for name, _, _ in moves]
-    arrays = (names, [expected for _, expected, _ in moves], [new for _, _, new in moves])
-    with as_sqlalchemy_errors(ADVANCE_ALL):
-        cursor = driver_cursor(conn)
-        cursor.execute(ADVANCE_ALL, arrays)
-        moved = {row[0] for row in cursor.fetchall()}
-    for name, expected, _ in moves:
-        if name not in moved:
-            raise PositionMoved(name, expected)
 
 
 # The compare-and-set of one position, as the WITH of a write that runs only if it matched.

@@ -55,8 +55,8 @@ def test_statements_are_built_once_per_table_and_a_shadow_gets_its_own() -> None
     found_by = ("order_id", "payment_id")
     live = statements_for(payment_status_view, found_by)
     assert statements_for(payment_status_view, found_by) is live
-    assert "order_id = ANY(%(ids)b::UUID[]) OR payment_id = ANY(%(ids)b::UUID[])" in live.load
+    assert "order_id = ANY({ids}::UUID[]) OR payment_id = ANY({ids}::UUID[])" in live.aggregate
     shadow = statements_for(shadow_of(payment_status_view, new_metadata()), found_by)
     assert shadow is not live
     assert "payment_status_view__rebuild" in shadow.upsert.sql
-    assert "payment_status_view__rebuild" in shadow.load
+    assert "payment_status_view__rebuild" in shadow.aggregate
