@@ -53,6 +53,8 @@ def open_container(settings: Settings, role: str) -> Iterator[Container]:
 
 # The roles `run` supervises, besides the provider sandbox when no keys are set.
 ENGINE_ROLES = ("api", "projector", "relay", "worker")
+# The API's nice value when `run` puts every role on one machine (API_NICENESS overrides).
+ALL_IN_ONE_API_NICENESS = 10
 
 
 def role_container(
@@ -68,6 +70,14 @@ def role_container(
         container.close()
         raise
     return container
+
+
+def yield_cpu(niceness: int) -> None:
+    """Lower this process's CPU priority to ``niceness`` (never raises it back)."""
+    current = os.nice(0)
+    if niceness > current:
+        os.nice(niceness - current)
+        log.info("cpu priority lowered", niceness=niceness)
 
 
 def run_background_role(
@@ -88,6 +98,9 @@ def run_background_role(
 def run_api(settings: Settings) -> None:
     from api.app import create_app
 
+    # Before any thread starts: Linux keeps a nice value per thread, and new threads
+    # inherit their creator's.
+    yield_cpu(settings.api_niceness)
     container = role_container(settings, "api", jwt=True)  # create_app's lifespan closes it
     uvicorn.run(
         create_app(container),
@@ -215,6 +228,9 @@ def _run_supervised(
         "DATABASE_URL": services.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap_servers,
         "CHECKOUT_JWT_SECRET": services.jwt_secret,
+        # Every role on this machine: when the CPU is scarce the followers (projections,
+        # relay, worker) go first and the API's intake yields (adr/0024).
+        "API_NICENESS": os.environ.get("API_NICENESS", str(ALL_IN_ONE_API_NICENESS)),
     }
     roles = [Role(name, role_command(name)) for name in ENGINE_ROLES]
     if sandbox is not None:

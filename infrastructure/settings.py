@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=30.0, alias="WEBHOOK_LEASE_SECONDS", ge=1, le=3600)
     # Provider tasks one worker executor claims, calls and records at once (adr/0023).
     worker_batch_size: int = Field(default=32, alias="WORKER_BATCH_SIZE", ge=1, le=500)
+    # The API process's nice value (adr/0024): with every role on one machine (`run`
+    # sets 10 unless configured), the followers get the CPU first when it is scarce.
+    api_niceness: int = Field(default=0, alias="API_NICENESS", ge=0, le=19)
     sandbox_port: int = Field(default=12111, alias="SANDBOX_PORT", ge=1, le=65535)
     rate_limit_per_customer: str = Field(default="60/minute", alias="RATE_LIMIT_PER_CUSTOMER")
     rate_limit_per_ip: str = Field(default="1200/minute", alias="RATE_LIMIT_PER_IP")

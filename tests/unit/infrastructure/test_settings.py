@@ -102,3 +102,12 @@ def test_single_roles_require_real_services(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ConfigurationError, match=r"^CHECKOUT_JWT_SECRET: required"):
         load_settings().require_services()
     load_settings().require_services(jwt=False)
+
+
+@pytest.mark.parametrize("value", ["-1", "20", "ten"])
+def test_the_api_niceness_is_a_nice_value_that_only_lowers_priority(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("API_NICENESS", value)
+    with pytest.raises(ConfigurationError, match="API_NICENESS"):
+        load_settings()
