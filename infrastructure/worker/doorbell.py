@@ -20,7 +20,12 @@ log = structlog.get_logger(__name__)
 
 
 class Doorbell:
-    """A generation counter: waiters wake when it moves past the value they saw."""
+    """A generation counter: a waiter wakes when it moves past the value it saw.
+
+    A ring wakes ONE idle waiter: new tasks are one claim's worth, and every idle executor
+    claiming at each ring would send all but one claim for nothing. An executor that
+    claims a full batch rings again, so a backlog wakes the others one by one.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -34,7 +39,7 @@ class Doorbell:
     def ring(self) -> None:
         with self._cond:
             self._generation += 1
-            self._cond.notify_all()
+            self._cond.notify()
 
     def wait(self, seen: int, timeout: float) -> None:
         with self._cond:

@@ -111,6 +111,9 @@ class Executor:
         limits: dict[str | None, int] = {CREATES: self.settings.batch_size, OTHERS: 1}
         claimed = self.queue.claim_lanes(self.settings.lease_seconds, limits)  # one statement
         creates = [task for task in claimed if task.kind is TaskKind.CREATE_ORDER]
+        full = len(creates) >= self.settings.batch_size
+        if full:
+            self.doorbell.ring()  # more may be due: another idle executor claims them now
         if creates:
             self._open_orders(creates)
         others = [task for task in claimed if task.kind is not TaskKind.CREATE_ORDER]
@@ -118,7 +121,7 @@ class Executor:
             self.execute(task)
         if not claimed:
             return None
-        return bool(others) or len(creates) >= self.settings.batch_size
+        return bool(others) or full
 
     def _open_orders(self, tasks: Sequence[ProviderTask]) -> None:
         # A task claimed for the first time was never called for: no look-up needed.

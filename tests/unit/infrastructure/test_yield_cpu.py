@@ -20,7 +20,7 @@ print(os.nice(0), seen[0])
 
 def _nice_in_a_child(niceness: int, start: int = 0) -> tuple[int, int]:
     argv = [sys.executable, "-c", CHILD.format(niceness=niceness)]
-    out = subprocess.run(  # noqa: S603 - our own interpreter
+    out = subprocess.run(
         ["nice", "-n", str(start), *argv], capture_output=True, text=True, check=True
     )
     process, thread = out.stdout.splitlines()[-1].split()  # after any log line
