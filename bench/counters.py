@@ -106,13 +106,16 @@ def build(directory: Path) -> tuple[Path | None, str | None]:
 
 
 def preload(conninfo: str, library: Path) -> None:
-    """Name the library in shared_preload_libraries (takes effect at the next start)."""
+    """Name the library in shared_preload_libraries, and keep each transaction's commit
+    time (the outbox probes split their latency at the confirming commit); both take
+    effect at the next start."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
             sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(
                 sql.Literal(str(library))
             )
         )
+        conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
 
 
 def forget_preload(pgdata: Path) -> None:

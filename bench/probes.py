@@ -15,6 +15,12 @@ the figure slightly over-states commit -> ack; receipt comes after the broker's 
 fetch (fetch.wait.max.ms = 10, measured separately as `consumer_overhead_ms`). The
 record's own timestamp is its CreateTime (when the relay produced it; the embedded broker
 does not stamp LogAppendTime), reported as `to_produce_ms`: a lower bound of commit -> ack.
+
+Where the server keeps commit times (`track_commit_timestamp`, which the bench turns on
+with its statement counter), each record's latency is also split at the confirming
+transaction's commit (`pg_xact_commit_timestamp` of the event's row): `event_to_commit_ms`
+(the API: from the event's timestamp to its commit) and `commit_to_produce_ms` (the relay:
+from that commit to its produce call).
 """
 
 from __future__ import annotations
@@ -85,6 +91,8 @@ class ProbeResults:
     outbox: list[float] = field(default_factory=list)
     to_produce: list[float] = field(default_factory=list)
     pay_to_broker: list[float] = field(default_factory=list)
+    event_to_commit: list[float] = field(default_factory=list)
+    commit_to_produce: list[float] = field(default_factory=list)
     placed: int = 0
     placed_in_window: int = 0  # probe checkouts answered 201 inside the measured window
     paid: int = 0
@@ -124,6 +132,8 @@ class Probes:
         self._probes: dict[str, _Probe] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        # order id -> (its event's timestamp, the record's produce time), in the window
+        self._produced: dict[str, tuple[float, float]] = {}
 
     def _in_window(self, moment: float) -> bool:
         return self.window[0] <= moment <= self.window[1]
@@ -171,7 +181,32 @@ class Probes:
             self._to_pay.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
+        self._split_at_commits()
         return self.results
+
+    def _split_at_commits(self) -> None:
+        """Each record's latency split at its confirming commit, where the server kept
+        commit times (else nothing: the split is left out)."""
+        produced = dict(self._produced)
+        if not produced:
+            return
+        query = (
+            "SELECT originator_id::text, pg_xact_commit_timestamp(xmin) FROM checkout_events "
+            "WHERE originator_id = ANY(%s::uuid[]) AND topic LIKE '%%Order.Confirmed'"
+        )
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                rows = conn.execute(query, [list(produced)]).fetchall()
+        except psycopg.Error as exc:  # track_commit_timestamp is off: no split
+            self._problem(f"no commit times: {exc}")
+            return
+        for order_id, committed_at in rows:
+            if committed_at is None or order_id not in produced:
+                continue
+            event_time, created = produced[order_id]
+            commit = committed_at.timestamp()
+            self.results.event_to_commit.append(commit - event_time)
+            self.results.commit_to_produce.append(created - commit)
 
     # -- projection lag, then handing the order to a payer ---------------------------------------
 
@@ -306,6 +341,7 @@ class Probes:
                     _, created_ms = record.timestamp()
                     if created_ms > 0:
                         self.results.to_produce.append(created_ms / 1000 - committed)
+                        self._produced[order_id] = (committed, created_ms / 1000)
                     if probe.paid_at is not None:
                         self.results.pay_to_broker.append(received_at - probe.paid_at)
         finally:

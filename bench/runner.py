@@ -398,6 +398,8 @@ class Runner:
         outbox: dict[str, Any] = {
             "latency_ms": summarise_ms(found_probes.outbox),
             "to_produce_ms": summarise_ms(found_probes.to_produce),
+            "event_to_commit_ms": summarise_ms(found_probes.event_to_commit),
+            "commit_to_produce_ms": summarise_ms(found_probes.commit_to_produce),
             "payment_to_broker_ms": summarise_ms(found_probes.pay_to_broker),
             "probe_orders_placed": found_probes.placed,
             "probe_orders_paid": found_probes.paid,
@@ -420,6 +422,12 @@ class Runner:
                 "first seen in payment_status_view, polled every 2 ms on its own connection"
             )
         self.say(f"outbox latency {outbox['latency_ms']}; projection lag {lag}")
+        if outbox["event_to_commit_ms"] is not None:
+            self.say(
+                f"outbox latency split at the commit: event -> commit (API) "
+                f"{outbox['event_to_commit_ms']}, commit -> produce (relay) "
+                f"{outbox['commit_to_produce_ms']}"
+            )
         if cpu is not None:
             self.say(
                 f"per checkout ({checkouts} in the window): CPU {cpu['engine_total']} ms "
