@@ -30,6 +30,13 @@ class Doorbell:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._generation = 0
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many are waiting for a ring now (idle executors)."""
+        with self._cond:
+            return self._waiting
 
     @property
     def generation(self) -> int:
@@ -43,7 +50,11 @@ class Doorbell:
 
     def wait(self, seen: int, timeout: float) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: self._generation != seen, timeout)
+            self._waiting += 1
+            try:
+                self._cond.wait_for(lambda: self._generation != seen, timeout)
+            finally:
+                self._waiting -= 1
 
 
 def listen_for_tasks(
