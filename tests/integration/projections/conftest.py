@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,35 +21,13 @@ def histories(app: CheckoutApplication) -> Histories:
     return Histories(app)
 
 
-@dataclass
-class Running:
-    """A runner in a thread; `errors` collects what ended its thread abnormally."""
-
-    runner: ProjectionRunner
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    errors: list[BaseException] = field(default_factory=list)
-    thread: threading.Thread | None = None
-
-    def start(self) -> Running:
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            self.runner.run_forever(self.stop_event)
-        except BaseException as exc:
-            self.errors.append(exc)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        assert self.thread is not None
-        self.thread.join(timeout=15)
-        assert not self.thread.is_alive(), "runner did not stop"
+class Running(RunningShared):
+    """A runner of one follower in a thread, as tools and tests run one."""
 
     @property
-    def finished(self) -> bool:
-        return self.thread is not None and not self.thread.is_alive()
+    def runner(self) -> ProjectionRunner:
+        assert isinstance(self.shared, ProjectionRunner)
+        return self.shared
 
 
 StartRunner = Callable[..., Running]
@@ -62,7 +38,8 @@ def start_runner(app: CheckoutApplication, db: Engine) -> Iterator[StartRunner]:
     started: list[Running] = []
 
     def start(projection: Projection, **options: Any) -> Running:
-        running = Running(ProjectionRunner(app, db, projection, **options)).start()
+        running = Running(ProjectionRunner(app, db, projection, **options))
+        running.start()
         started.append(running)
         return running
 

@@ -103,7 +103,7 @@ def test_a_rebuild_under_a_live_runner_reproduces_the_view(
 
 
 class GatedOrdersView(OrdersView):
-    """Holds its next batch (before touching any table) until the gate opens."""
+    """Holds its next batch or page (before touching any table) until the gate opens."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -3,42 +3,20 @@ overtook is rolled back for all of them and redone, each view's effects applied 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
-from projections.follower import DomainEvent
 from projections.orders import OrdersView
 from projections.payments import PaymentsView
 from projections.queries import OrderQueries, PaymentQueries
 from projections.runner import position, rebuild
-from projections.statements import Prepared
 from projections.stock_movements import StockMovements
 from tests.integration.projections.histories import Histories
 from tests.integration.projections.sharing import StartShared
 from tests.integration.projections.test_exactly_once import make_history
-from tests.integration.projections.test_rebuild import contents
+from tests.integration.projections.test_rebuild import GatedOrdersView, contents
 from tests.waiting import wait_until
-
-
-class GatedOrdersView(OrdersView):
-    """Holds its next page (before touching any table) until the gate opens."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.armed = False
-        self.waiting = threading.Event()
-        self.gate = threading.Event()
-
-    def prepare(self, domain_events: Sequence[DomainEvent]) -> Prepared:
-        if self.armed:
-            self.armed = False
-            self.waiting.set()
-            self.gate.wait(timeout=30)
-        return super().prepare(domain_events)
 
 
 def test_a_rebuild_of_one_view_rolls_back_the_shared_page_it_overtook_and_all_go_on(
