@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from domain.catalog import Product
 from domain.errors import (
+    AuthorizationMismatch,
+    CaptureConflict,
+    CaptureExceedsAuthorized,
     DomainError,
     DuplicateCapture,
     DuplicateReservation,
@@ -33,9 +36,10 @@ from domain.foreign_capture import ForeignCapture
 from domain.identity import CHECKOUT_NAMESPACE, stable_id
 from domain.money import ISO_4217_EXPONENTS, Currency, Money
 from domain.order import Order, OrderLine, OrderStatus
-from domain.payment import Capture, Payment
+from domain.payment import Authorization, Capture, Payment
 from domain.payment_records import (
     Attempt,
+    CaptureMethod,
     ExtraChargeCause,
     PaymentStatus,
     RefundEntry,
@@ -51,7 +55,12 @@ __all__ = [
     "ISO_4217_EXPONENTS",
     "MAX_LINE_QUANTITY",
     "Attempt",
+    "Authorization",
+    "AuthorizationMismatch",
     "Capture",
+    "CaptureConflict",
+    "CaptureExceedsAuthorized",
+    "CaptureMethod",
     "Currency",
     "DomainError",
     "DuplicateCapture",

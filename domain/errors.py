@@ -160,6 +160,47 @@ class RefundConflict(DomainError):
         self.refund_id = refund_id
 
 
+class CaptureExceedsAuthorized(DomainError):
+    """A manual capture of more than the authorization holds, or of part of it where the
+    provider captures only the whole (Razorpay)."""
+
+    code = "capture-exceeds-authorized"
+
+    def __init__(self, requested: int, authorized: int, *, whole_only: bool = False) -> None:
+        if whole_only:
+            message = (
+                f"this provider captures only the whole authorization of {authorized}, "
+                f"not {requested}"
+            )
+        else:
+            message = f"capture of {requested} exceeds the {authorized} authorized"
+        super().__init__(message)
+        self.requested = requested
+        self.authorized = authorized
+
+
+class CaptureConflict(DomainError):
+    """A capture while another is under way, or a capture id reused for another request."""
+
+    code = "capture-conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class AuthorizationMismatch(DomainError):
+    """An authorization of another amount or currency than the payment's: a person decides."""
+
+    code = "authorization-mismatch"
+
+    def __init__(self, gateway_payment_id: str, amount: int, currency: str, expected: str) -> None:
+        super().__init__(
+            f"authorization {gateway_payment_id} holds {amount} {currency}, "
+            f"the payment is {expected}"
+        )
+        self.gateway_payment_id = gateway_payment_id
+
+
 class ProductInactive(DomainError):
     code = "product-inactive"
 

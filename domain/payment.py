@@ -19,10 +19,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from domain import actors, bounds
-from domain.actors import UNKNOWN_ORIGIN, Origin
+from domain.actors import UNKNOWN_ORIGIN, Origin, upcast_adding
 from domain.errors import (
+    AuthorizationMismatch,
+    CaptureConflict,
+    CaptureExceedsAuthorized,
     InvalidAmount,
     InvalidTransition,
+    OutOfBounds,
     RefundConflict,
     RefundExceedsCaptured,
     UnknownRefund,
@@ -33,6 +37,8 @@ from domain.payment_records import (
     DISPUTE_OPEN,
     SESSION_OPEN,
     Attempt,
+    CaptureEntry,
+    CaptureMethod,
     DisputeEntry,
     ExtraCharge,
     ExtraChargeCause,
@@ -50,11 +56,25 @@ CAPTURED = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+# A held authorization ends with its order like an unpaid payment (the provider releases it).
+CANCELLABLE = UNPAID | {PaymentStatus.AUTHORIZED}
+CAPTURE_PENDING = "pending"
+CAPTURE_FAILED = "failed"
+CAPTURE_SUCCEEDED = "succeeded"
 # Refund kinds that give back the order's own capture (the others give back extra charges).
 OWN_CAPTURE_REFUNDS = frozenset({RefundKind.REQUESTED, RefundKind.LATE, RefundKind.EXTERNAL})
 UNKNOWN_ACTOR = actors.UNKNOWN
 SYSTEM_ACTOR = actors.SYSTEM
 MAX_TEXT = 500  # reasons and details kept on events, in characters
+
+
+class Authorization(StrEnum):
+    """What recording a provider's authorization (manual capture) did."""
+
+    RECORDED = "recorded"  # the payment's authorization: an operator may capture it
+    ALREADY_RECORDED = "already_recorded"  # a repeated notice
+    NOT_AWAITED = "not_awaited"  # automatic capture: the capture follows by itself
+    LAPSES = "lapses"  # a second one, or one after the order ended: never captured
 
 
 class Capture(StrEnum):
@@ -63,6 +83,13 @@ class Capture(StrEnum):
     RECORDED = "recorded"  # the payment's own capture: the order may be confirmed
     ALREADY_RECORDED = "already_recorded"  # a repeated notice of a charge already known
     EXTRA = "extra"  # a charge that does not pay for the order: recorded, refund requested
+
+
+def capture_method(value: str) -> CaptureMethod:
+    try:
+        return CaptureMethod(value)
+    except ValueError:
+        raise OutOfBounds("capture", "must be automatic or manual") from None
 
 
 def _bounded(text: str | None) -> str | None:
@@ -81,6 +108,11 @@ class Payment(Aggregate):
             assert isinstance(payment, Payment)
             payment.status = PaymentStatus(payment.status)
             payment.provider = Provider(payment.provider)
+            # Snapshots taken before manual capture existed have none of its state.
+            state = payment.__dict__
+            payment.capture_method = CaptureMethod(state.get("capture_method", "automatic"))
+            state.setdefault("authorized_amount", 0)
+            state.setdefault("captures", {})
             return payment
 
     # Versions after 1 of the events below added who caused them and, for what a provider
@@ -88,14 +120,18 @@ class Payment(Aggregate):
     # as do the defaults to an event built without them (as an older release did).
 
     class Initiated(Aggregate.Created):
-        class_version = 2
+        """v3 added the capture method (manual: an operator captures the authorization)."""
+
+        class_version = 3
         order_id: UUID
         provider: str
         amount: int
         currency: str
         actor: str = actors.UNKNOWN
+        capture: str = CaptureMethod.AUTOMATIC.value
 
         upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
+        upcast_v2_v3 = staticmethod(upcast_adding(capture=CaptureMethod.AUTOMATIC.value))
 
     class ProviderOrderCreated(Aggregate.Event):
         class_version = 2
@@ -116,20 +152,29 @@ class Payment(Aggregate):
             aggregate.key_id = self.key_id
 
     class Succeeded(Aggregate.Event):
-        """The order's own capture: its amount and currency were checked to match."""
+        """The order's own capture: its amount and currency were checked to match.
 
-        class_version = 2
+        v3 added the amount captured: less than the payment's after a partial manual
+        capture; None (the payment's amount) on earlier events.
+        """
+
+        class_version = 3
         gateway_payment_id: str
         provider_event_id: str | None
         actor: str = actors.UNKNOWN
         evidence_digest: str | None = None
+        amount: int | None = None
 
         upcast_v1_v2 = staticmethod(actors.WITH_EVIDENCE)
+        upcast_v2_v3 = staticmethod(upcast_adding(amount=None))
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.SUCCEEDED
             aggregate.gateway_payment_id = self.gateway_payment_id
-            aggregate.captured_amount = aggregate.amount
+            aggregate.captured_amount = aggregate.amount if self.amount is None else self.amount
+            for entry in aggregate.captures.values():
+                if entry["status"] == CAPTURE_PENDING:
+                    entry["status"] = CAPTURE_SUCCEEDED
             aggregate.failure_reason = None
             aggregate.attempts.append(
                 Attempt(
@@ -169,17 +214,69 @@ class Payment(Aggregate):
             aggregate.failure_reason = self.reason
 
     class Canceled(Aggregate.Event):
-        """The order ended unpaid (cancelled by its customer, or expired)."""
+        """The order ended unpaid (cancelled by its customer, or expired), or an operator
+        voided its authorization; v3 added the void request's fingerprint, for replays."""
 
-        class_version = 2
+        class_version = 3
         reason: str
         actor: str = actors.UNKNOWN
+        request_fingerprint: str | None = None
 
         upcast_v1_v2 = staticmethod(actors.ACTOR_ONLY)
+        upcast_v2_v3 = staticmethod(upcast_adding(request_fingerprint=None))
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.status = PaymentStatus.CANCELED
             aggregate.failure_reason = self.reason
+            aggregate.cancel_fingerprint = self.request_fingerprint
+
+    class Authorized(Aggregate.Event):
+        """Manual capture: the provider holds the payment's amount until it is captured."""
+
+        gateway_payment_id: str
+        amount: int
+        currency: str
+        provider_event_id: str | None
+        actor: str
+        evidence_digest: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.status = PaymentStatus.AUTHORIZED
+            aggregate.gateway_payment_id = self.gateway_payment_id
+            aggregate.authorized_amount = self.amount
+            aggregate.failure_reason = None
+
+    class CaptureRequested(Aggregate.Event):
+        """An operator asked to capture (part of) the authorization; the worker calls."""
+
+        capture_id: str
+        amount: int
+        reason: str
+        actor: str
+        request_fingerprint: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.captures[self.capture_id] = CaptureEntry(
+                amount=self.amount,
+                status=CAPTURE_PENDING,
+                reason=self.reason,
+                actor=self.actor,
+                fingerprint=self.request_fingerprint,
+                failure_reason=None,
+            )
+
+    class CaptureFailed(Aggregate.Event):
+        """The provider refused the capture: the authorization stays, for a person."""
+
+        capture_id: str
+        reason: str
+        actor: str
+        evidence_digest: str | None
+
+        def apply(self, aggregate: Payment) -> None:
+            entry = aggregate.captures[self.capture_id]
+            entry["status"] = CAPTURE_FAILED
+            entry["failure_reason"] = self.reason
 
     class ExtraChargeRecorded(Aggregate.Event):
         """A capture that does not pay for the order; its refund is requested alongside."""
@@ -374,8 +471,19 @@ class Payment(Aggregate):
         def apply(self, aggregate: Payment) -> None:
             aggregate.disputes[self.dispute_id]["status"] = self.status
 
-    def __init__(self, order_id: UUID, provider: str, amount: int, currency: str) -> None:
+    def __init__(
+        self,
+        order_id: UUID,
+        provider: str,
+        amount: int,
+        currency: str,
+        capture: str = CaptureMethod.AUTOMATIC.value,
+    ) -> None:
         self.order_id = order_id
+        self.capture_method = CaptureMethod(capture)
+        self.authorized_amount = 0
+        self.captures: dict[str, CaptureEntry] = {}
+        self.cancel_fingerprint: str | None = None
         self.provider = Provider(provider)
         self.amount = amount
         self.currency = currency
@@ -400,7 +508,13 @@ class Payment(Aggregate):
 
     @classmethod
     def initiate(
-        cls, order_id: UUID, provider: str, amount: int, currency: str, actor: str = UNKNOWN_ACTOR
+        cls,
+        order_id: UUID,
+        provider: str,
+        amount: int,
+        currency: str,
+        actor: str = UNKNOWN_ACTOR,
+        capture: str = CaptureMethod.AUTOMATIC.value,
     ) -> Payment:
         if type(amount) is not int or amount < 1:
             raise InvalidAmount(amount, "a positive int of minor units")
@@ -413,6 +527,7 @@ class Payment(Aggregate):
             amount=amount,
             currency=Currency.of(currency).code,
             actor=actor,
+            capture=capture_method(capture).value,
         )
 
     @property
@@ -483,17 +598,142 @@ class Payment(Aggregate):
             evidence_digest=origin.evidence_digest,
         )
 
-    def cancel(self, reason: str, actor: str = UNKNOWN_ACTOR) -> bool:
-        """The order ended unpaid; False if this payment is already canceled.
+    def cancel(
+        self, reason: str, actor: str = UNKNOWN_ACTOR, fingerprint: str | None = None
+    ) -> bool:
+        """The order ended unpaid, or its authorization is voided; False if this payment is
+        already canceled.
 
-        A payment that captured money is never canceled: its order is refunded instead.
+        A payment that captured money is never canceled: its order is refunded instead. An
+        authorization with a capture under way is not voided: the capture may have happened.
         """
         if self.status is PaymentStatus.CANCELED:
             return False
         bounds.actor(actor)
-        self._require(UNPAID, "cancel")
-        self.trigger_event(self.Canceled, reason=_bounded(reason), actor=actor)
+        self._require(CANCELLABLE, "cancel")
+        if self.capture_pending is not None:
+            raise InvalidTransition(f"payment {self.id}", "void", "being captured")
+        self.trigger_event(
+            self.Canceled, reason=_bounded(reason), actor=actor, request_fingerprint=fingerprint
+        )
         return True
+
+    # -- manual capture ----------------------------------------------------------------------
+
+    @property
+    def capture_pending(self) -> str | None:
+        """The id of the operator's capture the provider has not answered yet, if any."""
+        for capture_id, entry in self.captures.items():
+            if entry["status"] == CAPTURE_PENDING:
+                return capture_id
+        return None
+
+    def record_authorization(
+        self, gateway_payment_id: str, amount: int, currency: str, origin: Origin = UNKNOWN_ORIGIN
+    ) -> Authorization:
+        """Record that the provider holds the money for a manual capture.
+
+        Only an authorization of exactly the payment's amount and currency is the payment's;
+        any other raises :class:`AuthorizationMismatch`, recording nothing, so that its
+        notice is parked for a person. A second authorization, or one after the order
+        ended, is never captured: the provider releases it (``LAPSES``).
+        """
+        if self.capture_method is CaptureMethod.AUTOMATIC:
+            return Authorization.NOT_AWAITED
+        if gateway_payment_id == self.gateway_payment_id and (
+            self.status is PaymentStatus.AUTHORIZED or self.status in CAPTURED
+        ):
+            return Authorization.ALREADY_RECORDED
+        if self.status is PaymentStatus.AUTHORIZED or self.status in CAPTURED:
+            return Authorization.LAPSES
+        if self.status is PaymentStatus.CANCELED:
+            return Authorization.LAPSES
+        if type(amount) is not int or amount != self.amount or currency.upper() != self.currency:
+            raise AuthorizationMismatch(
+                gateway_payment_id, amount, currency.upper(), f"{self.amount} {self.currency}"
+            )
+        self.trigger_event(
+            self.Authorized,
+            gateway_payment_id=gateway_payment_id,
+            amount=amount,
+            currency=self.currency,
+            provider_event_id=origin.provider_event_id,
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
+        )
+        return Authorization.RECORDED
+
+    def request_capture(
+        self,
+        capture_id: str,
+        amount: int | None,
+        reason: str,
+        actor: str,
+        fingerprint: str | None = None,
+    ) -> bool:
+        """An operator captures ``amount`` (None: all) of the authorization, once per
+        ``capture_id``; False for a repeat of the same request.
+
+        Raises InvalidTransition unless authorized (a second capture, once captured),
+        CaptureConflict while another capture is under way or for a reused id with another
+        request, CaptureExceedsAuthorized for more than is held (or part of it, where the
+        provider captures only the whole).
+        """
+        bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.actor(actor)
+        existing = self.captures.get(capture_id)
+        if existing is not None:
+            if existing["fingerprint"] != fingerprint:
+                raise CaptureConflict(
+                    f"capture {capture_id} was asked for with another amount or reason"
+                )
+            return False
+        self._require(frozenset({PaymentStatus.AUTHORIZED}), "capture")
+        under_way = self.capture_pending
+        if under_way is not None:
+            raise CaptureConflict(f"capture {under_way} is under way")
+        wanted = self.authorized_amount if amount is None else amount
+        if type(wanted) is not int or wanted < 1:
+            raise InvalidAmount(wanted, "a positive int of minor units")
+        if wanted > self.authorized_amount:
+            raise CaptureExceedsAuthorized(wanted, self.authorized_amount)
+        if self.provider is Provider.RAZORPAY and wanted != self.authorized_amount:
+            # Razorpay's capture must be of the whole amount (its payments API).
+            raise CaptureExceedsAuthorized(wanted, self.authorized_amount, whole_only=True)
+        self.trigger_event(
+            self.CaptureRequested,
+            capture_id=capture_id,
+            amount=wanted,
+            reason=_bounded(reason),
+            actor=actor,
+            request_fingerprint=fingerprint,
+        )
+        return True
+
+    def fail_capture(self, capture_id: str, reason: str, origin: Origin = UNKNOWN_ORIGIN) -> bool:
+        """The provider refused the capture; False unless it was pending."""
+        entry = self.captures.get(capture_id)
+        if entry is None or entry["status"] != CAPTURE_PENDING:
+            return False
+        self.trigger_event(
+            self.CaptureFailed,
+            capture_id=capture_id,
+            reason=_bounded(reason),
+            actor=origin.actor,
+            evidence_digest=origin.evidence_digest,
+        )
+        return True
+
+    @property
+    def expected_capture(self) -> int:
+        """What the payment's own capture must be: the operator's capture under way, else
+        the authorization (manual capture), else the payment's amount."""
+        pending = self.capture_pending
+        if pending is not None:
+            return self.captures[pending]["amount"]
+        if self.status is PaymentStatus.AUTHORIZED:
+            return self.authorized_amount
+        return self.amount
 
     def record_capture(
         self,
@@ -515,7 +755,8 @@ class Payment(Aggregate):
             return Capture.ALREADY_RECORDED
         if type(amount) is not int or not 1 <= amount <= MAX_MINOR_UNITS:
             raise InvalidAmount(amount, "a positive int of minor units a view can store")
-        matches = amount == self.amount and currency.upper() == self.currency
+        expected = self.expected_capture
+        matches = amount == expected and currency.upper() == self.currency
         if matches and self.status not in CAPTURED:
             self.trigger_event(
                 self.Succeeded,
@@ -523,6 +764,7 @@ class Payment(Aggregate):
                 provider_event_id=provider_event_id,
                 actor=origin.actor,
                 evidence_digest=origin.evidence_digest,
+                amount=amount,
             )
             return Capture.RECORDED
         if matches:
@@ -530,9 +772,7 @@ class Payment(Aggregate):
             detail = f"a second charge: the order was already paid by {self.gateway_payment_id}"
         else:
             cause = ExtraChargeCause.MISMATCH
-            detail = (
-                f"charged {amount} {currency.upper()}, the order is {self.amount} {self.currency}"
-            )
+            detail = f"charged {amount} {currency.upper()}, the order is {expected} {self.currency}"
         self._record_extra(
             gateway_payment_id, amount, currency.upper(), cause, detail, provider_event_id, origin
         )
@@ -588,7 +828,10 @@ class Payment(Aggregate):
         the same charge (provider retries, reordering), twice for the same charge, or after
         the order ended. None of those is recorded: a late failure never undoes a success.
         """
-        if self.status in CAPTURED or self.status is PaymentStatus.CANCELED:
+        if self.status in CAPTURED or self.status in (
+            PaymentStatus.CANCELED,
+            PaymentStatus.AUTHORIZED,
+        ):
             return False
         if gateway_payment_id is not None and (
             self.owns_charge(gateway_payment_id)

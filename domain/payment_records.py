@@ -12,6 +12,7 @@ from typing import TypedDict
 class PaymentStatus(StrEnum):
     PROCESSING = "processing"  # the provider order/intent is not created yet
     PENDING = "pending"  # the customer can pay
+    AUTHORIZED = "authorized"  # manual capture: the money is held, not captured yet
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # the last attempt failed; the customer may try again
     PARTIALLY_REFUNDED = "partially_refunded"
@@ -44,6 +45,24 @@ class Attempt(TypedDict):
     gateway_payment_id: str | None
     outcome: str  # "succeeded" | "failed"
     reason: str | None
+
+
+class CaptureMethod(StrEnum):
+    """When the money is taken: at once, or when an operator captures the authorization."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class CaptureEntry(TypedDict):
+    """An operator's capture of a manual payment's authorization, and how it went."""
+
+    amount: int
+    status: str  # "pending" | "succeeded" | "failed"
+    reason: str
+    actor: str
+    fingerprint: str | None
+    failure_reason: str | None
 
 
 class RefundEntry(TypedDict):

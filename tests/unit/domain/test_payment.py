@@ -74,6 +74,7 @@ def test_status_values_are_the_contract_strings() -> None:
     assert [s.value for s in PaymentStatus] == [
         "processing",
         "pending",
+        "authorized",
         "succeeded",
         "failed",
         "partially_refunded",
