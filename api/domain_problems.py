@@ -17,6 +17,8 @@ from application.errors import (
     OrderNotFound,
 )
 from domain import (
+    CaptureConflict,
+    CaptureExceedsAuthorized,
     DomainError,
     EmptyCart,
     InsufficientStock,
@@ -33,6 +35,8 @@ from domain import (
 _STATUS: dict[type[Exception], tuple[int, str]] = {
     InsufficientStock: (409, "Insufficient Stock"),
     InvalidTransition: (409, "Conflict"),
+    CaptureConflict: (409, "Capture Conflict"),
+    CaptureExceedsAuthorized: (409, "Capture Exceeds Authorized"),
     OnHandBelowReserved: (409, "Conflict"),
     IdempotencyConflict: (409, "Idempotency Key Reused"),
     OrderNotFound: (404, "Not Found"),

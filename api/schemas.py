@@ -102,6 +102,14 @@ class CheckoutBody(RequestModel):
 
     items: Annotated[list[CartItemIn], _bounded(maxItems=bounds.MAX_LINES)]
     provider: ProviderName
+    capture: Literal["automatic", "manual"] = Field(
+        default="automatic",
+        description=(
+            "`manual`: the provider only authorizes the payment (status `authorized`); an "
+            "operator captures it (POST /admin/orders/{orderId}/capture) or voids it, and "
+            "the order is confirmed, and published, only once captured."
+        ),
+    )
 
 
 class ProductIn(RequestModel):
@@ -191,6 +199,28 @@ class CheckoutSessionBody(RequestModel):
 
     success_url: RedirectUrl | None = None
     cancel_url: RedirectUrl | None = None
+
+
+class CaptureBody(RequestModel):
+    """POST /admin/orders/{orderId}/capture; without `amount`, the whole authorization. Less
+    than it is a partial capture (Stripe): the rest is released to the customer."""
+
+    amount: Annotated[int, Field(ge=1, le=MAX_MINOR_UNITS)] | None = None
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+        _bounded(description="No control characters (422 otherwise)."),
+    ]
+
+
+class VoidBody(RequestModel):
+    """POST /admin/orders/{orderId}/void: release the authorization and cancel the order."""
+
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+        _bounded(description="No control characters (422 otherwise)."),
+    ]
 
 
 class RefundBody(RequestModel):
@@ -283,7 +313,11 @@ class DisputeOut(ResponseModel):
 PAYMENT_STATUSES = """Payment statuses and their transitions (terminal: `refunded`, `canceled`):
 - `processing`: the provider order/intent is not created yet -> `pending`, `failed`
   (the provider refused to create it), `canceled`;
-- `pending`: the customer can pay -> `succeeded`, `failed`, `canceled`;
+- `pending`: the customer can pay -> `succeeded`, `authorized` (manual capture), `failed`,
+  `canceled`;
+- `authorized` (manual capture): the provider holds the money until an operator captures
+  it -> `succeeded` (the amount captured; a partial capture releases the rest) or voids it
+  -> `canceled`; the engine voids it itself a day before the provider would let it lapse;
 - `failed`: the last attempt was declined (`failureReason` says why); the customer may
   retry until the order is cancelled or expires -> `succeeded`, `failed`, `canceled`;
 - `succeeded`: captured, amount and currency checked -> `partially_refunded`, `refunded`;
@@ -386,6 +420,18 @@ class RefundAccepted(ResponseModel):
     order_id: UUID
     amount: int
     status: Literal["pending"]
+
+
+class CaptureAccepted(ResponseModel):
+    capture_id: str
+    order_id: UUID
+    amount: int
+    status: Literal["pending"]
+
+
+class VoidAccepted(ResponseModel):
+    order_id: UUID
+    status: Literal["CANCELLED"]
 
 
 class WebhookReceipt(ResponseModel):

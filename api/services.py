@@ -21,6 +21,7 @@ from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.group_commit import CheckoutWriter
+from application.manual_captures import ManualCaptures
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
 from application.refunds import Refunds
@@ -119,6 +120,9 @@ class ApiServices(Protocol):
 
     @property
     def refunds(self) -> Refunds: ...
+
+    @property
+    def manual_captures(self) -> ManualCaptures: ...
 
     @property
     def webhooks(self) -> DeliveryReception:

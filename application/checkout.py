@@ -21,6 +21,7 @@ from application.contention import MAX_ATTEMPTS, Turnstiles, with_retries
 from application.errors import IdempotencyConflict
 from application.ports import Clock
 from domain import (
+    CaptureMethod,
     DuplicateReservation,
     Order,
     Payment,
@@ -46,6 +47,7 @@ class CheckoutRequest:
     items: tuple[CartItem, ...]
     provider: str
     idempotency_key: str | None = None
+    capture: str = CaptureMethod.AUTOMATIC.value  # "manual": an operator captures later
 
     @property
     def actor(self) -> str:
@@ -56,13 +58,14 @@ class CheckoutRequest:
 
     def fingerprint(self) -> str:
         """Identifies the request's meaning, whatever its JSON formatting."""
-        canonical = json.dumps(
-            {
-                "items": [[item.sku, item.quantity] for item in self.items],
-                "provider": self.provider,
-            },
-            separators=(",", ":"),
-        )
+        meaning: dict[str, object] = {
+            "items": [[item.sku, item.quantity] for item in self.items],
+            "provider": self.provider,
+        }
+        if self.capture != CaptureMethod.AUTOMATIC.value:
+            # Only when asked: requests from before manual capture keep their fingerprint.
+            meaning["capture"] = self.capture
+        canonical = json.dumps(meaning, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def wanted(self) -> dict[str, int]:
@@ -118,7 +121,9 @@ def decide(
         request_fingerprint=request.fingerprint(),
         actor=actor,
     )
-    payment = Payment.initiate(order_id, request.provider, order.amount, order.currency, actor)
+    payment = Payment.initiate(
+        order_id, request.provider, order.amount, order.currency, actor, request.capture
+    )
     reserve_all(stocks, wanted, order_id, actor)
     return order, payment
 

@@ -15,9 +15,12 @@ from eventsourcing.application import AggregateNotFoundError
 from application.application import CheckoutApplication
 from application.contention import with_retries
 from application.errors import OrderNotFound
-from domain import Order, Payment, Stock, actors
+from domain import Order, Payment, PaymentStatus, Stock, actors
 
 EXPIRED = "payment window expired"
+# Manual capture: the engine voids a held authorization a day before the provider would
+# let it lapse (application.manual_captures.HOLD_FOR).
+HOLD_EXPIRED = "authorization not captured in time: voided before the provider lets it lapse"
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,11 @@ class OrderLifecycle:
         reason: str,
         customer_id: str | None = None,
         actor: str = actors.UNKNOWN,
+        fingerprint: str | None = None,
     ) -> Ended:
-        """End the order; ``actor`` says who did (adr/0016)."""
-        return with_retries(lambda: self._end(order_id, reason, customer_id, actor))
+        """End the order; ``actor`` says who did (adr/0016); ``fingerprint``: the void
+        request that ended it, for its replays (application.manual_captures)."""
+        return with_retries(lambda: self._end(order_id, reason, customer_id, actor, fingerprint))
 
     def expire(self, order_id: UUID, now: datetime, actor: str = actors.REAPER) -> Ended | None:
         """Cancel the order if its payment window has passed; None if it hasn't (or is done)."""
@@ -61,11 +66,19 @@ class OrderLifecycle:
             order = self.get(order_id)
             if not order.is_expired(now):
                 return None
-            return self._end(order_id, EXPIRED, None, actor)
+            held = self.app.load(Payment, order.payment_id).status is PaymentStatus.AUTHORIZED
+            return self._end(order_id, HOLD_EXPIRED if held else EXPIRED, None, actor)
 
         return with_retries(attempt)
 
-    def _end(self, order_id: UUID, reason: str, customer_id: str | None, actor: str) -> Ended:
+    def _end(
+        self,
+        order_id: UUID,
+        reason: str,
+        customer_id: str | None,
+        actor: str,
+        fingerprint: str | None = None,
+    ) -> Ended:
         order = self.get(order_id, customer_id)
         order.cancel(reason, actor)  # raises InvalidTransition unless PENDING_PAYMENT
         # The order's lines say what it holds; its state machine (above) lets it end once.
@@ -75,6 +88,6 @@ class OrderLifecycle:
             stock.release(order.id, quantities[stock.sku], reason, actor)
         # The payment ends with its order, so a polling frontend sees a terminal status.
         payment = self.app.load(Payment, order.payment_id)
-        payment.cancel(reason, actor)
+        payment.cancel(reason, actor, fingerprint)
         recordings = self.app.save(order, payment, *stocks)
         return Ended(order, recordings[-1].notification.id)

@@ -9,17 +9,32 @@ repeat and a late failure never undoes a success.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from application.application import CheckoutApplication
 from application.contention import with_retries
-from domain import Capture, Order, OrderStatus, Payment, RefundKind, Stock
+from application.ports import Clock, SystemClock
+from domain import (
+    Authorization,
+    Capture,
+    Order,
+    OrderStatus,
+    Payment,
+    Provider,
+    RefundKind,
+    Stock,
+)
 from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.payment import SYSTEM_ACTOR
 
 LATE_SUCCESS_REFUND = "late-success"
+# How long an authorization is held before the engine voids it: a day before the provider
+# would let it lapse (Stripe cancels an uncaptured intent after 7 days; Razorpay refunds an
+# uncaptured payment 5 days after it was made).
+HOLD_FOR = {Provider.STRIPE: timedelta(days=6), Provider.RAZORPAY: timedelta(days=4)}
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,9 @@ class Outcome:
 
 
 class PaymentOutcomes:
-    def __init__(self, app: CheckoutApplication) -> None:
+    def __init__(self, app: CheckoutApplication, clock: Clock | None = None) -> None:
         self.app = app
+        self.clock = clock or SystemClock()
 
     def provider_order_created(
         self,
@@ -100,7 +116,13 @@ class PaymentOutcomes:
             )
         order = self.app.load(Order, payment.order_id)
         if order.status is OrderStatus.PENDING_PAYMENT:
-            order.confirm_payment(payment.id, gateway_payment_id, payment.provider.value, origin)
+            order.confirm_payment(
+                payment.id,
+                gateway_payment_id,
+                payment.provider.value,
+                origin,
+                amount=payment.captured_amount,
+            )
             # The order's lines say what it holds; confirm_payment (above) allows one sale.
             quantities = order.quantities
             stocks = [self.app.load(Stock, Stock.id_for(sku)) for sku in quantities]
@@ -119,6 +141,52 @@ class PaymentOutcomes:
         )
         outcome = self._save(payment)
         return Outcome(True, outcome.position, refund_requested=refund_id)
+
+    def authorized(
+        self,
+        payment_id: UUID,
+        gateway_payment_id: str,
+        amount: int,
+        currency: str,
+        origin: Origin = UNKNOWN_ORIGIN,
+    ) -> Outcome:
+        """The provider holds the money of a manual-capture payment: the order waits for an
+        operator's capture until a day before the provider would let the authorization
+        lapse (``HOLD_FOR``), when the reaper voids it.
+
+        An authorization of another amount or currency raises AuthorizationMismatch and
+        records nothing: its notice is parked for a person (the webhook inbox keeps it as
+        failed, adr/0027). ``Outcome.extra`` says why a notice changed nothing.
+        """
+
+        def attempt() -> Outcome:
+            payment = self.app.load(Payment, payment_id)
+            recorded = payment.record_authorization(gateway_payment_id, amount, currency, origin)
+            if recorded is Authorization.LAPSES:
+                return Outcome(
+                    False, None, extra=f"authorization {gateway_payment_id} is never captured"
+                )
+            if recorded is not Authorization.RECORDED:
+                return Outcome(False, None)
+            order = self.app.load(Order, payment.order_id)
+            hold = self.clock.now() + HOLD_FOR[payment.provider]
+            order.hold_for_capture(gateway_payment_id, hold, origin)
+            return self._save(payment, order)
+
+        return with_retries(attempt)
+
+    def capture_failed(
+        self, payment_id: UUID, capture_id: str, reason: str, origin: Origin = UNKNOWN_ORIGIN
+    ) -> Outcome:
+        """The provider refused an operator's capture: recorded, the authorization stays."""
+
+        def attempt() -> Outcome:
+            payment = self.app.load(Payment, payment_id)
+            if not payment.fail_capture(capture_id, reason, origin):
+                return Outcome(False, None)
+            return self._save(payment)
+
+        return with_retries(attempt)
 
     def attempt_failed(
         self,

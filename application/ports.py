@@ -56,6 +56,8 @@ class ProviderOrderRequest:
     amount: int  # ISO 4217 minor units
     currency: str
     customer_id: str | None = None
+    # "manual": the provider only authorizes; an operator's capture takes the money.
+    capture: str = "automatic"
     # True only when the caller knows no earlier call can have created anything for this
     # payment (the worker's first claim of the task): an adapter that must look an earlier
     # object up first (Razorpay, by receipt) may then skip the look-up. False, the safe
@@ -89,6 +91,18 @@ class ProviderRefundRequest:
 
     payment_id: UUID
     refund_id: str
+    gateway_payment_id: str
+    amount: int  # ISO 4217 minor units
+    currency: str
+
+
+@dataclass(frozen=True)
+class ProviderCaptureRequest:
+    """Capture ``amount`` of the authorized ``gateway_payment_id``, once per ``capture_id``
+    however often asked (a partial capture releases the rest, where the provider can)."""
+
+    payment_id: UUID
+    capture_id: str
     gateway_payment_id: str
     amount: int  # ISO 4217 minor units
     currency: str
@@ -140,6 +154,14 @@ class PaymentGateway(Protocol):
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         """Read a payment back from the provider (PermanentProviderError if unknown)."""
+        ...
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        """Capture an authorization; a repeat answers the capture the first call made.
+
+        Answers the charge as captured (its ``amount`` is what was taken); a provider that
+        refuses (the authorization lapsed, another amount) raises PermanentProviderError.
+        """
         ...
 
 

@@ -30,6 +30,7 @@ from application.ports import (
     EvidencingSessions,
     PaymentGateway,
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderNotConfigured,
     ProviderOrder,
     ProviderOrderRequest,
@@ -134,7 +135,12 @@ class ProviderCalls:
             return f"nothing to do: order is {order.status.value}"
         calls = self.calls(payment.provider.value)
         request = ProviderOrderRequest(
-            payment.id, order.id, payment.amount, payment.currency, order.customer_id
+            payment.id,
+            order.id,
+            payment.amount,
+            payment.currency,
+            order.customer_id,
+            capture=payment.capture_method.value,
         )
         try:
             created = calls.gateway.create_order(request)
@@ -246,6 +252,46 @@ class ProviderCalls:
                 origin = calls.keep()  # kept before the event naming it, refusals too
             self.payments.session_closed(payment.id, session_id, status, origin)
         return f"; sessions {', '.join(open_sessions)} closed"
+
+    def capture(self, payment_id: UUID, capture_id: str) -> str:
+        """Ask the provider for an operator's capture, and record what it took.
+
+        The answer goes through the path every capture takes (``PaymentOutcomes.succeeded``):
+        it confirms the order only if it took what the operator asked for, and anything
+        else is recorded and refunded. A refusal is recorded on the payment (the
+        authorization stays, for a person to capture again or void).
+        """
+        payment = self.app.load(Payment, payment_id)
+        entry = payment.captures.get(capture_id)
+        if entry is None or entry["status"] != "pending":
+            return "nothing to do: capture is " + (entry["status"] if entry else "unknown")
+        charge = payment.gateway_payment_id
+        calls = self.calls(payment.provider.value)
+        try:
+            if charge is None:
+                raise PermanentProviderError("the payment has no authorization to capture")
+            request = ProviderCaptureRequest(
+                payment_id, capture_id, charge, entry["amount"], payment.currency
+            )
+            captured = calls.gateway.capture(request)
+            crash_point("worker.after_provider_call")
+        except PermanentProviderError as exc:
+            self.payments.capture_failed(payment_id, capture_id, exc.reason, calls.keep())
+            raise
+        except Exception:
+            calls.keep()
+            raise
+        origin = calls.keep()
+        outcome = self.payments.succeeded(
+            payment_id,
+            captured.gateway_payment_id,
+            captured.amount,
+            captured.currency,
+            None,
+            origin,
+        )
+        note = f"captured {captured.amount} {captured.currency} of {captured.gateway_payment_id}"
+        return note if outcome.extra is None else f"{note}: {outcome.extra}"
 
     def refund(self, payment_id: UUID, refund_id: str) -> str:
         """Ask the provider for a requested refund; record a final answer if it gives one."""

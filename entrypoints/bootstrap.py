@@ -25,6 +25,7 @@ from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.disputes import Disputes
 from application.group_commit import CheckoutWriter
+from application.manual_captures import ManualCaptures
 from application.orders import OrderLifecycle
 from application.payment_proofs import PaymentProofs
 from application.payments import PaymentOutcomes
@@ -213,7 +214,7 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentOutcomes:
-        return PaymentOutcomes(self.app)
+        return PaymentOutcomes(self.app, self.clock)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -222,6 +223,10 @@ class Container:
     @cached_property
     def refunds(self) -> Refunds:
         return Refunds(self.app)
+
+    @cached_property
+    def manual_captures(self) -> ManualCaptures:
+        return ManualCaptures(self.app)
 
     @cached_property
     def hosted_checkout(self) -> HostedCheckout:

@@ -15,7 +15,7 @@ from domain import Order, OrderStatus, Payment, PaymentStatus
 from projections import schema
 from projections.documents import contract_lines
 from projections.projection import BatchedView, Handler
-from projections.refund_ledger import RefundLedger
+from projections.refund_ledger import RefundLedger, paid
 from projections.rows import RowStore
 
 # The payment's refunds, in this view's own columns (the payments view keeps its own).
@@ -51,7 +51,13 @@ def _set_order(rows: RowStore, event: Any, **values: Any) -> None:
 
 
 def _order_confirmed(rows: RowStore, event: Order.Confirmed) -> None:
-    _set_order(rows, event, status=OrderStatus.PAYMENT_CONFIRMED.value)
+    # v3 events say what was paid (a partial manual capture pays less than the order).
+    _set_order(rows, event, status=OrderStatus.PAYMENT_CONFIRMED.value, paid_amount=event.amount)
+
+
+def _order_held(rows: RowStore, event: Order.PaymentAuthorized) -> None:
+    # The reaper now voids the authorization at hold_until instead of the payment window.
+    _set_order(rows, event, expires_at=event.hold_until)
 
 
 def _order_cancelled(rows: RowStore, event: Order.Cancelled) -> None:
@@ -62,7 +68,7 @@ def _order_refunded(rows: RowStore, event: Order.Refunded) -> None:
     row = rows.get(event.originator_id)
     if row is None:
         return
-    fully = event.refunded_total >= row["amount"]
+    fully = event.refunded_total >= paid(row)
     status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
     rows.touch(row, event, status=status.value, refunded_amount=event.refunded_total)
 
@@ -94,6 +100,8 @@ class OrdersView(BatchedView):
     handlers: ClassVar[Mapping[type[Any], Handler]] = {
         Order.Created: _order_created,
         Order.Confirmed: _order_confirmed,
+        Order.PaymentAuthorized: _order_held,
+        Payment.Authorized: _payment_status(PaymentStatus.AUTHORIZED),
         Order.Cancelled: _order_cancelled,
         Order.Refunded: _order_refunded,
         Payment.Initiated: _payment_initiated,

@@ -55,6 +55,7 @@ def _payment_initiated(rows: RowStore, event: Payment.Initiated) -> None:
         "provider": event.provider,
         "amount": event.amount,
         "currency": event.currency,
+        "capture_method": event.capture,
     }
     row = rows.get(event.order_id)
     if row is None:
@@ -90,6 +91,17 @@ def _succeeded(rows: RowStore, event: Payment.Succeeded) -> None:
         rows,
         event,
         status=PaymentStatus.SUCCEEDED.value,
+        gateway_payment_id=event.gateway_payment_id,
+        failure_reason=None,
+        paid_amount=event.amount,  # None on events from before v3: the amount
+    )
+
+
+def _authorized(rows: RowStore, event: Payment.Authorized) -> None:
+    _set(
+        rows,
+        event,
+        status=PaymentStatus.AUTHORIZED.value,
         gateway_payment_id=event.gateway_payment_id,
         failure_reason=None,
     )
@@ -134,12 +146,14 @@ class PaymentsView(BatchedView):
         "refunds_pending": {},
         "refunds": {},
         "disputes": {},
+        "capture_method": "automatic",
     }
     handlers: ClassVar[Mapping[type[Any], Handler]] = {
         Order.Created: _order_created,
         Payment.Initiated: _payment_initiated,
         Payment.ProviderOrderCreated: _provider_order_created,
         Payment.Succeeded: _succeeded,
+        Payment.Authorized: _authorized,
         Payment.AttemptFailed: _failed,
         Payment.CreationFailed: _failed,
         Payment.Canceled: _canceled,

@@ -28,6 +28,13 @@ EXTERNAL_REASON = "refunded at the provider"
 EXTERNAL_ACTOR = "system"
 
 
+def paid(row: Row) -> int:
+    """What was captured for the row's order: less than its amount after a partial capture
+    (``paid_amount``), the amount for rows of older events (None)."""
+    captured = row.get("paid_amount")
+    return int(row["amount"] if captured is None else captured)
+
+
 def _listed(event: Any, **values: Any) -> dict[str, Any]:
     """A refund as listed; ``values`` give what the event itself does not say."""
     return {
@@ -145,6 +152,6 @@ class RefundLedger:
     def _count(self, rows: RowStore, row: Row, event: Any, amount: int) -> None:
         """The own capture given back grows by ``amount``."""
         refunded = row[self.refunded] + amount
-        fully = refunded >= row["amount"]
+        fully = refunded >= paid(row)
         status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
         rows.touch(row, event, **{self.status: status.value, self.refunded: refunded})

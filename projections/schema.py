@@ -65,6 +65,8 @@ def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Tabl
         # without reading another view (each view is rebuilt on its own).
         sa.Column("payment_refunds_pending", JSONB, nullable=False),
         sa.Column("payment_refunded_amount", sa.BigInteger, nullable=False),
+        # What was captured, when a manual capture took less than the order (revision 0008).
+        sa.Column("paid_amount", sa.BigInteger),
     )
     c = table.c
     sa.Index(f"ix_{name}_listing", c.status, c.created_at, c.order_id)
@@ -104,6 +106,9 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
         sa.Column("refunds", JSONB, nullable=False, server_default="{}"),
         # dispute id -> its amount, reason and status.
         sa.Column("disputes", JSONB, nullable=False, server_default="{}"),
+        # Revision 0008 (manual capture): how it is captured, and what was.
+        sa.Column("capture_method", sa.Text, nullable=False, server_default="automatic"),
+        sa.Column("paid_amount", sa.BigInteger),
     )
 
 
@@ -220,6 +225,7 @@ class TaskKind(StrEnum):
     CANCEL = "cancel"
     REFUND = "refund"
     CLOSE_OPEN = "close_open"  # paid: close the payment's other ways to pay
+    CAPTURE = "capture"  # an operator's capture of an authorization (refund_id: its id)
 
 
 class TaskStatus(StrEnum):

@@ -41,6 +41,7 @@ async def post_checkout(request: Request) -> Response:
         items=tuple(CartItem(item.sku, item.quantity) for item in body.items),
         provider=body.provider,
         idempotency_key=key,
+        capture=body.capture,
     )
     # Awaited, not run in the thread pool: the writer's thread decides and commits it
     # with every checkout queued beside it (adr/0019).

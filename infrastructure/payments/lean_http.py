@@ -16,6 +16,7 @@ import httpx
 from application.ports import (
     EvidenceSink,
     PaymentGateway,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
@@ -83,3 +84,6 @@ class LeanCreates:
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self.sdk.charge(gateway_payment_id)
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        return self.sdk.capture(request)

@@ -11,6 +11,7 @@ from application.ports import (
     EvidenceSink,
     PaymentGateway,
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
@@ -55,6 +56,9 @@ class InstrumentedGateway:
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self._counted("charge", lambda: self.inner.charge(gateway_payment_id))
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        return self._counted("capture", lambda: self.inner.capture(request))
 
     def _counted(self, operation: str, call: Callable[[], T]) -> T:
         outcome = "error"

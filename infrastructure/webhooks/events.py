@@ -171,6 +171,16 @@ def success_applied(outcome: Outcome, gateway_payment_id: str) -> Applied:
     return processed(f"success of {gateway_payment_id} already recorded")
 
 
+def authorization_applied(outcome: Outcome, gateway_payment_id: str) -> Applied:
+    """What a manual-capture authorization did. One that does not match the payment raised
+    AuthorizationMismatch before this: the inbox parks its notice for a person."""
+    if outcome.changed:
+        return processed(f"authorized by {gateway_payment_id}: waiting for an operator's capture")
+    if outcome.extra is not None:
+        return processed(f"{outcome.extra}: the provider releases it uncaptured")
+    return ignored(f"authorization {gateway_payment_id} changes nothing")
+
+
 def failure_applied(outcome: Outcome, reason: str) -> Applied:
     if outcome.changed:
         return processed(f"attempt failed: {reason}")

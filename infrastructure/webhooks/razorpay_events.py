@@ -17,7 +17,7 @@ from uuid import UUID
 
 from application.captures import ForeignCaptureNotice
 from application.disputes import DisputeNotice
-from domain import Provider
+from domain import AuthorizationMismatch, Provider
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
 from infrastructure.webhooks.events import (
     Applied,
@@ -25,6 +25,7 @@ from infrastructure.webhooks.events import (
     PaymentNotYetKnown,
     ProviderEvent,
     WebhookEffects,
+    authorization_applied,
     engine_amount,
     engine_id,
     failure_applied,
@@ -123,6 +124,23 @@ def payment_captured(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     return success_applied(outcome, gateway_payment_id)
 
 
+def payment_authorized(event: ProviderEvent, effects: WebhookEffects) -> Applied:
+    """A payment of a manual-capture order waits for the operator's capture; for an
+    auto-captured order ``payment.captured`` follows by itself (nothing to do)."""
+    payment = _entity(event, "payment")
+    gateway_payment_id = text(payment.get("id"))
+    if gateway_payment_id is None:
+        return ignored("the event names no payment")
+    payment_id = _payment_of(effects, payment, _entity(event, "order"))
+    if payment_id is None:
+        return ignored("a payment with no Razorpay order: nothing was captured")
+    money = engine_amount(RAZORPAY_UNITS, payment.get("amount"), payment.get("currency"))
+    if money is None:
+        raise AuthorizationMismatch(gateway_payment_id, 0, "???", "an amount the engine can read")
+    outcome = effects.payments.authorized(payment_id, gateway_payment_id, *money, event.origin)
+    return authorization_applied(outcome, gateway_payment_id)
+
+
 def payment_failed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     payment = _entity(event, "payment")
     payment_id = _payment_of(effects, payment, _entity(event, "order"))
@@ -206,7 +224,7 @@ def dispute_changed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
 
 
 RAZORPAY_HANDLERS: DispatchTable = {
-    "payment.authorized": ignore("orders are auto-captured: payment.captured follows"),
+    "payment.authorized": payment_authorized,
     "payment.captured": payment_captured,
     "order.paid": payment_captured,
     "payment.failed": payment_failed,

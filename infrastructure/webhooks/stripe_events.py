@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.captures import ForeignCaptureNotice
 from application.disputes import DisputeNotice
-from domain import Order, OrderStatus, Payment, Provider
+from domain import AuthorizationMismatch, Order, OrderStatus, Payment, Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
 from infrastructure.webhooks.events import (
     Applied,
@@ -26,6 +26,7 @@ from infrastructure.webhooks.events import (
     JsonObject,
     ProviderEvent,
     WebhookEffects,
+    authorization_applied,
     engine_amount,
     engine_id,
     failure_applied,
@@ -111,6 +112,25 @@ def intent_succeeded(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     payment_id = _engine_payment(effects, intent.get("metadata"), intent_id)
     received = intent.get("amount_received") or intent.get("amount")
     return _captured(event, effects, payment_id, intent_id, received, intent.get("currency"))
+
+
+def intent_authorized(event: ProviderEvent, effects: WebhookEffects) -> Applied:
+    """``payment_intent.amount_capturable_updated``: a manual-capture intent was confirmed
+    and waits in ``requires_capture`` for the operator's capture."""
+    intent = _object(event)
+    intent_id = text(intent.get("id"))
+    if intent_id is None:
+        return ignored("the event names no payment intent")
+    payment_id = _engine_payment(effects, intent.get("metadata"), intent_id)
+    if payment_id is None:
+        return ignored(f"{NOT_OURS}: nothing was captured")
+    if intent.get("status") != "requires_capture":
+        return ignored(f"intent is {text(intent.get('status'))}, not waiting for a capture")
+    money = engine_amount(STRIPE_UNITS, intent.get("amount_capturable"), intent.get("currency"))
+    if money is None:
+        raise AuthorizationMismatch(intent_id, 0, "???", "an amount the engine can read")
+    outcome = effects.payments.authorized(payment_id, intent_id, *money, event.origin)
+    return authorization_applied(outcome, intent_id)
 
 
 def intent_failed(event: ProviderEvent, effects: WebhookEffects) -> Applied:
@@ -273,6 +293,7 @@ STRIPE_HANDLERS: DispatchTable = {
     "payment_intent.succeeded": intent_succeeded,
     "payment_intent.payment_failed": intent_failed,
     "payment_intent.canceled": intent_canceled,
+    "payment_intent.amount_capturable_updated": intent_authorized,
     "checkout.session.completed": session_paid,
     "checkout.session.async_payment_succeeded": session_paid,
     "checkout.session.async_payment_failed": session_payment_failed,

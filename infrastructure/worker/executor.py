@@ -199,6 +199,10 @@ class Executor:
             return self.calls.cancel_order(task.payment_id)
         if task.kind is TaskKind.CLOSE_OPEN:
             return self.calls.close_open(task.payment_id)
+        if task.kind is TaskKind.CAPTURE:
+            if task.refund_id is None:
+                raise PermanentProviderError(f"capture task {task.id} names no capture")
+            return self.calls.capture(task.payment_id, task.refund_id)
         if task.refund_id is None:
             raise PermanentProviderError(f"refund task {task.id} names no refund")
         return self.calls.refund(task.payment_id, task.refund_id)

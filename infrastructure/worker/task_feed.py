@@ -3,7 +3,8 @@
 - ``Payment.Initiated``: create the provider order/intent;
 - ``Order.Cancelled``: cancel it (the executor checks that one exists);
 - ``Payment.RefundRequested``: refund;
-- ``Payment.Succeeded``: close the payment's other ways to pay (sessions, the intent).
+- ``Payment.Succeeded``: close the payment's other ways to pay (sessions, the intent);
+- ``Payment.CaptureRequested``: capture the authorization (manual capture).
 
 A follower of the log, not a read model: the worker process's shared follower drives it
 (projections.runner, adr/0022), so its rows and its tracking position commit together
@@ -59,6 +60,16 @@ def _refund(event: Payment.RefundRequested) -> TaskRow:
     }
 
 
+def _capture(event: Payment.CaptureRequested) -> TaskRow:
+    # The capture's id rides in refund_id: with the kind, the task's unique call key.
+    return {
+        "kind": TaskKind.CAPTURE.value,
+        "payment_id": event.originator_id,
+        "refund_id": event.capture_id,
+        "amount": event.amount,
+    }
+
+
 def _close_open(event: Payment.Succeeded) -> TaskRow:
     return {"kind": TaskKind.CLOSE_OPEN.value, "payment_id": event.originator_id}
 
@@ -75,6 +86,7 @@ class ProviderTaskFeed(PlannedFollower):
         Order.Cancelled: _cancel,
         Payment.RefundRequested: _refund,
         Payment.Succeeded: _close_open,
+        Payment.CaptureRequested: _capture,
     }
 
     def __init__(self, table: sa.Table = provider_tasks) -> None:

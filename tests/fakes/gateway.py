@@ -40,6 +40,7 @@ from application.ports import (
     EvidenceSink,
     PaymentGateway,
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderError,
     ProviderOrder,
@@ -51,7 +52,7 @@ from application.ports import (
 )
 from domain import Currency, DomainError, Provider
 
-GatewayCall = Literal["create_order", "cancel", "refund", "charge"]
+GatewayCall = Literal["create_order", "cancel", "refund", "charge", "capture"]
 T = TypeVar("T")
 
 OPEN = "open"
@@ -144,6 +145,9 @@ class FakeGateway:
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self._call("charge", gateway_payment_id, lambda: self._charge(gateway_payment_id))
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        return self._call("capture", request, lambda: self._capture(request))
 
     def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
         return EvidencedFakeGateway(self, sink)
@@ -278,6 +282,23 @@ class FakeGateway:
             charge.refunded += refund.amount
         return ProviderRefund(refund.gateway_refund_id, refund.status)
 
+    def _capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        """An authorization the tests made captures what is asked (once: a repeat answers
+        the first capture)."""
+        charge = self.charges.get(request.gateway_payment_id)
+        if charge is None:
+            charge = CapturedCharge(
+                request.gateway_payment_id,
+                request.gateway_payment_id,
+                request.amount,
+                request.currency.upper(),
+            )
+            self.charges[request.gateway_payment_id] = charge
+        status = "succeeded" if self.pays_intents else "captured"
+        return ProviderCharge(
+            charge.id, charge.gateway_order_id, charge.amount, charge.currency, status, True
+        )
+
     def _charge(self, gateway_payment_id: str) -> ProviderCharge:
         charge = self.charges.get(gateway_payment_id)
         if charge is not None:
@@ -327,6 +348,10 @@ class EvidencedFakeGateway:
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         act = partial(self.fake._charge, gateway_payment_id)
         return self.fake._call("charge", gateway_payment_id, act, self.sink)
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        act = partial(self.fake._capture, request)
+        return self.fake._call("capture", request, act, self.sink)
 
     def with_evidence(self, sink: EvidenceSink) -> PaymentGateway:
         return EvidencedFakeGateway(self.fake, sink)

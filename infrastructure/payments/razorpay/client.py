@@ -35,6 +35,7 @@ from application.ports import (
     EvidenceSink,
     PaymentGateway,
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderError,
     ProviderOrder,
@@ -192,6 +193,32 @@ class RazorpayGateway:
             currency=currency.upper(),
             status=str(payment.get("status")),
             captured=bool(payment.get("captured")),
+        )
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        """Capture the authorized payment (Razorpay captures only its whole amount). It has
+        no idempotency keys: a repeat finds the payment captured and answers it."""
+        paid = request.gateway_payment_id
+        amount = RAZORPAY_UNITS.to_provider(request.amount, request.currency)
+        sent: Entity = {"payment_id": paid, "amount": amount, "currency": request.currency}
+        with self._witnessed("capture", sent) as answer, _translated():
+            payment = dict(self._client.payment.fetch(paid))
+            if payment.get("status") == "authorized":
+                data = {"currency": request.currency.upper()}
+                payment = dict(self._client.payment.capture(paid, amount, data))
+            answer["response"] = payment
+        if not payment.get("captured"):
+            raise PermanentProviderError(
+                f"payment {paid} is {payment.get('status')}: it cannot be captured"
+            )
+        currency = str(payment.get("currency") or request.currency).upper()
+        return ProviderCharge(
+            gateway_payment_id=paid,
+            gateway_order_id=str(payment["order_id"]) if payment.get("order_id") else None,
+            amount=RAZORPAY_UNITS.from_provider(int(payment["amount"]), currency),
+            currency=currency,
+            status=str(payment.get("status")),
+            captured=True,
         )
 
     def _refund_with_id(self, gateway_payment_id: str, refund_id: str) -> Entity | None:

@@ -42,12 +42,16 @@ _ERROR_NAMES = {"BAD_REQUEST_ERROR": "BadRequestError", "GATEWAY_ERROR": "Gatewa
 def order_data(request: ProviderOrderRequest) -> Entity:
     """A payment's Razorpay order, as both the lean client and the SDK adapter create it."""
     receipt = str(request.payment_id)
-    return {
+    data: Entity = {
         "amount": RAZORPAY_UNITS.to_provider(request.amount, request.currency),
         "currency": request.currency.upper(),
         "receipt": receipt,
         "notes": {"orderId": str(request.order_id), "paymentId": receipt},
     }
+    if request.capture == "manual":
+        # Its payments stay authorized until captured (Orders API capture settings).
+        data["payment"] = {"capture": "manual"}
+    return data
 
 
 def earliest_with_receipt(found: Entity, receipt: str) -> Entity | None:

@@ -30,6 +30,7 @@ from application.ports import (
     EvidenceSink,
     PaymentGateway,
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderError,
     ProviderOrder,
@@ -196,6 +197,39 @@ class StripeGateway(_Witnessing):
             gateway_payment_id=intent.id,
             gateway_order_id=intent.id,
             amount=amount,
+            currency=currency,
+            status=intent.status,
+            captured=intent.status == "succeeded",
+        )
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        """Capture the intent's authorization once per capture id (its idempotency key); a
+        repeat after Stripe forgot the key finds the intent captured and answers it."""
+        intent_id = request.gateway_payment_id
+        amount = STRIPE_UNITS.to_provider(request.amount, request.currency)
+        key = f"capture:{request.capture_id}"
+        sent = {"payment_intent": intent_id, "amount_to_capture": amount, "idempotency_key": key}
+        with self._witnessed("capture", sent) as witness, _translated():
+            witness.object_id = intent_id
+            try:
+                intent = self._client.v1.payment_intents.capture(
+                    intent_id, {"amount_to_capture": amount}, {"idempotency_key": key}
+                )
+            except stripe.InvalidRequestError as exc:
+                if exc.code != "payment_intent_unexpected_state":
+                    raise
+                intent = self._client.v1.payment_intents.retrieve(intent_id)
+                if intent.status != "succeeded":
+                    witness.answered(intent)
+                    raise PermanentProviderError(
+                        f"payment intent {intent_id} is {intent.status}: it cannot be captured"
+                    ) from None
+            witness.answered(intent)
+        currency = intent.currency.upper()
+        return ProviderCharge(
+            gateway_payment_id=intent.id,
+            gateway_order_id=intent.id,
+            amount=STRIPE_UNITS.from_provider(intent.amount_received or 0, currency),
             currency=currency,
             status=intent.status,
             captured=intent.status == "succeeded",

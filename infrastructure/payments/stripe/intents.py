@@ -47,12 +47,16 @@ def engine_metadata(order_id: UUID, payment_id: UUID, customer_id: str | None) -
 
 def intent_params(request: ProviderOrderRequest) -> dict[str, Any]:
     """A payment's PaymentIntent, as both the lean client and the SDK adapter create it."""
-    return {
+    params: dict[str, Any] = {
         "amount": STRIPE_UNITS.to_provider(request.amount, request.currency),
         "currency": request.currency.lower(),
         "allowed_payment_method_types": ["card"],  # what stripe.confirmCardPayment takes
         "metadata": engine_metadata(request.order_id, request.payment_id, request.customer_id),
     }
+    if request.capture == "manual":
+        # Confirming only authorizes (requires_capture); the operator's capture takes it.
+        params["capture_method"] = "manual"
+    return params
 
 
 def form_encoded(params: Mapping[str, Any]) -> str:

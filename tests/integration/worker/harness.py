@@ -12,6 +12,7 @@ from application.backoff import Backoff
 from application.payments import PaymentOutcomes
 from application.ports import (
     PaymentGateway,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderOrder,
     ProviderOrderRequest,
@@ -116,3 +117,6 @@ class PassThrough:
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self.inner.charge(gateway_payment_id)
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        return self.inner.capture(request)

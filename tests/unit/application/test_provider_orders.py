@@ -8,6 +8,7 @@ from application.checkout import Placed
 from application.orders import OrderLifecycle
 from application.ports import (
     PermanentProviderError,
+    ProviderCaptureRequest,
     ProviderCharge,
     ProviderNotConfigured,
     ProviderOrder,
@@ -157,6 +158,9 @@ class CancelledWhileCalling:
 
     def charge(self, gateway_payment_id: str) -> ProviderCharge:
         return self.gateway.charge(gateway_payment_id)
+
+    def capture(self, request: ProviderCaptureRequest) -> ProviderCharge:
+        return self.gateway.capture(request)
 
 
 def test_an_intent_created_for_an_order_cancelled_meanwhile_is_not_recorded(
