@@ -61,6 +61,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
         faults,
         stripe_events=stripe_events,
         stripe_checkout=checkout,
+        stripe_intents=intents,
         stripe_disputes=stripe_disputes,
         razorpay_events=razorpay_events,
         razorpay_disputes=razorpay_disputes,

@@ -28,6 +28,7 @@ from .stripe_checkout import StripeCheckout
 from .stripe_disputes import StripeDisputes
 from .stripe_errors import StripeApiError
 from .stripe_events import StripeEventLog
+from .stripe_intents import StripeIntents
 from .webhooks import Provider, WebhookDispatcher, WebhookEndpoint
 
 _PROVIDERS: tuple[Provider, ...] = ("stripe", "razorpay")
@@ -47,6 +48,7 @@ class SandboxControls:
         *,
         stripe_events: StripeEventLog,
         stripe_checkout: StripeCheckout,
+        stripe_intents: StripeIntents,
         stripe_disputes: StripeDisputes,
         razorpay_events: RazorpayEventLog,
         razorpay_disputes: RazorpayDisputes,
@@ -56,6 +58,7 @@ class SandboxControls:
         self._faults = faults
         self._stripe_events = stripe_events
         self._checkout = stripe_checkout
+        self._stripe_intents = stripe_intents
         self._stripe_disputes = stripe_disputes
         self._razorpay_events = razorpay_events
         self._razorpay_disputes = razorpay_disputes
@@ -230,7 +233,10 @@ class SandboxControls:
         return JSONResponse({"now": clock.now(), "offset_seconds": clock.offset})
 
     async def _advance_clock(self, request: Request) -> Response:
-        """Let ``seconds`` pass: Checkout Sessions whose time is up expire, as Stripe's do."""
+        """Let ``seconds`` pass: what is due expires, as at the providers.
+
+        Checkout Sessions past ``expires_at``, Stripe authorizations uncaptured for 7 days.
+        """
         body = await _json(request)
         _reject_unknown(body, {"seconds"})
         seconds = body.get("seconds")
@@ -239,7 +245,12 @@ class SandboxControls:
         now = self._store.clock.advance(seconds)
         expired = self._checkout.expire_due()
         return JSONResponse(
-            {"now": now, "offset_seconds": self._store.clock.offset, "expired_sessions": expired}
+            {
+                "now": now,
+                "offset_seconds": self._store.clock.offset,
+                "expired_sessions": expired,
+                "expired_payment_intents": self._stripe_intents.expire_authorizations(),
+            }
         )
 
     async def _expire_session(self, request: Request) -> Response:

@@ -94,6 +94,11 @@ class StripeApi:
             ),
             (
                 "POST",
+                "/v1/payment_intents/{id}/capture",
+                lambda c: intents.capture_intent(c.object_id, c.params, c.ref),
+            ),
+            (
+                "POST",
                 "/v1/payment_intents/{id}/cancel",
                 lambda c: intents.cancel_intent(c.object_id, c.params, c.ref),
             ),

@@ -29,7 +29,7 @@ from .stripe_forms import (
     reject_unknown,
     string_param,
 )
-from .stripe_intents import StripeIntents
+from .stripe_intents import CAPTURE_METHODS, StripeIntents
 from .stripe_lists import LIST_PARAMS, list_page
 
 CREATE_PARAMS = (
@@ -100,6 +100,7 @@ class StripeCheckout:
                 "description": string_param(intent_data, "description"),
                 "receipt_email": string_param(intent_data, "receipt_email"),
                 "statement_descriptor": string_param(intent_data, "statement_descriptor"),
+                "capture_method": enum_param(intent_data, "capture_method", CAPTURE_METHODS),
             }
             return copy.deepcopy(session)
 
@@ -202,9 +203,12 @@ class StripeCheckout:
                 if exc.status != 402:
                     raise
                 return copy.deepcopy(session)
+            # A manual-capture payment is only authorized: the session is complete but unpaid.
+            intent = self._store.stripe.payment_intents[intent_id]
+            paid = intent["status"] == "succeeded"
             session.update(
                 status="complete",
-                payment_status="paid",
+                payment_status="paid" if paid else "unpaid",
                 url=None,
                 customer_details=_customer_details(session["customer_email"]),
             )
@@ -218,7 +222,7 @@ class StripeCheckout:
             "currency": session["currency"],
             "metadata": data["metadata"],
         }
-        for name in ("description", "receipt_email", "statement_descriptor"):
+        for name in ("description", "receipt_email", "statement_descriptor", "capture_method"):
             if data[name] is not None:
                 params[name] = data[name]
         intent = self._intents.create_intent(params, AUTOMATIC)

@@ -7,6 +7,7 @@ import copy
 from . import stripe_objects as objects
 from .ids import random_token
 from .store import JsonObject, SandboxStore, TestCard
+from .stripe_authorizations import CAPTURE_PARAMS, StripeAuthorizations
 from .stripe_disputes import blocks_refund
 from .stripe_errors import (
     StripeApiError,
@@ -50,6 +51,7 @@ REFUND_PARAMS = (
     "amount", "charge", "currency", "customer", "expand", "instructions_email", "metadata",
     "origin", "payment_intent", "reason", "refund_application_fee", "reverse_transfer",
 )  # fmt: skip
+CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
@@ -58,6 +60,7 @@ class StripeIntents:
     def __init__(self, store: SandboxStore, events: StripeEventLog) -> None:
         self._store = store
         self._events = events
+        self._authorizations = StripeAuthorizations(store, events)
 
     # -- PaymentIntents --------------------------------------------------------------------
 
@@ -66,10 +69,7 @@ class StripeIntents:
         amount = positive_amount(params, "amount", required=True)
         assert amount is not None
         currency = currency_param(params)
-        if params.get("capture_method") not in (None, "automatic", "automatic_async"):
-            raise invalid_request(
-                "The sandbox supports only automatic capture.", param="capture_method"
-            )
+        capture_method = enum_param(params, "capture_method", CAPTURE_METHODS)
         automatic = params.get("automatic_payment_methods")
         automatic_enabled = isinstance(automatic, dict) and automatic.get("enabled") == "true"
         types = params.get("payment_method_types") or params.get("allowed_payment_method_types")
@@ -83,6 +83,8 @@ class StripeIntents:
             receipt_email=string_param(params, "receipt_email"),
             statement_descriptor=string_param(params, "statement_descriptor"),
         )
+        if capture_method is not None:
+            intent["capture_method"] = capture_method
         payment_method = string_param(params, "payment_method")
         with self._store.lock:
             if payment_method is not None:
@@ -114,9 +116,35 @@ class StripeIntents:
 
     def confirm_intent(self, intent_id: str, params: JsonObject, request: RequestRef) -> JsonObject:
         reject_unknown(params, CONFIRM_PARAMS)
+        capture_method = enum_param(params, "capture_method", CAPTURE_METHODS)
         with self._store.lock:
             intent = self._intent(intent_id)
+            if capture_method is not None and intent["status"] in objects.CONFIRMABLE_STATUSES:
+                intent["capture_method"] = capture_method
             return self._attempt(intent, string_param(params, "payment_method"), request)
+
+    def capture_intent(self, intent_id: str, params: JsonObject, request: RequestRef) -> JsonObject:
+        """``POST /v1/payment_intents/:id/capture``: see ``stripe_authorizations``."""
+        reject_unknown(params, CAPTURE_PARAMS)
+        amount = positive_amount(params, "amount_to_capture")
+        if boolean_param(params, "final_capture") is False:
+            raise invalid_request(
+                "The sandbox supports only final captures (multicapture is not enabled).",
+                param="final_capture",
+            )
+        updates = metadata_param(params) if "metadata" in params else None
+        with self._store.lock:
+            intent = self._intent(intent_id)
+            metadata = None
+            if updates is not None:
+                unset = {k for k, v in (params["metadata"] or {}).items() if v == ""}
+                kept = {k: v for k, v in intent["metadata"].items() if k not in unset}
+                metadata = {**kept, **updates}
+            return self._authorizations.capture(intent, amount, metadata, request)
+
+    def expire_authorizations(self) -> list[str]:
+        """Cancel intents left uncaptured for 7 days by the sandbox clock; returns their ids."""
+        return self._authorizations.expire_due()
 
     def cancel_intent(self, intent_id: str, params: JsonObject, request: RequestRef) -> JsonObject:
         reject_unknown(params, CANCEL_PARAMS)
@@ -129,6 +157,8 @@ class StripeIntents:
                     f"{intent['status']}. Only a PaymentIntent with one of the following "
                     f"statuses may be canceled: {', '.join(objects.CANCELABLE_STATUSES)}."
                 )
+            if intent["status"] == "requires_capture":
+                self._authorizations.void(intent, request)
             intent["status"] = "canceled"
             intent["canceled_at"] = objects.now()
             intent["cancellation_reason"] = reason
@@ -139,6 +169,8 @@ class StripeIntents:
         intent = self._store.stripe.payment_intents.get(intent_id)
         if intent is None:
             raise resource_missing("payment_intent", intent_id, "intent")
+        # Stripe never shows an authorization past its 7 days as still capturable.
+        self._authorizations.expire_if_due(intent)
         return intent
 
     def _resolve_card(self, payment_method: str) -> TestCard:
@@ -171,12 +203,17 @@ class StripeIntents:
             )
         card = self._resolve_card(token)
         method = self._payment_method_for(token, card)
-        charge = objects.charge(intent, method, card)
+        manual = intent["capture_method"] == "manual"
+        charge = objects.charge(intent, method, card, capture=not manual)
         state = self._store.stripe
         state.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
         if card.declines:
             return self._decline(intent, charge, method, card, request)
+        if manual:
+            intent.update(payment_method=method["id"], last_payment_error=None)
+            self._authorizations.authorize(intent, charge, request)
+            return copy.deepcopy(intent)
         intent.update(
             status="succeeded",
             amount_received=intent["amount"],
@@ -226,7 +263,9 @@ class StripeIntents:
                     f"Charge {charge['id']} has been charged back; cannot issue a refund.",
                     code="charge_disputed",
                 )
-            remaining = charge["amount_captured"] - charge["amount_refunded"]
+            # ``amount_refunded`` includes what a partial capture released, so what is left
+            # to refund is the charge's amount less it.
+            remaining = charge["amount"] - charge["amount_refunded"]
             if remaining <= 0:
                 raise invalid_request(
                     f"Charge {charge['id']} has already been refunded.",
@@ -246,7 +285,7 @@ class StripeIntents:
             refund = objects.refund(charge, amount, reason, metadata)
             self._store.stripe.refunds[refund["id"]] = refund
             charge["amount_refunded"] += amount
-            charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
             self._events.emit("refund.created", refund, request)
             self._events.emit("charge.refunded", charge, request)
             answer = copy.deepcopy(refund)
@@ -273,6 +312,8 @@ class StripeIntents:
             intent = state.payment_intents.get(intent_id)
             if intent is None:
                 raise resource_missing("payment_intent", intent_id, "payment_intent")
+            if intent["status"] == "requires_capture":
+                raise _uncaptured(intent_id)
             if intent["status"] != "succeeded":
                 raise invalid_request(
                     f"This PaymentIntent ({intent_id}) does not have a successful charge "
@@ -288,6 +329,8 @@ class StripeIntents:
             raise invalid_request(
                 f"Charge {charge_id} has not succeeded and cannot be refunded.", param="charge"
             )
+        if not charge["captured"] and not charge["refunded"]:
+            raise _uncaptured(charge["payment_intent"])
         return charge
 
     def list_refunds(self, params: JsonObject) -> JsonObject:
@@ -332,3 +375,13 @@ class StripeIntents:
             if charge is None:
                 raise resource_missing("charge", charge_id, "charge")
             return copy.deepcopy(charge)
+
+
+def _uncaptured(intent_id: str) -> StripeApiError:
+    return invalid_request(
+        f"This uncaptured Charge was created by a PaymentIntent ({intent_id}). You must cancel "
+        "the PaymentIntent to reverse the authorization instead of refunding the Charge "
+        "directly. For more information, see "
+        "https://stripe.com/docs/payments/payment-intents/creating-payment-intents"
+        "#separate-auth-capture"
+    )

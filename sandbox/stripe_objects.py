@@ -202,24 +202,31 @@ def payment_method(card: TestCard) -> JsonObject:
     }
 
 
-def charge(intent: JsonObject, method: JsonObject, card: TestCard) -> JsonObject:
-    """The charge one confirmation attempt makes: succeeded, or failed with the card's decline."""
+def charge(
+    intent: JsonObject, method: JsonObject, card: TestCard, *, capture: bool = True
+) -> JsonObject:
+    """The charge one confirmation attempt makes: succeeded, or failed with the card's decline.
+
+    Without ``capture`` (a manual-capture intent) a succeeded charge only holds the funds:
+    paid, but not captured, and no balance transaction yet.
+    """
     declined = card.declines
+    captured = capture and not declined
     amount = intent["amount"]
     card_details = dict(method["card"])
     return {
         "id": stripe_id("ch"),
         "object": "charge",
         "amount": amount,
-        "amount_captured": 0 if declined else amount,
+        "amount_captured": amount if captured else 0,
         "amount_refunded": 0,
         "application": None,
         "application_fee": None,
         "application_fee_amount": None,
-        "balance_transaction": None if declined else stripe_id("txn"),
+        "balance_transaction": stripe_id("txn") if captured else None,
         "billing_details": _billing_details(),
         "calculated_statement_descriptor": "SANDBOX",
-        "captured": not declined,
+        "captured": captured,
         "created": now(),
         "currency": intent["currency"],
         "customer": None,
