@@ -109,12 +109,16 @@ class ManualCaptures:
         Raises OrderNotFound, IdempotencyConflict, InvalidTransition (no authorization to
         void: not authorized yet, captured, or a capture under way).
         """
-        request = fingerprint("void", idempotency_key, reason=reason)
+        # "<key's hash>.<request's hash>": a void with another key is no replay of this one.
+        key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        request = f"{key_hash}.{fingerprint('void', idempotency_key, reason=reason)}"
         order, payment = self._payment(order_id)
-        if payment.status is PaymentStatus.CANCELED and payment.cancel_fingerprint is not None:
-            if payment.cancel_fingerprint != request:
+        earlier = payment.cancel_fingerprint
+        if payment.status is PaymentStatus.CANCELED and earlier is not None:
+            if earlier == request:
+                return Voided(self.app.head_position(), replayed=True)
+            if earlier.partition(".")[0] == key_hash:
                 raise IdempotencyConflict(idempotency_key)
-            return Voided(self.app.head_position(), replayed=True)
         if payment.status is not PaymentStatus.AUTHORIZED:
             raise InvalidTransition(f"payment {payment.id}", "void", payment.status.value)
         if order.status is not OrderStatus.PENDING_PAYMENT:

@@ -154,6 +154,7 @@ class OrderOpenings:
             payment.amount,
             payment.currency,
             order.customer_id,
+            capture=payment.capture_method.value,
             first_attempt=opening.first_attempt,
         )
         return _Call(payment, order, calls, request)

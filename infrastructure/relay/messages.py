@@ -72,7 +72,8 @@ def _confirmed(order: Order, event: Any) -> dict[str, Any]:
         "orderId": str(order.id),
         "customerId": order.customer_id,
         "status": order.status.value,
-        "amount": order.amount,
+        # What was paid: less than the lines' total after a partial manual capture.
+        "amount": order.paid,
         "currency": order.currency,
         "lines": _lines(order),
         "payment": {

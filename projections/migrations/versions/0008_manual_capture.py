@@ -36,9 +36,14 @@ def upgrade() -> None:
     op.add_column(
         "payment_status_view",
         sa.Column("capture_method", sa.Text, nullable=False, server_default="automatic"),
+        if_not_exists=True,
     )
-    op.add_column("payment_status_view", sa.Column("paid_amount", sa.BigInteger))
-    op.add_column("order_view", sa.Column("paid_amount", sa.BigInteger))
+    # IF NOT EXISTS: databases the create_all code made (tests/integration/migrations)
+    # have the columns already.
+    op.add_column(
+        "payment_status_view", sa.Column("paid_amount", sa.BigInteger), if_not_exists=True
+    )
+    op.add_column("order_view", sa.Column("paid_amount", sa.BigInteger), if_not_exists=True)
 
 
 def downgrade() -> None:
