@@ -64,6 +64,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Starlette:
         stripe_intents=intents,
         stripe_disputes=stripe_disputes,
         razorpay_events=razorpay_events,
+        razorpay_orders=orders,
         razorpay_disputes=razorpay_disputes,
     )
 

@@ -23,6 +23,7 @@ from .faults import FaultInjector, FaultRule
 from .razorpay_disputes import RazorpayDisputes
 from .razorpay_events import RazorpayEventLog
 from .razorpay_objects import RazorpayApiError
+from .razorpay_orders import RazorpayOrders
 from .store import SandboxStore
 from .stripe_checkout import StripeCheckout
 from .stripe_disputes import StripeDisputes
@@ -51,6 +52,7 @@ class SandboxControls:
         stripe_intents: StripeIntents,
         stripe_disputes: StripeDisputes,
         razorpay_events: RazorpayEventLog,
+        razorpay_orders: RazorpayOrders,
         razorpay_disputes: RazorpayDisputes,
     ) -> None:
         self._store = store
@@ -61,6 +63,7 @@ class SandboxControls:
         self._stripe_intents = stripe_intents
         self._stripe_disputes = stripe_disputes
         self._razorpay_events = razorpay_events
+        self._razorpay_orders = razorpay_orders
         self._razorpay_disputes = razorpay_disputes
 
     def routes(self) -> list[BaseRoute]:
@@ -235,7 +238,8 @@ class SandboxControls:
     async def _advance_clock(self, request: Request) -> Response:
         """Let ``seconds`` pass: what is due expires, as at the providers.
 
-        Checkout Sessions past ``expires_at``, Stripe authorizations uncaptured for 7 days.
+        Checkout Sessions past ``expires_at``, Stripe authorizations uncaptured for 7 days,
+        Razorpay authorized payments uncaptured past their order's window (refunded).
         """
         body = await _json(request)
         _reject_unknown(body, {"seconds"})
@@ -250,6 +254,7 @@ class SandboxControls:
                 "offset_seconds": self._store.clock.offset,
                 "expired_sessions": expired,
                 "expired_payment_intents": self._stripe_intents.expire_authorizations(),
+                "refunded_authorized_payments": self._razorpay_orders.expire_authorizations(),
             }
         )
 

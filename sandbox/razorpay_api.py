@@ -58,7 +58,17 @@ class RazorpayApi:
                 self._get(lambda r: orders.payment_refunds(r.path_params["id"])),
                 methods=["GET"],
             ),
+            Route(
+                "/v1/payments/{id}/refunds/{refund_id}",
+                self._get(
+                    lambda r: orders.fetch_payment_refund(
+                        r.path_params["id"], r.path_params["refund_id"]
+                    )
+                ),
+                methods=["GET"],
+            ),
             Route("/v1/payments/{id}/refund", self._refund, methods=["POST"]),
+            Route("/v1/payments/{id}/capture", self._capture, methods=["POST"]),
             Route(
                 "/v1/refunds/{id}",
                 self._get(lambda r: orders.fetch_refund(r.path_params["id"])),
@@ -85,7 +95,8 @@ class RazorpayApi:
         ]
 
     async def not_found(self, request: Request) -> Response:
-        error = RazorpayApiError("The requested URL was not found on the server.", status=404)
+        """Razorpay answers a path it has no endpoint for with a 400, not a 404."""
+        error = RazorpayApiError("The requested URL was not found on the server.")
         return _error_response(error)
 
     def _get(
@@ -117,6 +128,14 @@ class RazorpayApi:
             key = request.headers.get("x-refund-idempotency")
             refund = self._orders.refund_payment(request.path_params["id"], body, key)
             return JSONResponse(refund)
+        except RazorpayApiError as exc:
+            return _error_response(exc)
+
+    async def _capture(self, request: Request) -> Response:
+        try:
+            _credentials(request)
+            body = await _json_body(request)
+            return JSONResponse(self._orders.capture_payment(request.path_params["id"], body))
         except RazorpayApiError as exc:
             return _error_response(exc)
 

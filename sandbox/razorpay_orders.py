@@ -14,6 +14,7 @@ import re
 from typing import Any, Literal, cast
 
 from . import razorpay_objects as objects
+from .razorpay_capture import RazorpayCaptures, capture_settings
 from .razorpay_events import RazorpayEventLog
 from .razorpay_objects import RazorpayApiError, not_found
 from .store import JsonObject, OrderCredentials, SandboxStore
@@ -22,7 +23,7 @@ from .webhook_signing import razorpay_signature
 ORDER_FIELDS = (
     "amount", "currency", "receipt", "notes", "partial_payment", "first_payment_min_amount",
     "payment_capture", "customer_id", "method", "offer_id", "token", "bank_account",
-    "transfers", "discount",
+    "transfers", "discount", "payment",
 )  # fmt: skip
 REFUND_FIELDS = ("amount", "speed", "notes", "receipt")
 PAY_FIELDS = ("outcome", "notes", "amount", "currency", "allowDuplicate")
@@ -40,6 +41,7 @@ class RazorpayOrders:
     def __init__(self, store: SandboxStore, events: RazorpayEventLog) -> None:
         self._store = store
         self._events = events
+        self._captures = RazorpayCaptures(store, events)
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -52,11 +54,13 @@ class RazorpayOrders:
             raise RazorpayApiError(
                 "The receipt may not be greater than 40 characters.", field="receipt"
             )
+        settings = capture_settings(body)
         order = objects.order(amount, currency, receipt, _notes(body))
         with self._store.lock:
             state = self._store.razorpay
             state.orders[order["id"]] = order
             state.order_credentials[order["id"]] = credentials
+            state.order_capture[order["id"]] = settings
             return copy.deepcopy(order)
 
     def fetch_order(self, order_id: str) -> JsonObject:
@@ -114,6 +118,24 @@ class RazorpayOrders:
             if refund is None:
                 raise not_found()
             return copy.deepcopy(refund)
+
+    def fetch_payment_refund(self, payment_id: str, refund_id: str) -> JsonObject:
+        """``GET /v1/payments/:id/refunds/:refund_id``: one refund, of that payment only."""
+        with self._store.lock:
+            self._payment(payment_id)
+            refund = self._store.razorpay.refunds.get(refund_id)
+            if refund is None or refund["payment_id"] != payment_id:
+                raise not_found()
+            return copy.deepcopy(refund)
+
+    def capture_payment(self, payment_id: str, body: JsonObject) -> JsonObject:
+        """``POST /v1/payments/:id/capture``: see ``razorpay_capture``."""
+        with self._store.lock:
+            return self._captures.capture(self._payment(payment_id), body)
+
+    def expire_authorizations(self) -> list[str]:
+        """Refund authorized payments left uncaptured past their window; returns their ids."""
+        return self._captures.expire_due()
 
     def refund_payment(
         self, payment_id: str, body: JsonObject, idempotency_key: str | None = None
@@ -199,14 +221,7 @@ class RazorpayOrders:
                 order["status"] = "attempted"
             if outcome == "failure":
                 self._fail(payment)
-            self._capture(payment)
-            # Money in another currency is not money towards this order.
-            if currency == order["currency"]:
-                order["amount_paid"] += amount
-                order["amount_due"] = max(0, order["amount"] - order["amount_paid"])
-            if not already_paid and order["amount_paid"] >= order["amount"]:
-                order["status"] = "paid"
-                self._events.emit("order.paid", {"payment": payment, "order": order})
+            self._captures.settle(payment, order)
             secret = self._store.razorpay.order_credentials[order_id].key_secret
             message = f"{order_id}|{payment['id']}".encode()
             return {
@@ -227,21 +242,13 @@ class RazorpayOrders:
             self._store.razorpay.payments[payment["id"]] = payment
             if outcome == "failure":
                 self._fail(payment)
-            self._capture(payment)
+            self._captures.settle(payment, None)
             return {"razorpay_payment_id": payment["id"]}
 
     def key_id_for(self, order_id: str) -> str:
         with self._store.lock:
             self._order(order_id)
             return self._store.razorpay.order_credentials[order_id].key_id
-
-    def _capture(self, payment: JsonObject) -> None:
-        """Authorized, then captured at once: test accounts capture automatically."""
-        payment["status"] = "authorized"
-        self._events.emit("payment.authorized", {"payment": payment})
-        fee = max(1, round(payment["amount"] * 0.02))
-        payment.update(status="captured", captured=True, fee=fee, tax=round(fee * 18 / 118))
-        self._events.emit("payment.captured", {"payment": payment})
 
     def _fail(self, payment: JsonObject) -> None:
         metadata = {"payment_id": payment["id"]}
@@ -275,6 +282,8 @@ class RazorpayOrders:
         payment = self._store.razorpay.payments.get(payment_id)
         if payment is None:
             raise not_found()
+        # Razorpay never shows a payment past its capture window as still authorized.
+        self._captures.expire_if_due(payment)
         return payment
 
 

@@ -61,6 +61,15 @@ class OrderCredentials:
     key_secret: str
 
 
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How an order's payments are captured (its ``payment`` or ``payment_capture`` field)."""
+
+    manual: bool = False
+    manual_expiry_minutes: int = 5 * 24 * 60  # authorized, uncaptured: refunded after 5 days
+    refund_speed: str = "normal"
+
+
 @dataclass
 class RazorpayState:
     orders: dict[str, JsonObject] = field(default_factory=dict)
@@ -68,6 +77,9 @@ class RazorpayState:
     refunds: dict[str, JsonObject] = field(default_factory=dict)
     disputes: dict[str, JsonObject] = field(default_factory=dict)
     order_credentials: dict[str, OrderCredentials] = field(default_factory=dict)
+    order_capture: dict[str, CaptureSettings] = field(default_factory=dict)
+    # an authorized payment awaiting a manual capture -> when Razorpay refunds it (unix seconds)
+    capture_deadlines: dict[str, int] = field(default_factory=dict)
     events: list[JsonObject] = field(default_factory=list)
     # X-Refund-Idempotency key -> (the request it was first sent with, the refund it made)
     refund_keys: dict[str, tuple[str, str]] = field(default_factory=dict)

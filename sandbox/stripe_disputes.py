@@ -114,6 +114,9 @@ class StripeDisputes:
             raise resource_missing("charge", charge_id, "charge")
         if charge["status"] != "succeeded":
             raise invalid_request(f"Charge {charge['id']} has not succeeded; nothing to dispute.")
+        if not charge["captured"]:
+            # An authorization only holds the funds: the card's bank has nothing to charge back.
+            raise invalid_request(f"Charge {charge['id']} was not captured; nothing to dispute.")
         if any(d["charge"] == charge["id"] for d in state.disputes.values()):
             raise invalid_request(f"Charge {charge['id']} has already been disputed.")
         return charge

@@ -81,6 +81,35 @@ def test_confirming_a_manual_intent_authorizes_without_capturing(
     assert (uncaptured["id"], uncaptured["captured"]) == (charge.id, False)
 
 
+def test_confirming_with_capture_method_manual_authorizes_an_automatic_intent(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    intent = stripe_client.v1.payment_intents.create({"amount": 700, "currency": "usd"})
+
+    confirmed = stripe_client.v1.payment_intents.confirm(
+        intent.id, {"payment_method": "pm_card_visa", "capture_method": "manual"}
+    )
+
+    assert (confirmed.capture_method, confirmed.status) == ("manual", "requires_capture")
+    assert confirmed.amount_capturable == 700
+
+
+def test_a_declined_manual_intent_has_nothing_to_capture(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    intent = stripe_client.v1.payment_intents.create(
+        {"amount": 700, "currency": "usd", "capture_method": "manual"}
+    )
+    with pytest.raises(stripe.CardError):
+        stripe_client.v1.payment_intents.confirm(
+            intent.id, {"payment_method": "pm_card_chargeDeclined"}
+        )
+
+    after = stripe_client.v1.payment_intents.retrieve(intent.id)
+
+    assert (after.status, after.amount_capturable) == ("requires_payment_method", 0)
+
+
 def test_capturing_the_whole_amount_succeeds_the_intent(
     stripe_client: stripe.StripeClient, sandbox: Sandbox
 ) -> None:
@@ -320,3 +349,17 @@ def test_the_module_level_sdk_creates_and_captures_a_manual_intent() -> None:
     assert (captured.status, captured.amount_received) == ("succeeded", 2500)
     assert replayed.id == captured.id
     assert replayed.amount_received == 2500
+
+
+def test_an_uncaptured_charge_cannot_be_disputed(
+    stripe_client: stripe.StripeClient, sandbox: Sandbox
+) -> None:
+    intent = _authorized(stripe_client)
+
+    answer = httpx.post(
+        f"{sandbox.url}/_sandbox/stripe/charges/{intent.latest_charge}/dispute", json={}
+    )
+
+    assert answer.status_code == 400
+    assert "not captured" in answer.json()["error"]
+    assert stripe_client.v1.charges.retrieve(str(intent.latest_charge)).disputed is False
