@@ -24,7 +24,11 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 # Path parameters are UUIDs (anything else is a 404), except these text ones.
-TEXT_PATH_PARAMS = {"sku": {"type": "string", "minLength": 1, "maxLength": 64}}
+TEXT_PATH_PARAMS = {
+    "sku": {"type": "string", "minLength": 1, "maxLength": 64},
+    # "<provider>:<gateway payment id>" or "<provider>:<kind>:<provider object id>"
+    "reviewId": {"type": "string", "minLength": 1, "maxLength": 300},
+}
 
 
 class Access(StrEnum):

@@ -172,8 +172,22 @@ class CustomerOrdersQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+ReviewKind = Literal[
+    "foreign",
+    "duplicate",
+    "mismatch",
+    "missed_capture",
+    "missed_authorization",
+    "amount_mismatch",
+    "not_captured_at_provider",
+    "refund_only_at_provider",
+    "refund_only_here",
+]
+
+
 class ReviewsQuery(QueryModel):
-    kind: Literal["foreign", "duplicate", "mismatch"] | None = None
+    kind: ReviewKind | None = None
+    status: Literal["open", "repaired", "resolved", "refunding"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
     min_position: LogPosition | None = None
 
@@ -380,11 +394,14 @@ class CaptureReview(ResponseModel):
     """Money a provider captured that paid for no order."""
 
     review_id: str
-    kind: Literal["foreign", "duplicate", "mismatch"] = Field(
+    kind: ReviewKind = Field(
         description=(
             "`duplicate`: a second charge for a paid order; `mismatch`: a charge of the wrong "
             "amount or currency (both refunded automatically); `foreign`: matches no engine "
-            "payment (nothing confirmed, nothing refunded: a person decides)"
+            "payment (nothing confirmed, nothing refunded: a person decides). Found by "
+            "reconciliation: `missed_capture`, `missed_authorization`, "
+            "`refund_only_at_provider` (repaired automatically); `amount_mismatch`, "
+            "`not_captured_at_provider`, `refund_only_here` (for a person)."
         )
     )
     provider: Provider
@@ -399,6 +416,46 @@ class CaptureReview(ResponseModel):
     refund_status: Literal["pending", "succeeded", "failed"] | None = None
     recorded_at: Timestamp
     updated_at: Timestamp
+    status: Literal["open", "repaired", "resolved", "refunding"] = Field(
+        description=(
+            "`open`: waits for a person (resolve it with a reason); `repaired`: done "
+            "automatically; `resolved`: a person decided; `refunding`: refunded automatically"
+        )
+    )
+    discrepancy_id: str | None = None
+    repair: str | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
+    resolved_at: Timestamp | None = None
+
+
+class ResolveBody(RequestModel):
+    """POST /admin/reviews/{reviewId}/resolve: what the person decided, and why."""
+
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+        _bounded(description="No control characters (422 otherwise)."),
+    ]
+
+
+class ReconciliationRunOut(ResponseModel):
+    run_id: str
+    provider: Provider
+    status: Literal["running", "completed", "partial"]
+    window_start: Timestamp
+    window_end: Timestamp
+    actor: str
+    compared: int
+    discrepancies: dict[str, int] = Field(description="Discrepancies found, by kind")
+    repairs: int
+    error: str | None = None
+    started_at: Timestamp
+    finished_at: Timestamp | None = None
+
+
+class ReconciliationRunPage(ResponseModel):
+    items: list[ReconciliationRunOut]
 
 
 class ReviewPage(ResponseModel):

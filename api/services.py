@@ -8,7 +8,7 @@ cannot reach past the use cases to the event store, the SQL engine or a provider
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -24,6 +24,7 @@ from application.group_commit import CheckoutWriter
 from application.manual_captures import ManualCaptures
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
+from application.reconciliation import Resolutions
 from application.refunds import Refunds
 from projections.queries import OrderQueries, PaymentQueries, ProductQueries, ReviewQueries
 from projections.tracking import PositionReader
@@ -142,6 +143,13 @@ class ApiServices(Protocol):
 
     @property
     def review_queries(self) -> ReviewQueries: ...
+
+    @property
+    def resolutions(self) -> Resolutions: ...
+
+    def reconciliation_runs(self) -> Sequence[Mapping[str, Any]]:
+        """The latest reconciliation runs, newest first (infrastructure.reconciliation)."""
+        ...
 
     @property
     def position_reader(self) -> PositionReader:

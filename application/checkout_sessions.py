@@ -93,6 +93,7 @@ class HostedCheckout:
             expires_at=int(expires_at.timestamp()),
             attempt=len(payment.sessions),
             customer_id=order.customer_id,
+            capture=payment.capture_method.value,
         )
         session = self.sessions.create(request)
         self._record(payment.id, session, actors.customer(customer_id))

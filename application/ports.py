@@ -166,6 +166,55 @@ class PaymentGateway(Protocol):
 
 
 @dataclass(frozen=True)
+class LedgerRefund:
+    """A refund as the provider lists it; ``engine_refund_id``: the engine's tag on it."""
+
+    gateway_refund_id: str
+    amount: int  # ISO 4217 minor units
+    status: str  # "succeeded" | "pending" | "failed"
+    engine_refund_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerPayment:
+    """A payment as the provider lists it, for reconciliation.
+
+    Stripe: a PaymentIntent (``gateway_payment_id`` is the intent, as the engine records
+    it); Razorpay: a payment of an order. ``engine_payment_id`` is what the engine's own
+    server-set metadata names (Stripe), never anything a customer could set; None where
+    only the provider order the engine stored can say (Razorpay).
+    """
+
+    gateway_payment_id: str
+    gateway_order_id: str | None
+    engine_payment_id: UUID | None
+    amount: int  # what was captured, or is held; ISO 4217 minor units
+    currency: str
+    status: str  # the provider's own word
+    captured: bool
+    authorized: bool  # held for a manual capture, not captured
+    refunds: tuple[LedgerRefund, ...] = ()
+
+
+class ProviderLedger(Protocol):
+    """What a provider lists, for reconciliation (adr/0028)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    def payments(self, since: datetime, until: datetime) -> Sequence[LedgerPayment]:
+        """Every payment made in ``[since, until)``, all pages of it, with its refunds.
+
+        Raises TransientProviderError when the listing could not be completed.
+        """
+        ...
+
+    def payment(self, gateway_payment_id: str) -> LedgerPayment | None:
+        """One payment read back; None if the provider does not know it."""
+        ...
+
+
+@dataclass(frozen=True)
 class CheckoutSessionLine:
     name: str
     quantity: int
@@ -189,6 +238,7 @@ class CheckoutSessionRequest:
     expires_at: int  # unix seconds
     attempt: int = 0
     customer_id: str | None = None
+    capture: str = "automatic"  # "manual": the page only authorizes, as the intent would
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Every event recorded since adr/0016 names its actor, one of:
 - ``admin:<sub>``: an admin's command (refunds, catalog and stock changes), with a reason
   where the command takes one;
 - ``cli:<login>``: the operator who ran ``checkout-engine catalog load``;
-- ``system:reaper``: the expiry reaper; ``system``: the engine's own decision (refunding a
+- ``system:reaper``: the expiry reaper; ``system:reconciliation``: what reconciliation
+  with the providers found and repaired; ``system``: the engine's own decision (refunding a
   late or extra charge);
 - ``provider:<stripe|razorpay>:<provider event id>``: a verified webhook;
 - ``worker``: the provider worker, recording what a provider call answered;
@@ -30,6 +31,7 @@ from domain.errors import OutOfBounds
 UNKNOWN = "unknown"
 SYSTEM = "system"
 REAPER = "system:reaper"
+RECONCILIATION = "system:reconciliation"
 WORKER = "worker"
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")

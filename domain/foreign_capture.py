@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import bounds
+from domain.errors import InvalidTransition
 from domain.identity import stable_id
 from domain.money import MAX_MINOR_UNITS
 
@@ -34,6 +35,35 @@ class ForeignCapture(Aggregate):
         claimed_payment_id: str | None  # what its customer-set notes claimed, never trusted
         detail: str
         provider_event_id: str | None
+
+    class Resolved(Aggregate.Event):
+        """A person looked at it and decided (refunded it in the dashboard, say)."""
+
+        actor: str
+        reason: str
+        provider: str
+        gateway_payment_id: str
+
+        def apply(self, aggregate: ForeignCapture) -> None:
+            aggregate.resolved = True
+
+    resolved = False  # the class default, for aggregates recorded before resolutions
+
+    def resolve(self, actor: str, reason: str) -> None:
+        """A person's decision, once; InvalidTransition if it was resolved already."""
+        bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.actor(actor)
+        if self.resolved:
+            raise InvalidTransition(
+                f"foreign capture {self.gateway_payment_id}", "resolve", "resolved"
+            )
+        self.trigger_event(
+            self.Resolved,
+            actor=actor,
+            reason=_clean(reason),
+            provider=self.provider,
+            gateway_payment_id=self.gateway_payment_id,
+        )
 
     def __init__(
         self,

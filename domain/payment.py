@@ -58,6 +58,9 @@ CAPTURED = frozenset(
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 # A held authorization ends with its order like an unpaid payment (the provider releases it).
 CANCELLABLE = UNPAID | {PaymentStatus.AUTHORIZED}
+DISCREPANCY_OPEN = "open"
+DISCREPANCY_REPAIRED = "repaired"
+DISCREPANCY_RESOLVED = "resolved"
 CAPTURE_PENDING = "pending"
 CAPTURE_FAILED = "failed"
 CAPTURE_SUCCEEDED = "succeeded"
@@ -113,6 +116,7 @@ class Payment(Aggregate):
             payment.capture_method = CaptureMethod(state.get("capture_method", "automatic"))
             state.setdefault("authorized_amount", 0)
             state.setdefault("captures", {})
+            state.setdefault("discrepancies", {})
             return payment
 
     # Versions after 1 of the events below added who caused them and, for what a provider
@@ -229,6 +233,42 @@ class Payment(Aggregate):
             aggregate.status = PaymentStatus.CANCELED
             aggregate.failure_reason = self.reason
             aggregate.cancel_fingerprint = self.request_fingerprint
+
+    class DiscrepancyFound(Aggregate.Event):
+        """Reconciliation found the provider and the engine disagreeing about this payment.
+
+        ``repair`` says what was done about it automatically (through the same path a
+        webhook takes); None: nothing was, and it waits for a person (the review queue).
+        """
+
+        discrepancy_id: str
+        kind: str
+        detail: str
+        provider: str
+        order_id: UUID
+        gateway_payment_id: str | None
+        provider_amount: int | None
+        provider_currency: str | None
+        run_id: str
+        repair: str | None
+        actor: str
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.discrepancies[self.discrepancy_id] = {
+                "kind": self.kind,
+                "status": DISCREPANCY_REPAIRED if self.repair else DISCREPANCY_OPEN,
+                "detail": self.detail,
+            }
+
+    class DiscrepancyResolved(Aggregate.Event):
+        """A person looked at a discrepancy and decided, giving their reason."""
+
+        discrepancy_id: str
+        actor: str
+        reason: str
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.discrepancies[self.discrepancy_id]["status"] = DISCREPANCY_RESOLVED
 
     class Authorized(Aggregate.Event):
         """Manual capture: the provider holds the payment's amount until it is captured."""
@@ -484,6 +524,7 @@ class Payment(Aggregate):
         self.authorized_amount = 0
         self.captures: dict[str, CaptureEntry] = {}
         self.cancel_fingerprint: str | None = None
+        self.discrepancies: dict[str, dict[str, str]] = {}
         self.provider = Provider(provider)
         self.amount = amount
         self.currency = currency
@@ -617,6 +658,58 @@ class Payment(Aggregate):
             self.Canceled, reason=_bounded(reason), actor=actor, request_fingerprint=fingerprint
         )
         return True
+
+    # -- reconciliation ----------------------------------------------------------------------
+
+    def note_discrepancy(
+        self,
+        discrepancy_id: str,
+        kind: str,
+        detail: str,
+        run_id: str,
+        *,
+        gateway_payment_id: str | None = None,
+        provider_amount: int | None = None,
+        provider_currency: str | None = None,
+        repair: str | None = None,
+        actor: str = actors.RECONCILIATION,
+    ) -> bool:
+        """Record what reconciliation found, once per ``discrepancy_id``; False if known."""
+        if discrepancy_id in self.discrepancies:
+            return False
+        bounds.text(kind, "kind", 100)
+        bounds.actor(actor)
+        self.trigger_event(
+            self.DiscrepancyFound,
+            discrepancy_id=discrepancy_id,
+            kind=kind,
+            detail=_bounded(detail),
+            provider=self.provider.value,
+            order_id=self.order_id,
+            gateway_payment_id=None if gateway_payment_id is None else _bounded(gateway_payment_id),
+            provider_amount=provider_amount,
+            provider_currency=provider_currency,
+            run_id=run_id,
+            repair=_bounded(repair),
+            actor=actor,
+        )
+        return True
+
+    def resolve_discrepancy(self, discrepancy_id: str, actor: str, reason: str) -> None:
+        """A person's decision on an open discrepancy; InvalidTransition unless open."""
+        bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.actor(actor)
+        entry = self.discrepancies.get(discrepancy_id)
+        if entry is None:
+            raise InvalidTransition(f"discrepancy {discrepancy_id}", "resolve", "unknown")
+        if entry["status"] != DISCREPANCY_OPEN:
+            raise InvalidTransition(f"discrepancy {discrepancy_id}", "resolve", entry["status"])
+        self.trigger_event(
+            self.DiscrepancyResolved,
+            discrepancy_id=discrepancy_id,
+            actor=actor,
+            reason=_bounded(reason),
+        )
 
     # -- manual capture ----------------------------------------------------------------------
 

@@ -6,12 +6,13 @@ as cosmicpython's ``bootstrap()`` takes it. Nothing connects at import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -32,11 +33,14 @@ from application.payments import PaymentOutcomes
 from application.ports import (
     CheckoutSessions,
     Clock,
+    LedgerPayment,
     PaymentGateway,
     PaymentProofSignatures,
+    ProviderLedger,
     SystemClock,
 )
 from application.provider_calls import ProviderCalls
+from application.reconciliation import Reconciliation, Resolutions
 from application.refunds import Refunds
 from domain import Provider
 from entrypoints.roles import NamedLoop
@@ -62,6 +66,7 @@ if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not a
     from infrastructure.audit.history import OrderHistories
     from infrastructure.evidence import EvidenceStore
     from infrastructure.readiness import Check
+    from infrastructure.reconciliation import ReconciliationJob
     from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics
     from infrastructure.webhooks.applier import WebhookApplier
     from infrastructure.webhooks.inbox import WebhookInbox
@@ -301,6 +306,57 @@ class Container:
             razorpay = LeanCreates(RazorpayGateway(client, key_id), orders)
             gateways[Provider.RAZORPAY.value] = InstrumentedGateway(razorpay)
         return gateways
+
+    @cached_property
+    def ledgers(self) -> dict[str, ProviderLedger]:
+        """What each configured provider lists, for reconciliation (adr/0028)."""
+        from infrastructure.payments.razorpay.client import RazorpayLedger, razorpay_client
+        from infrastructure.payments.stripe.client import StripeLedger
+
+        settings = self.settings
+        ledgers: dict[str, ProviderLedger] = {}
+        if settings.stripe_secret_key:
+            ledgers[Provider.STRIPE.value] = StripeLedger(self._stripe_client())
+        if settings.razorpay_key_id and settings.razorpay_key_secret:
+            client = razorpay_client(
+                settings.razorpay_key_id, settings.razorpay_key_secret, settings.razorpay_api_base
+            )
+            ledgers[Provider.RAZORPAY.value] = RazorpayLedger(client)
+        return ledgers
+
+    @cached_property
+    def reconciliation_job(self) -> ReconciliationJob:
+        from infrastructure.reconciliation import ReconciliationJob
+        from infrastructure.webhooks.directory import PaymentStatusDirectory
+
+        directory = PaymentStatusDirectory(self.db)
+
+        def find_payment(entry: LedgerPayment) -> UUID | None:
+            # By what the engine stored: its Razorpay order, or the charge it recorded.
+            if entry.gateway_order_id is not None:
+                found = directory.payment_for_gateway_order(entry.gateway_order_id)
+                if found is not None:
+                    return found
+            return directory.payment_for_charge(entry.gateway_payment_id)
+
+        reconciliation = Reconciliation(
+            self.app,
+            self.payments,
+            self.refunds,
+            ForeignCaptures(self.app),
+            find_payment,
+            self.order_queries.captured_payments,
+        )
+        return ReconciliationJob(self.db, reconciliation, self.ledgers, self.clock)
+
+    @cached_property
+    def resolutions(self) -> Resolutions:
+        return Resolutions(self.app)
+
+    def reconciliation_runs(self) -> Sequence[Mapping[str, Any]]:
+        from infrastructure.reconciliation import recent_runs
+
+        return recent_runs(self.db)
 
     def _pooled_http(self, make: Callable[[], httpx.Client]) -> httpx.Client:
         http = make()
@@ -617,6 +673,10 @@ class Container:
         for number in range(1, options.executors + 1):
             executor = Executor(self.task_queue, self.provider_calls, options.executor, doorbell)
             loops.append(NamedLoop(f"worker:executor-{number}", executor.run_forever))
+        every = self.settings.reconcile_every_seconds
+        if every and self.ledgers:
+            run = partial(self.reconciliation_job.run_forever, every=timedelta(seconds=every))
+            loops.append(NamedLoop("worker:reconcile", run))
         return loops
 
     def close(self) -> None:

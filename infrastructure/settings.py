@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
     webhook_retention_days: int = Field(default=90, alias="WEBHOOK_RETENTION_DAYS", ge=1, le=36500)
     task_retention_days: int = Field(default=90, alias="TASK_RETENTION_DAYS", ge=1, le=36500)
+    # The worker reconciles with the providers at most once this often; 0 turns it off.
+    reconcile_every_seconds: int = Field(
+        default=86400, alias="RECONCILE_EVERY_SECONDS", ge=0, le=31 * 86400
+    )
     # Evidence (webhook bodies, provider calls) outlives the inbox: seven years (adr/0016).
     evidence_retention_days: int = Field(
         default=2555, alias="EVIDENCE_RETENTION_DAYS", ge=1, le=36500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -161,6 +162,22 @@ class OrderQueries:
         with self.db.connect() as conn:
             return list(conn.execute(query).scalars())
 
+    def captured_payments(
+        self, provider: str, since: datetime, until: datetime
+    ) -> builtins.list[UUID]:
+        """Payments of a provider's orders placed in ``[since, until)`` that the engine
+        counts as captured: what reconciliation checks the provider also lists."""
+        c = order_view.c
+        captured = ("succeeded", "partially_refunded", "refunded")
+        query = sa.select(c.payment_id).where(
+            c.provider == provider,
+            c.created_at >= since,
+            c.created_at < until,
+            c.payment_status.in_(captured),
+        )
+        with self.db.connect() as conn:
+            return list(conn.execute(query).scalars())
+
 
 def payment_document(row: RowMapping) -> Document:
     return {
@@ -249,6 +266,12 @@ def _review_document(row: RowMapping) -> Document:
         "refundStatus": row["refund_status"],
         "recordedAt": rfc3339(row["recorded_at"]),
         "updatedAt": rfc3339(row["updated_at"]),
+        "status": row["status"],
+        "discrepancyId": row["discrepancy_id"],
+        "repair": row["repair"],
+        "resolvedBy": row["resolved_by"],
+        "resolution": row["resolution"],
+        "resolvedAt": None if row["resolved_at"] is None else rfc3339(row["resolved_at"]),
     }
 
 
@@ -258,14 +281,26 @@ class ReviewQueries:
     def __init__(self, db: Engine) -> None:
         self.db = db
 
-    def list(self, kind: str | None, limit: int) -> Documents:
+    def list(self, kind: str | None, limit: int, status: str | None = None) -> Documents:
         c = capture_review_view.c
         query = sa.select(capture_review_view).order_by(c.recorded_at.desc(), c.review_id)
         if kind is not None:
             query = query.where(c.kind == kind)
+        if status is not None:
+            query = query.where(c.status == status)
         with self.db.connect() as conn:
             rows = conn.execute(query.limit(limit)).mappings()
             return [_review_document(row) for row in rows]
+
+    def get(self, review_id: str) -> Document | None:
+        c = capture_review_view.c
+        with self.db.connect() as conn:
+            row = (
+                conn.execute(sa.select(capture_review_view).where(c.review_id == review_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else _review_document(row)
 
     def census(self) -> dict[tuple[str, str, str], int]:
         """Rows by (provider, kind, refund status or ``none``), for /metrics."""

@@ -3,7 +3,11 @@
 - ``duplicate`` and ``mismatch``: extra charges on an engine payment, refunded
   automatically; the row follows its refund to ``succeeded`` or ``failed``;
 - ``foreign``: a capture that matches no engine payment; nothing is refunded, a person
-  decides (its ``refund_status`` stays empty).
+  decides (its ``refund_status`` stays empty);
+- what reconciliation found (adr/0028): ``missed_capture``, ``missed_authorization`` and
+  ``refund_only_at_provider`` were repaired automatically (``repaired``);
+  ``amount_mismatch``, ``not_captured_at_provider`` and ``refund_only_here`` wait for a
+  person (``open``) until resolved with a reason (``resolved``), as foreign captures do.
 
 Served by GET /admin/reviews and counted on /metrics. Events are rare, so each is one
 statement rather than a batched upsert. Named "reviews" (module, class, projection name);
@@ -24,7 +28,19 @@ from projections import schema
 from projections.follower import DomainEvent
 from projections.projection import Projection
 
-REVIEW_KINDS = ("foreign", "duplicate", "mismatch")
+REVIEW_KINDS = (
+    "foreign",
+    "duplicate",
+    "mismatch",
+    "missed_capture",
+    "missed_authorization",
+    "amount_mismatch",
+    "not_captured_at_provider",
+    "refund_only_at_provider",
+    "refund_only_here",
+    "unknown_with_our_metadata",
+)
+OPEN, REPAIRED, RESOLVED, REFUNDING = "open", "repaired", "resolved", "refunding"
 
 
 def review_id(provider: str, gateway_payment_id: str) -> str:
@@ -40,7 +56,10 @@ class ReviewsView(Projection):
     def followed(self) -> Iterable[type[Any]]:
         return (
             ForeignCapture.Recorded,
+            ForeignCapture.Resolved,
             Payment.ExtraChargeRecorded,
+            Payment.DiscrepancyFound,
+            Payment.DiscrepancyResolved,
             Payment.RefundCompleted,
             Payment.RefundFailed,
         )
@@ -48,7 +67,11 @@ class ReviewsView(Projection):
     def apply_batch(self, conn: Connection, domain_events: Sequence[DomainEvent]) -> None:
         for event in domain_events:
             if isinstance(event, ForeignCapture.Recorded):
-                self._add(conn, event, kind="foreign", payment_id=None, order_id=None)
+                self._add(conn, event, kind="foreign", payment_id=None, order_id=None, status=OPEN)
+            elif isinstance(event, Payment.DiscrepancyFound):
+                self._discrepancy(conn, event)
+            elif isinstance(event, Payment.DiscrepancyResolved | ForeignCapture.Resolved):
+                self._resolved(conn, event)
             elif isinstance(event, Payment.ExtraChargeRecorded):
                 self._add(
                     conn,
@@ -58,6 +81,7 @@ class ReviewsView(Projection):
                     order_id=event.order_id,
                     refund_id=event.refund_id,
                     refund_status=RefundStatus.PENDING.value,
+                    status=REFUNDING,
                 )
             elif isinstance(event, Payment.RefundCompleted | Payment.RefundFailed):
                 self._refund_settled(conn, event)
@@ -77,6 +101,50 @@ class ReviewsView(Projection):
             "updated_at": event.timestamp,
         } | values
         conn.execute(insert(self.table).values(row).on_conflict_do_nothing())
+
+    def _discrepancy(self, conn: Connection, event: Payment.DiscrepancyFound) -> None:
+        row = {
+            "review_id": review_id(event.provider, event.discrepancy_id),
+            "kind": event.kind,
+            "provider": event.provider,
+            "gateway_payment_id": event.gateway_payment_id or "",
+            "gateway_order_id": None,
+            "amount": event.provider_amount or 0,
+            "currency": event.provider_currency or "",
+            "payment_id": event.originator_id,
+            "order_id": event.order_id,
+            "detail": event.detail,
+            "refund_id": None,
+            "refund_status": None,
+            "recorded_at": event.timestamp,
+            "updated_at": event.timestamp,
+            "status": REPAIRED if event.repair else OPEN,
+            "discrepancy_id": event.discrepancy_id,
+            "repair": event.repair,
+        }
+        conn.execute(insert(self.table).values(row).on_conflict_do_nothing())
+
+    def _resolved(
+        self, conn: Connection, event: Payment.DiscrepancyResolved | ForeignCapture.Resolved
+    ) -> None:
+        c = self.table.c
+        if isinstance(event, Payment.DiscrepancyResolved):
+            which = sa.and_(
+                c.payment_id == event.originator_id, c.discrepancy_id == event.discrepancy_id
+            )
+        else:
+            which = c.review_id == review_id(event.provider, event.gateway_payment_id)
+        conn.execute(
+            sa.update(self.table)
+            .where(which)
+            .values(
+                status=RESOLVED,
+                resolved_by=event.actor,
+                resolution=event.reason,
+                resolved_at=event.timestamp,
+                updated_at=event.timestamp,
+            )
+        )
 
     def _refund_settled(
         self, conn: Connection, event: Payment.RefundCompleted | Payment.RefundFailed

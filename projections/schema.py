@@ -156,9 +156,40 @@ def capture_review_table(metadata: sa.MetaData, name: str = "capture_review_view
         sa.Column("refund_status", sa.Text),  # None for a foreign capture: a person decides
         _timestamp("recorded_at"),
         _timestamp("updated_at"),
+        # Revision 0009 (reconciliation): discrepancies, and a person's resolution.
+        # status: "open" (for a person), "repaired" (done automatically), "resolved", or
+        # "refunding" (an extra charge refunded automatically).
+        sa.Column("status", sa.Text, nullable=False, server_default="refunding"),
+        sa.Column("discrepancy_id", sa.Text),
+        sa.Column("repair", sa.Text),
+        sa.Column("resolved_by", sa.Text),
+        sa.Column("resolution", sa.Text),
+        _timestamp("resolved_at", nullable=True),
     )
     sa.Index(f"ix_{name}_refund", table.c.payment_id, table.c.refund_id)
     sa.Index(f"ix_{name}_recent", table.c.recorded_at, table.c.review_id)
+    return table
+
+
+def reconciliation_runs_table(metadata: sa.MetaData, name: str = "reconciliation_runs") -> sa.Table:
+    """One row per reconciliation run and provider (infrastructure.reconciliation)."""
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("run_id", sa.Text, primary_key=True),
+        sa.Column("provider", sa.Text, nullable=False),
+        _timestamp("window_start"),
+        _timestamp("window_end"),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),  # running | completed | partial
+        sa.Column("compared", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("discrepancies", JSONB, nullable=False, server_default="{}"),  # kind -> n
+        sa.Column("repairs", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("error", sa.Text),
+        _timestamp("started_at"),
+        _timestamp("finished_at", nullable=True),
+    )
+    sa.Index(f"ix_{name}_recent", table.c.started_at, table.c.run_id)
     return table
 
 
@@ -203,6 +234,7 @@ payment_status_view = payment_status_view_table(metadata)
 product_view = product_view_table(metadata)
 capture_review_view = capture_review_table(metadata)
 follower_dead_letters = follower_dead_letters_table(metadata)
+reconciliation_runs = reconciliation_runs_table(metadata)
 projection_tracking = projection_tracking_table(metadata)
 
 TABLE_FACTORIES: dict[str, TableFactory] = {

@@ -253,6 +253,8 @@ def payment_state(payment: Payment) -> dict[str, Any]:
         "provider": payment.provider.value,
         "amount": payment.amount,
         "currency": payment.currency,
+        "captureMethod": payment.capture_method.value,
+        "authorizedAmount": payment.authorized_amount,
         "capturedAmount": payment.captured_amount,
         "refundedAmount": payment.refunded_amount,
         "gatewayOrderId": payment.gateway_order_id,

@@ -278,6 +278,8 @@ def provider_settings(sandbox_url: str, **overrides: str) -> dict[str, str]:
         "RATE_LIMIT_PER_CUSTOMER": "off",
         "RATE_LIMIT_PER_IP": "off",
         "RATE_LIMIT_READS_PER_IP": "off",
+        # The tests run reconciliation themselves, on windows they choose.
+        "RECONCILE_EVERY_SECONDS": "0",
     } | overrides
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import httpx
@@ -63,9 +63,9 @@ def _confirmations(shop: PaymentShop, order_id: str) -> list[dict[str, Any]]:
     order: Order | None = None
     values = []
     for event in app.repository.event_store.get(UUID(order_id)):
-        order = event.mutate(order)
+        order = cast(Any, event).mutate(order)
         assert isinstance(order, Order)
-        message = to_message(event, order, topics)
+        message = to_message(cast(Any, event), order, topics)
         if message is not None and message.topic == topics.confirmed:
             values.append(json.loads(message.value))
     return values
@@ -152,3 +152,59 @@ def test_an_automatic_order_is_never_authorized(shop: PaymentShop) -> None:
     paid = shop.paid_order("stripe")
     capture = _admin_post(shop, paid.order_id, "capture", {"reason": "x"}, f"k-{uuid.uuid4()}")
     assert capture.status_code == 409, capture.text
+
+
+def test_razorpay_captures_the_whole_authorization_only(shop: PaymentShop) -> None:
+    order_id, buyer, payment = _authorized(shop, "razorpay")
+    amount = payment["amount"]
+    part = _admin_post(shop, order_id, "capture", {"amount": 100, "reason": "x"}, "k-part")
+    assert part.status_code == 409, part.text
+    assert "whole" in part.json()["detail"]
+
+    whole = _admin_post(shop, order_id, "capture", {"reason": "ship it"}, f"k-{uuid.uuid4()}")
+    assert whole.status_code == 202, whole.text
+    shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
+    paid = shop.wait_payment(order_id, buyer, "succeeded")
+    [confirmed] = _confirmations(shop, order_id)
+    assert confirmed["amount"] == amount
+    assert confirmed["payment"]["gatewayPaymentId"] == paid["gatewayPaymentId"]
+
+
+def test_an_authorization_of_another_amount_is_parked_for_a_person(shop: PaymentShop) -> None:
+    buyer = customer()
+    order_id = _manual_checkout(shop, buyer, "razorpay")
+    gateway_order_id = shop.payable(order_id, buyer)["gatewayOrderId"]
+    # checkout.js lets the customer's browser change the amount it pays on the order.
+    assert shop.pay_razorpay(gateway_order_id, amount=100).status_code == 200
+    shop.flush()
+
+    def parked() -> list[Any]:
+        entries = shop.inbox_entries("razorpay")
+        return [e for e in entries if e.event_type == "payment.authorized" and e.last_error]
+
+    [entry] = wait_until(parked, what="the mismatched authorization to be parked")
+    assert entry.status.value == "failed"
+    assert "AuthorizationMismatch" in (entry.last_error or "")
+    assert shop.payment(order_id, buyer)["status"] == "pending"
+    assert _confirmations(shop, order_id) == []
+
+
+def test_a_hosted_page_of_a_manual_order_only_authorizes(shop: PaymentShop) -> None:
+    buyer = customer()
+    order_id = _manual_checkout(shop, buyer, "stripe")
+    shop.payable(order_id, buyer)
+    session = shop.api.client.post(
+        f"/orders/{order_id}/payments/checkout-session", headers=shop.api.auth(buyer)
+    )
+    assert session.status_code == 201, session.text
+    paid = httpx.post(session.json()["checkoutUrl"], data={"action": "pay"}, timeout=30)
+    assert paid.status_code == 303, paid.text
+
+    authorized = shop.wait_payment(order_id, buyer, "authorized", "the page's authorization")
+    intent = shop.stripe_intent(authorized["gatewayPaymentId"])
+    assert intent.status == "requires_capture"
+    assert shop.order(order_id, buyer)["status"] == "PENDING_PAYMENT"
+    captured = _admin_post(shop, order_id, "capture", {"reason": "ship"}, f"k-{uuid.uuid4()}")
+    assert captured.status_code == 202, captured.text
+    shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
+    assert shop.stripe_intent(authorized["gatewayPaymentId"]).status == "succeeded"

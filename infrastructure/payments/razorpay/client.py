@@ -24,6 +24,7 @@ import hmac
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import razorpay
@@ -33,6 +34,8 @@ from razorpay.errors import BadRequestError, GatewayError, ServerError
 from application.ports import (
     Evidence,
     EvidenceSink,
+    LedgerPayment,
+    LedgerRefund,
     PaymentGateway,
     PermanentProviderError,
     ProviderCaptureRequest,
@@ -205,7 +208,14 @@ class RazorpayGateway:
             payment = dict(self._client.payment.fetch(paid))
             if payment.get("status") == "authorized":
                 data = {"currency": request.currency.upper()}
-                payment = dict(self._client.payment.capture(paid, amount, data))
+                try:
+                    payment = dict(self._client.payment.capture(paid, amount, data))
+                except BadRequestError:
+                    # A capture that landed meanwhile (a dead worker's call, its task taken
+                    # over) is refused as "already captured": read what it did.
+                    payment = dict(self._client.payment.fetch(paid))
+                    if not payment.get("captured"):
+                        raise
             answer["response"] = payment
         if not payment.get("captured"):
             raise PermanentProviderError(
@@ -229,6 +239,70 @@ class RazorpayGateway:
             if tagged or refund.get("receipt") == refund_id:
                 return dict(refund)
         return None
+
+
+class RazorpayLedger:
+    """Razorpay's payments of a window and their refunds, for reconciliation. Which engine
+    payment each belongs to is for the caller to find, by the order the engine stored."""
+
+    provider = Provider.RAZORPAY.value
+    PAGE = 100
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def payments(self, since: datetime, until: datetime) -> list[LedgerPayment]:
+        found: list[LedgerPayment] = []
+        window = {"from": int(since.timestamp()), "to": int(until.timestamp()) - 1}
+        with _translated():
+            while True:
+                page = self._client.payment.all(window | {"count": self.PAGE, "skip": len(found)})
+                items = [dict(item) for item in page.get("items", [])]
+                found += [self._entry(item) for item in items]
+                if len(items) < self.PAGE:
+                    return found
+
+    def payment(self, gateway_payment_id: str) -> LedgerPayment | None:
+        with _translated():
+            try:
+                return self._entry(dict(self._client.payment.fetch(gateway_payment_id)))
+            except BadRequestError:
+                return None  # "The id provided does not exist"
+
+    def _entry(self, payment: Entity) -> LedgerPayment:
+        currency = str(payment.get("currency") or "").upper()
+        captured = bool(payment.get("captured"))
+        refunds: tuple[LedgerRefund, ...] = ()
+        if captured:
+            listed = self._client.payment.fetch_multiple_refund(payment["id"], {"count": 100})
+            refunds = tuple(
+                LedgerRefund(
+                    str(refund["id"]),
+                    RAZORPAY_UNITS.from_provider(int(refund["amount"]), currency),
+                    REFUND_STATUSES.get(
+                        str(refund.get("status")), ProviderRefundStatus.PENDING
+                    ).value,
+                    _tag(refund.get("notes"), "refundId"),
+                )
+                for refund in listed.get("items", [])
+            )
+        order_id = payment.get("order_id")
+        return LedgerPayment(
+            gateway_payment_id=str(payment["id"]),
+            gateway_order_id=str(order_id) if order_id else None,
+            engine_payment_id=None,  # its notes are the customer's: found by the order
+            amount=RAZORPAY_UNITS.from_provider(int(payment.get("amount") or 0), currency),
+            currency=currency,
+            status=str(payment.get("status")),
+            captured=captured,
+            authorized=payment.get("status") == "authorized",
+            refunds=refunds,
+        )
+
+
+def _tag(notes: object, key: str) -> str | None:
+    value = notes.get(key) if isinstance(notes, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def refund_idempotency_key(refund_id: str) -> str:

@@ -18,7 +18,9 @@ import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
+from uuid import UUID
 
 import stripe
 
@@ -28,6 +30,8 @@ from application.ports import (
     CheckoutSessions,
     Evidence,
     EvidenceSink,
+    LedgerPayment,
+    LedgerRefund,
     PaymentGateway,
     PermanentProviderError,
     ProviderCaptureRequest,
@@ -259,6 +263,76 @@ class StripeGateway(_Witnessing):
         return self._client.v1.refunds.create(params, {"idempotency_key": request.refund_id})
 
 
+def _uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+class StripeLedger:
+    """Stripe's PaymentIntents of a window and their refunds, for reconciliation."""
+
+    provider = Provider.STRIPE.value
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    def payments(self, since: datetime, until: datetime) -> list[LedgerPayment]:
+        params: stripe.params.PaymentIntentListParams = {
+            "created": {"gte": int(since.timestamp()), "lt": int(until.timestamp())},
+            "limit": 100,
+        }
+        with _translated():
+            intents = list(self._client.v1.payment_intents.list(params).auto_paging_iter())
+            return [self._entry(intent) for intent in intents]
+
+    def payment(self, gateway_payment_id: str) -> LedgerPayment | None:
+        with _translated():
+            try:
+                intent = self._client.v1.payment_intents.retrieve(gateway_payment_id)
+            except stripe.InvalidRequestError as exc:
+                if exc.code == "resource_missing":
+                    return None
+                raise
+            return self._entry(intent)
+
+    def _entry(self, intent: stripe.PaymentIntent) -> LedgerPayment:
+        currency = intent.currency.upper()
+        captured = intent.status == "succeeded"
+        authorized = intent.status == "requires_capture"
+        if captured:
+            provider_amount = intent.amount_received or 0
+        elif authorized:
+            provider_amount = intent.amount_capturable or 0
+        else:
+            provider_amount = intent.amount
+        metadata = intent.metadata.to_dict() if intent.metadata else {}
+        refunds: tuple[LedgerRefund, ...] = ()
+        if captured:
+            listed = self._client.v1.refunds.list({"payment_intent": intent.id, "limit": 100})
+            refunds = tuple(
+                LedgerRefund(
+                    refund.id,
+                    STRIPE_UNITS.from_provider(refund.amount, currency),
+                    REFUND_STATUSES.get(refund.status or "", ProviderRefundStatus.PENDING).value,
+                    (refund.metadata.to_dict() if refund.metadata else {}).get("refundId"),
+                )
+                for refund in listed.auto_paging_iter()
+            )
+        return LedgerPayment(
+            gateway_payment_id=intent.id,
+            gateway_order_id=intent.id,
+            engine_payment_id=_uuid(metadata.get("paymentId")),  # server-set (adr/0009)
+            amount=STRIPE_UNITS.from_provider(provider_amount, currency),
+            currency=currency,
+            status=intent.status,
+            captured=captured,
+            authorized=authorized,
+            refunds=refunds,
+        )
+
+
 class StripeCheckoutSessions(_Witnessing):
     """Hosted Checkout pages; Stripe creates their PaymentIntent when the customer pays."""
 
@@ -296,6 +370,9 @@ class StripeCheckoutSessions(_Witnessing):
             "cancel_url": request.cancel_url,
             "expires_at": request.expires_at,
         }
+        if request.capture == "manual":
+            # The page's own intent only authorizes, as the engine's would (adr/0027).
+            params["payment_intent_data"] = {"metadata": metadata, "capture_method": "manual"}
         key = f"{request.payment_id}:session:{request.attempt}"
         with _translated():
             session = self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})

@@ -51,9 +51,7 @@ def _manual(checkout: Checkout, outcomes: PaymentOutcomes, key: str = "k1") -> P
     return placed
 
 
-def _authorized(
-    checkout: Checkout, outcomes: PaymentOutcomes, app: CheckoutApplication
-) -> Placed:
+def _authorized(checkout: Checkout, outcomes: PaymentOutcomes, app: CheckoutApplication) -> Placed:
     placed = _manual(checkout, outcomes)
     outcome = outcomes.authorized(
         placed.payment.id, "pi_1", 2500, "USD", Origin.webhook("stripe", "evt_1", None)
