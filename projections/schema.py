@@ -270,6 +270,7 @@ class InboxStatus(StrEnum):
     PROCESSED = "processed"  # a use case took it
     IGNORED = "ignored"  # nothing for the engine to do
     FAILED = "failed"  # the last try raised
+    DISMISSED = "dismissed"  # a person decided it is never to be applied (adr/0025)
 
 
 # Every verified provider event, kept raw (infrastructure.webhooks.inbox).
@@ -290,9 +291,30 @@ webhook_inbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("outcome", sa.Text),
     _timestamp("processed_at", nullable=True),
+    # What operators did to the row (revision 0006, adr/0025): who, why, when, and the
+    # Idempotency-Key of the request, so a retried request answers what the first did.
+    sa.Column("dismissed_by", sa.Text),
+    sa.Column("dismissed_reason", sa.Text),
+    _timestamp("dismissed_at", nullable=True),
+    sa.Column("dismiss_key", sa.Text),
+    sa.Column("replayed_by", sa.Text),
+    sa.Column("replayed_reason", sa.Text),
+    _timestamp("replayed_at", nullable=True),
+    sa.Column("replay_key", sa.Text),
     sa.UniqueConstraint("provider", "event_id"),
     sa.CheckConstraint(
         sa.column("status").in_([s.value for s in InboxStatus]), name="ck_webhook_inbox_status"
+    ),
+    sa.CheckConstraint(
+        sa.or_(
+            sa.column("status") != InboxStatus.DISMISSED.value,
+            sa.and_(
+                sa.column("dismissed_by").is_not(None),
+                sa.column("dismissed_reason").is_not(None),
+                sa.column("dismissed_at").is_not(None),
+            ),
+        ),
+        name="ck_webhook_inbox_dismissal",
     ),
 )
 _inbox = webhook_inbox.c
