@@ -21,7 +21,17 @@ from api.operations import Operation
 from api.pages.routes import routes as pages
 from api.problems import Problem
 from api.rate_limits import RateLimits
-from api.routes import admin, audit, catalog, checkout, orders, payments, refunds, webhooks
+from api.routes import (
+    admin,
+    audit,
+    catalog,
+    checkout,
+    orders,
+    parked_webhooks,
+    payments,
+    refunds,
+    webhooks,
+)
 from api.services import ApiServices
 from application.errors import ApplicationError
 from domain import DomainError
@@ -32,6 +42,7 @@ OPERATIONS: list[Operation] = [
     *payments.OPERATIONS,
     *catalog.OPERATIONS,
     *admin.OPERATIONS,
+    *parked_webhooks.OPERATIONS,
     *audit.OPERATIONS,
     *refunds.OPERATIONS,
     *webhooks.OPERATIONS,

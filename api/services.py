@@ -21,6 +21,7 @@ from application.catalog import Catalog
 from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.group_commit import CheckoutWriter
+from application.parked_webhooks import ParkedWebhooks
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
 from application.refunds import Refunds
@@ -123,6 +124,11 @@ class ApiServices(Protocol):
     @property
     def webhooks(self) -> DeliveryReception:
         """Built on first use: it may create the inbox table."""
+        ...
+
+    @property
+    def parked_webhooks(self) -> ParkedWebhooks:
+        """Operators list, replay and dismiss inbox rows (adr/0025)."""
         ...
 
     # -- the read models ----------------------------------------------------------------

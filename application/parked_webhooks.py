@@ -76,9 +76,7 @@ class WebhookNotFound(ApplicationError):
 
 
 class WebhookRefused(ApplicationError):
-    """The row's state forbids the act (409); ``code`` names why, for problem types."""
-
-    code = "webhook-conflict"
+    """The row's state forbids the act (409)."""
 
     def __init__(self, webhook_id: int, detail: str) -> None:
         super().__init__(f"webhook {webhook_id} {detail}")
@@ -86,23 +84,17 @@ class WebhookRefused(ApplicationError):
 
 
 class WebhookAlreadyApplied(WebhookRefused):
-    code = "webhook-already-applied"
-
     def __init__(self, webhook_id: int, status: str) -> None:
         super().__init__(webhook_id, f"was already applied ({status}): there is nothing to redo")
 
 
 class WebhookDismissed(WebhookRefused):
-    code = "webhook-dismissed"
-
     def __init__(self, webhook_id: int, by: str) -> None:
         super().__init__(webhook_id, f"was dismissed by {by}: it is never applied")
 
 
 class WebhookBeingApplied(WebhookRefused):
     """Someone holds the row's lease (the API, the sweeper, another replay): try again."""
-
-    code = "webhook-being-applied"
 
     def __init__(self, webhook_id: int) -> None:
         super().__init__(webhook_id, "is being applied right now: try again in a moment")
@@ -120,12 +112,13 @@ class ParkedWebhooks(Protocol):
         """Raises WebhookNotFound."""
         ...
 
-    def replay(self, webhook_id: int, actor: str, reason: str | None, key: str) -> Handled:
-        """Apply the row again now and answer how it went. Raises WebhookNotFound,
-        WebhookRefused, IdempotencyConflict."""
+    def replay(self, webhook_id: int, actor: str, reason: str | None, key: str | None) -> Handled:
+        """Apply the row again now and answer how it went (``key`` None: a request that
+        is never repeated, as the CLI's). Raises WebhookNotFound, WebhookRefused,
+        IdempotencyConflict, OutOfBounds (the actor or reason)."""
         ...
 
-    def dismiss(self, webhook_id: int, actor: str, reason: str, key: str) -> Handled:
+    def dismiss(self, webhook_id: int, actor: str, reason: str, key: str | None) -> Handled:
         """Never apply the row. Raises WebhookNotFound, WebhookRefused,
-        IdempotencyConflict."""
+        IdempotencyConflict, OutOfBounds (the actor or reason)."""
         ...
