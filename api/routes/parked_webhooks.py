@@ -20,10 +20,9 @@ from api.auth import ADMIN, AUDITOR, authenticate, require_role
 from api.operations import COMMAND_KEY_HEADER, REPLAYED_HEADER, Access, Operation
 from api.problems import not_found
 from api.rate_limits import authenticate_read
-from api.representations import json_response
+from api.representations import json_response, webhook_out
 from api.schemas import (
     IDEMPOTENCY_KEY,
-    WebhookDecisionOut,
     WebhookDismissBody,
     WebhookOut,
     WebhookPage,
@@ -38,7 +37,7 @@ from api.validation import (
     validate_json,
     validate_query,
 )
-from application.parked_webhooks import Decision, Handled, ListedStatus, ParkedWebhook
+from application.parked_webhooks import Handled, ListedStatus
 from domain import actors
 from projections.queries import InvalidCursor
 
@@ -66,32 +65,6 @@ def command_key(request: Request) -> str:
             [{"field": name, "message": "is required"}],
         )
     return validate_header(IDEMPOTENCY_KEY, name, value)
-
-
-def _decision(decision: Decision | None) -> WebhookDecisionOut | None:
-    if decision is None:
-        return None
-    return WebhookDecisionOut(by=decision.by, reason=decision.reason, at=decision.at)
-
-
-def webhook_out(webhook: ParkedWebhook) -> WebhookOut:
-    return WebhookOut.model_validate(
-        {
-            "webhook_id": webhook.id,
-            "provider": webhook.provider,
-            "event_id": webhook.event_id,
-            "event_type": webhook.event_type,
-            "status": webhook.status,
-            "attempts": webhook.attempts,
-            "error": webhook.error,
-            "outcome": webhook.outcome,
-            "received_at": webhook.received_at,
-            "next_attempt_at": webhook.next_attempt_at,
-            "body": webhook.body,
-            "dismissed": _decision(webhook.dismissed),
-            "replayed": _decision(webhook.replayed),
-        }
-    )
 
 
 def _answer(handled: Handled) -> Response:

@@ -19,6 +19,7 @@ from entrypoints.cli.audit import audit as audit_group
 from entrypoints.cli.db import db as db_group
 from entrypoints.cli.followers import followers as followers_group
 from entrypoints.cli.projections import projections as projections_group
+from entrypoints.cli.webhooks import webhooks as webhooks_group
 from entrypoints.running_engine import data_dir_option, database_url
 from infrastructure.settings import ConfigurationError, Settings, load_settings
 
@@ -65,6 +66,7 @@ cli.add_command(projections_group)
 cli.add_command(db_group)
 cli.add_command(followers_group)
 cli.add_command(audit_group)
+cli.add_command(webhooks_group)
 
 
 @cli.command(short_help="Every role, plus embedded services for what is not configured.")
