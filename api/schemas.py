@@ -430,7 +430,7 @@ class WebhookReceipt(ResponseModel):
 
     received: Literal[True]
     duplicate: bool
-    status: Literal["received", "processed", "ignored", "failed"]
+    status: WebhookStatusName  # a redelivery answers the row's status: dismissed too
 
 
 class WebhookDecisionOut(ResponseModel):

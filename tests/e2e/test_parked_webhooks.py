@@ -167,6 +167,10 @@ def test_a_dismissed_webhook_names_who_and_why_and_is_never_applied(
         _post(shop.api, row["webhookId"], "dismiss", other, key), 409, "idempotency-key-reused"
     )
     _problem(_post(shop.api, row["webhookId"], "replay", {}, _key()), 409, "webhook-dismissed")
+    # The provider sends the event again: answered, still never applied.
+    shop.control("POST", "/webhooks/resend", json={"event_id": row["eventId"]})
+    [first, resent] = shop.deliveries(min_count=2, event_id=row["eventId"])
+    assert (first["status_code"], resent["status_code"]) == (200, 200), resent
     entry = shop.inbox.get("stripe", row["eventId"])
     assert entry is not None
     assert (entry.status, entry.attempts) == (InboxStatus.DISMISSED, 1)
