@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from domain import InvalidTransition
 from infrastructure.webhooks.events import Applied, Handler, ProviderEvent, WebhookEffects
@@ -137,16 +138,28 @@ def test_a_parked_webhook_is_listed_and_replayed_once_its_cause_is_fixed(
     )
 
 
+def _dismissals_counted(api: RunningApi) -> float:
+    text = api.client.get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = {"provider": "stripe", "action": "dismiss"}
+            if sample.name == "checkout_webhooks_operated_total" and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
 def test_a_dismissed_webhook_names_who_and_why_and_is_never_applied(
     shop: PaymentShop, refusing: Refusal
 ) -> None:
     buyer, order_id, row = _parked_payment(shop, refusing)
     key = _key()
     reason = {"reason": "charge disputed at the bank; handled by support"}
+    counted = _dismissals_counted(shop.api)
 
     dismissed = _post(shop.api, row["webhookId"], "dismiss", reason, key)
 
     assert dismissed.status_code == 200, dismissed.text
+    assert _dismissals_counted(shop.api) == counted + 1
     answer = dismissed.json()
     assert answer["status"] == "dismissed"
     assert answer["dismissed"]["by"] == "admin:ops"
@@ -205,6 +218,20 @@ def test_bad_requests_are_problems_that_change_nothing(api: RunningApi, failed_r
         _problem(response, 400, "invalid-request")
 
     assert _list(api)["items"] == before
+
+
+def test_a_webhook_being_applied_is_a_conflict_to_retry_later(api: RunningApi) -> None:
+    # Recorded by a delivery whose request is applying it right now: its lease runs.
+    inbox = api.container.webhook_inbox
+    entry = inbox.accept("stripe", f"evt_{uuid.uuid4().hex}", "charge.succeeded", b"{}", {})
+
+    for action, body in (("replay", {}), ("dismiss", {"reason": "not now"})):
+        response = _post(api, entry.entry.id, action, body, _key())
+        _problem(response, 409, "webhook-being-applied")
+        assert int(response.headers["Retry-After"]) >= 1
+
+    [row] = _list(api, status="pending")["items"]
+    assert (row["attempts"], row["replayed"], row["dismissed"]) == (1, None, None)
 
 
 def test_who_may_list_replay_and_dismiss(api: RunningApi, failed_row: int) -> None:

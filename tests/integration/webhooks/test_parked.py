@@ -183,6 +183,21 @@ def test_a_leased_row_is_neither_replayed_nor_dismissed(
     assert inbox.settle(entry, InboxStatus.IGNORED, "its applier still holds it")
 
 
+def test_a_row_whose_applier_died_is_replayed_once_its_lease_ran_out(
+    db: Engine, inbox: WebhookInbox, operations: InboxOperations
+) -> None:
+    body = b'{"id": "evt_orphan", "type": "customer.created", "data": {"object": {}}}'
+    entry = inbox.accept("stripe", "evt_orphan", "customer.created", body, {}).entry
+    with db.begin() as conn:  # the API process that recorded it died: its lease expires
+        conn.execute(sa.update(webhook_inbox).values(lease_until=sa.func.now()))
+
+    replayed = operations.replay(entry.id, ANN, "the API died", "k1").webhook
+
+    assert (replayed.status, replayed.attempts) == ("ignored", 2)
+    assert replayed.outcome == "no handler for customer.created"
+    assert not inbox.settle(entry, InboxStatus.PROCESSED, "the dead API's late settle")
+
+
 def test_bad_requests_change_nothing(
     provider: Provider, inbox: WebhookInbox, operations: InboxOperations
 ) -> None:
