@@ -212,6 +212,8 @@ def test_bad_requests_are_problems_that_change_nothing(api: RunningApi, failed_r
         _post(api, failed_row, "dismiss", {"reason": "x" * 501}, _key()), 400, "invalid-request"
     )
     _problem(_post(api, failed_row, "dismiss", reason, {}), 400, "invalid-request")
+    control = {"reason": "line one\nline two"}
+    _problem(_post(api, failed_row, "dismiss", control, _key()), 422, "out-of-bounds")
     _problem(_post(api, failed_row, "replay", {"why": "x"}, _key()), 400, "invalid-request")
     for params in ({"status": "processed"}, {"limit": 0}, {"limit": 201}, {"cursor": "nope"}):
         response = api.client.get("/admin/webhooks", params=params, headers=api.admin())
