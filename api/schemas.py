@@ -196,7 +196,7 @@ OperatorReason = Annotated[
 
 
 class WebhookReplayBody(RequestModel):
-    """POST /admin/webhooks/{webhookId}/replay; the reason is optional and kept on record."""
+    """POST /admin/webhooks/{webhookId}/replay: `{}`, or why (kept on record)."""
 
     reason: OperatorReason | None = None
 

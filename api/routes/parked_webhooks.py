@@ -34,7 +34,6 @@ from api.validation import (
     invalid_request,
     parse_body,
     validate_header,
-    validate_json,
     validate_query,
 )
 from application.parked_webhooks import Handled, ListedStatus
@@ -88,8 +87,7 @@ async def list_webhooks(request: Request) -> Response:
 async def replay_webhook(request: Request) -> Response:
     principal = require_role(authenticate(request), ADMIN)
     key = command_key(request)
-    raw = await request.body()  # optional: no body (or `{}`) replays without a reason
-    body = validate_json(WebhookReplayBody, raw) if raw.strip() else WebhookReplayBody()
+    body = await parse_body(request, WebhookReplayBody)
     target = webhook_id(request)
     actor = actors.admin(principal.subject)
     parked = services_of(request).parked_webhooks
@@ -144,7 +142,6 @@ OPERATIONS = [
             "dismissed, or being applied right now (Retry-After)."
         ),
         request=WebhookReplayBody,
-        body_required=False,
         response=WebhookOut,
         problems=_COMMAND_PROBLEMS,
         request_headers=(COMMAND_KEY_HEADER,),

@@ -215,6 +215,8 @@ def test_bad_requests_are_problems_that_change_nothing(api: RunningApi, failed_r
     control = {"reason": "line one\nline two"}
     _problem(_post(api, failed_row, "dismiss", control, _key()), 422, "out-of-bounds")
     _problem(_post(api, failed_row, "replay", {"why": "x"}, _key()), 400, "invalid-request")
+    bodiless = api.client.post(f"/admin/webhooks/{failed_row}/replay", headers=api.admin() | _key())
+    _problem(bodiless, 400, "malformed-json")
     for params in ({"status": "processed"}, {"limit": 0}, {"limit": 201}, {"cursor": "nope"}):
         response = api.client.get("/admin/webhooks", params=params, headers=api.admin())
         _problem(response, 400, "invalid-request")
