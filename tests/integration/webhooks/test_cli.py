@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from application.parked_webhooks import ListedStatus
 from domain import OrderStatus
 from infrastructure.webhooks.inbox import WebhookInbox
 from projections.schema import webhook_inbox
-from tests.cli import run_cli, with_database
+from tests.cli import newcomer_cli, run_cli, with_database
 from tests.integration.shop import Shop
 from tests.integration.webhooks.conftest import Provider
 
@@ -131,3 +132,10 @@ def test_bad_arguments_and_unknown_rows_exit_with_one_line(
     assert result.returncode == code, result.stdout
     assert _one_error_line(result)
     assert _row(db, entry.id) == before
+
+
+def test_with_no_database_configured_and_no_engine_running_exit_2(tmp_path: Path) -> None:
+    result = newcomer_cli("webhooks", "list", cwd=tmp_path, state_home=tmp_path / "state")
+
+    assert result.returncode == 2, result.stdout
+    assert "no running engine found" in _one_error_line(result)
