@@ -3,6 +3,7 @@ dismissed on record, and neither happens to a row that is applied, dismissed or 
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 from application.checkout import Placed
 from application.errors import IdempotencyConflict
 from application.parked_webhooks import (
+    Handled,
     ListedStatus,
     WebhookAlreadyApplied,
     WebhookBeingApplied,
@@ -20,6 +22,7 @@ from application.parked_webhooks import (
 )
 from domain import OrderStatus, OutOfBounds
 from infrastructure.webhooks.applier import WebhookApplier
+from infrastructure.webhooks.events import Applied, ProviderEvent, WebhookEffects
 from infrastructure.webhooks.inbox import InboxStatus, WebhookInbox
 from infrastructure.webhooks.parked import InboxOperations, encode_cursor
 from infrastructure.webhooks.sweeper import InboxSweeper
@@ -28,6 +31,7 @@ from projections.queries import encode_cursor as orders_cursor
 from projections.schema import webhook_inbox
 from tests.integration.shop import Shop
 from tests.integration.webhooks.conftest import Delivered, Provider
+from tests.waiting import wait_until
 
 ANN = "admin:ann"
 
@@ -196,6 +200,42 @@ def test_a_row_whose_applier_died_is_replayed_once_its_lease_ran_out(
     assert (replayed.status, replayed.attempts) == ("ignored", 2)
     assert replayed.outcome == "no handler for customer.created"
     assert not inbox.settle(entry, InboxStatus.PROCESSED, "the dead API's late settle")
+
+
+def test_while_a_replay_applies_a_row_nobody_else_can_take_it(
+    db: Engine, inbox: WebhookInbox, applier: WebhookApplier, operations: InboxOperations
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(event: ProviderEvent, effects: WebhookEffects) -> Applied:
+        started.set()
+        assert release.wait(10), "the test never released the replay"
+        return Applied(InboxStatus.IGNORED, "applied by the first replay")
+
+    applier.handlers["stripe"]["test.slow"] = slow
+    entry = inbox.accept("stripe", "evt_slow", "test.slow", b"{}", {}).entry
+    assert inbox.fail(entry, "boom", retry_in=0.0)  # due again at once
+    answers: list[Handled] = []
+    first = threading.Thread(
+        target=lambda: answers.append(operations.replay(entry.id, ANN, None, "a"))
+    )
+    first.start()
+    try:
+        wait_until(started.is_set, what="the first replay to be applying the row")
+        with pytest.raises(WebhookBeingApplied):
+            operations.replay(entry.id, "admin:bob", None, "b")
+        with pytest.raises(WebhookBeingApplied):
+            operations.replay(entry.id, ANN, None, "a")  # its own key, still applying
+        with pytest.raises(WebhookBeingApplied):
+            operations.dismiss(entry.id, "admin:bob", "stop it", "c")
+        assert not InboxSweeper(inbox, applier).sweep_one(), "the replay holds the lease"
+    finally:
+        release.set()
+        first.join(timeout=10)
+    [answer] = answers
+    assert (answer.webhook.status, answer.webhook.attempts) == ("ignored", 2)
+    assert answer.webhook.outcome == "applied by the first replay"
+    assert operations.get(entry.id).dismissed is None
 
 
 def test_bad_requests_change_nothing(
