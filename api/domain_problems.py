@@ -16,6 +16,12 @@ from application.errors import (
     IdempotencyConflict,
     OrderNotFound,
 )
+from application.parked_webhooks import (
+    WebhookAlreadyApplied,
+    WebhookBeingApplied,
+    WebhookDismissed,
+    WebhookNotFound,
+)
 from domain import (
     CaptureConflict,
     CaptureExceedsAuthorized,
@@ -40,6 +46,10 @@ _STATUS: dict[type[Exception], tuple[int, str]] = {
     OnHandBelowReserved: (409, "Conflict"),
     IdempotencyConflict: (409, "Idempotency Key Reused"),
     OrderNotFound: (404, "Not Found"),
+    WebhookNotFound: (404, "Not Found"),
+    WebhookAlreadyApplied: (409, "Webhook Already Applied"),
+    WebhookDismissed: (409, "Webhook Dismissed"),
+    WebhookBeingApplied: (409, "Webhook Being Applied"),
     ContentionExhausted: (503, "Service Busy"),
     DomainError: (422, "Unprocessable Content"),
 }
@@ -81,7 +91,7 @@ def problem_for(error: DomainError | ApplicationError) -> Problem:
     status, title = _status(error)
     kind = error.code if isinstance(error, DomainError) else title.lower().replace(" ", "-")
     headers = {}
-    if isinstance(error, ContentionExhausted):
+    if isinstance(error, ContentionExhausted | WebhookBeingApplied):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     extra: dict[str, Any] = {}
     if isinstance(error, InsufficientStock | UnknownProduct | ProductInactive):

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.operations import TEXT_PATH_PARAMS, Access, Header, Operation
+from api.operations import PATH_PARAM_SCHEMAS, Access, Header, Operation
 from api.problems import PROBLEM_JSON
 from api.schemas import ProblemDetails
 
@@ -91,7 +91,7 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": TEXT_PATH_PARAMS.get(name, {"type": "string", "format": "uuid"}),
+            "schema": PATH_PARAM_SCHEMAS.get(name, {"type": "string", "format": "uuid"}),
         }
         for name in operation.path_params
     ]

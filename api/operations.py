@@ -23,12 +23,15 @@ from api.schemas import IDEMPOTENCY_KEY, LOG_POSITION
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
-# Path parameters are UUIDs (anything else is a 404), except these text ones.
+# Path parameters are UUIDs (anything else is a 404), except these text ones, and these
+# numbers (routed as text: the endpoint answers 404 for one that is not such a number).
 TEXT_PATH_PARAMS = {
     "sku": {"type": "string", "minLength": 1, "maxLength": 64},
     # "<provider>:<gateway payment id>" or "<provider>:<kind>:<provider object id>"
     "reviewId": {"type": "string", "minLength": 1, "maxLength": 300},
 }
+NUMBER_PATH_PARAMS = {"webhookId": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+PATH_PARAM_SCHEMAS: dict[str, dict[str, Any]] = TEXT_PATH_PARAMS | NUMBER_PATH_PARAMS
 
 
 class Access(StrEnum):
@@ -65,6 +68,13 @@ LOG_POSITION_HEADER = Header(
     "head (one no write answered) is 400 at once. Single-order reads reflect every write "
     "answered before they began even without it; lists and the catalog only with it.",
     LOG_POSITION.json_schema(),
+)
+COMMAND_KEY_HEADER = Header(
+    "Idempotency-Key",
+    "Required: the same key and body answer the first answer again (`Idempotent-Replayed: "
+    "true`), doing nothing again; the same key with another body is 409.",
+    IDEMPOTENCY_KEY.json_schema(),
+    required=True,
 )
 REPLAYED_HEADER = Header(
     "Idempotent-Replayed",
@@ -124,6 +134,6 @@ class Operation:
     @property
     def route(self) -> Route:
         starlette_path = _PATH_PARAM.sub(
-            lambda m: f"{{{m[1]}}}" if m[1] in TEXT_PATH_PARAMS else f"{{{m[1]}:uuid}}", self.path
+            lambda m: f"{{{m[1]}}}" if m[1] in PATH_PARAM_SCHEMAS else f"{{{m[1]}:uuid}}", self.path
         )
         return Route(starlette_path, self.endpoint, methods=[self.method], name=self.operation_id)

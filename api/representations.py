@@ -11,8 +11,11 @@ from api.schemas import (
     LineOut,
     OrderOut,
     OrderPayment,
+    WebhookDecisionOut,
+    WebhookOut,
 )
 from application.checkout import Placed
+from application.parked_webhooks import Decision, ParkedWebhook
 from domain import Order, OrderLine, Payment
 
 
@@ -62,4 +65,30 @@ def order_from_aggregates(order: Order, payment: Payment) -> OrderOut:
         payment=OrderPayment(
             payment_id=payment.id, provider=payment.provider, status=payment.status
         ),
+    )
+
+
+def _decision(decision: Decision | None) -> WebhookDecisionOut | None:
+    if decision is None:
+        return None
+    return WebhookDecisionOut(by=decision.by, reason=decision.reason, at=decision.at)
+
+
+def webhook_out(webhook: ParkedWebhook) -> WebhookOut:
+    return WebhookOut.model_validate(
+        {
+            "webhook_id": webhook.id,
+            "provider": webhook.provider,
+            "event_id": webhook.event_id,
+            "event_type": webhook.event_type,
+            "status": webhook.status,
+            "attempts": webhook.attempts,
+            "error": webhook.error,
+            "outcome": webhook.outcome,
+            "received_at": webhook.received_at,
+            "next_attempt_at": webhook.next_attempt_at,
+            "body": webhook.body,
+            "dismissed": _decision(webhook.dismissed),
+            "replayed": _decision(webhook.replayed),
+        }
     )

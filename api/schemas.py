@@ -192,6 +192,43 @@ class ReviewsQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+WebhookStatusName = Literal["received", "processed", "ignored", "failed", "dismissed"]
+
+
+class WebhooksQuery(QueryModel):
+    """GET /admin/webhooks: inbox rows, newest first."""
+
+    status: Literal["pending", "failed", "dismissed"] | None = Field(
+        default=None,
+        description=(
+            "`pending`: `received`, not applied yet (the API or the sweeper will); `failed`: "
+            "the last try raised, retried at `nextAttemptAt` or, when that is null, parked "
+            "for a person; `dismissed`: a person decided it is never applied. None: all."
+        ),
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+
+
+OperatorReason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+    _bounded(description="No control characters (422 otherwise)."),
+]
+
+
+class WebhookReplayBody(RequestModel):
+    """POST /admin/webhooks/{webhookId}/replay: `{}`, or why (kept on record)."""
+
+    reason: OperatorReason | None = None
+
+
+class WebhookDismissBody(RequestModel):
+    """POST /admin/webhooks/{webhookId}/dismiss: why the event is never to be applied."""
+
+    reason: OperatorReason
+
+
 class RazorpayPaymentProof(BaseModel):
     """POST /orders/{orderId}/payments/verify: checkout.js's handler argument, as it is.
 
@@ -496,7 +533,42 @@ class WebhookReceipt(ResponseModel):
 
     received: Literal[True]
     duplicate: bool
-    status: Literal["received", "processed", "ignored", "failed"]
+    status: WebhookStatusName  # a redelivery answers the row's status: dismissed too
+
+
+class WebhookDecisionOut(ResponseModel):
+    """An operator's act on an inbox row (adr/0025)."""
+
+    by: str = Field(description="The actor: `admin:<sub>` (API) or `cli:<login>` (CLI)")
+    reason: str | None
+    at: Timestamp
+
+
+class WebhookOut(ResponseModel):
+    """One webhook inbox row: a verified provider event and how applying it went."""
+
+    webhook_id: int
+    provider: Provider
+    event_id: str
+    event_type: str
+    status: WebhookStatusName
+    attempts: int = Field(description="Tries so far, replays included")
+    error: str | None = Field(description="What the last failed try raised")
+    outcome: str | None = Field(description="What applying it did, once applied")
+    received_at: Timestamp
+    next_attempt_at: Timestamp | None = Field(
+        description="When the sweeper tries a failed row again; null: parked, or settled"
+    )
+    body: str = Field(description="The raw body as the provider sent it, as UTF-8 text")
+    dismissed: WebhookDecisionOut | None
+    replayed: WebhookDecisionOut | None = Field(description="The last replay")
+
+
+class WebhookPage(ResponseModel):
+    items: list[WebhookOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class ProductOut(ResponseModel):

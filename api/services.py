@@ -22,6 +22,7 @@ from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.group_commit import CheckoutWriter
 from application.manual_captures import ManualCaptures
+from application.parked_webhooks import ParkedWebhooks
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
 from application.reconciliation import Resolutions
@@ -128,6 +129,11 @@ class ApiServices(Protocol):
     @property
     def webhooks(self) -> DeliveryReception:
         """Built on first use: it may create the inbox table."""
+        ...
+
+    @property
+    def parked_webhooks(self) -> ParkedWebhooks:
+        """Operators list, replay and dismiss inbox rows (adr/0025)."""
         ...
 
     # -- the read models ----------------------------------------------------------------

@@ -289,7 +289,7 @@ class DeliveryReceipt(Protocol):
 
     @property
     def status(self) -> str:
-        """The inbox row's status: received, processed, ignored or failed."""
+        """The inbox row's status: received, processed, ignored, failed or dismissed."""
         ...
 
 

@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not a
     from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics
     from infrastructure.webhooks.applier import WebhookApplier
     from infrastructure.webhooks.inbox import WebhookInbox
+    from infrastructure.webhooks.parked import InboxOperations
     from infrastructure.webhooks.reception import WebhookReception
     from infrastructure.worker.tasks import TaskQueue
 
@@ -434,6 +435,14 @@ class Container:
             self.webhook_applier(),
             {intake.provider: intake for intake in intakes},
         )
+
+    @cached_property
+    def parked_webhooks(self) -> InboxOperations:
+        """Operators list, replay and dismiss inbox rows (adr/0025); a replay goes through
+        the reception's own applier, so it applies a row exactly as a delivery would."""
+        from infrastructure.webhooks.parked import InboxOperations
+
+        return InboxOperations(self.db, self.webhooks.applier, self.settings.webhook_lease_seconds)
 
     # -- the read side ------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Tabl
         # without reading another view (each view is rebuilt on its own).
         sa.Column("payment_refunds_pending", JSONB, nullable=False),
         sa.Column("payment_refunded_amount", sa.BigInteger, nullable=False),
-        # What was captured, when a manual capture took less than the order (revision 0008).
+        # What was captured, when a manual capture took less than the order (revision 0007).
         sa.Column("paid_amount", sa.BigInteger),
     )
     c = table.c
@@ -106,7 +106,7 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
         sa.Column("refunds", JSONB, nullable=False, server_default="{}"),
         # dispute id -> its amount, reason and status.
         sa.Column("disputes", JSONB, nullable=False, server_default="{}"),
-        # Revision 0008 (manual capture): how it is captured, and what was.
+        # Revision 0007 (manual capture): how it is captured, and what was.
         sa.Column("capture_method", sa.Text, nullable=False, server_default="automatic"),
         sa.Column("paid_amount", sa.BigInteger),
     )
@@ -156,7 +156,7 @@ def capture_review_table(metadata: sa.MetaData, name: str = "capture_review_view
         sa.Column("refund_status", sa.Text),  # None for a foreign capture: a person decides
         _timestamp("recorded_at"),
         _timestamp("updated_at"),
-        # Revision 0009 (reconciliation): discrepancies, and a person's resolution.
+        # Revision 0008 (reconciliation): discrepancies, and a person's resolution.
         # status: "open" (for a person), "repaired" (done automatically), "resolved", or
         # "refunding" (an extra charge refunded automatically).
         sa.Column("status", sa.Text, nullable=False, server_default="refunding"),
@@ -308,6 +308,7 @@ class InboxStatus(StrEnum):
     PROCESSED = "processed"  # a use case took it
     IGNORED = "ignored"  # nothing for the engine to do
     FAILED = "failed"  # the last try raised
+    DISMISSED = "dismissed"  # a person decided it is never to be applied (adr/0025)
 
 
 # Every verified provider event, kept raw (infrastructure.webhooks.inbox).
@@ -328,9 +329,30 @@ webhook_inbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("outcome", sa.Text),
     _timestamp("processed_at", nullable=True),
+    # What operators did to the row (revision 0006, adr/0025): who, why, when, and the
+    # Idempotency-Key of the request, so a retried request answers what the first did.
+    sa.Column("dismissed_by", sa.Text),
+    sa.Column("dismissed_reason", sa.Text),
+    _timestamp("dismissed_at", nullable=True),
+    sa.Column("dismiss_key", sa.Text),
+    sa.Column("replayed_by", sa.Text),
+    sa.Column("replayed_reason", sa.Text),
+    _timestamp("replayed_at", nullable=True),
+    sa.Column("replay_key", sa.Text),
     sa.UniqueConstraint("provider", "event_id"),
     sa.CheckConstraint(
         sa.column("status").in_([s.value for s in InboxStatus]), name="ck_webhook_inbox_status"
+    ),
+    sa.CheckConstraint(
+        sa.or_(
+            sa.column("status") != InboxStatus.DISMISSED.value,
+            sa.and_(
+                sa.column("dismissed_by").is_not(None),
+                sa.column("dismissed_reason").is_not(None),
+                sa.column("dismissed_at").is_not(None),
+            ),
+        ),
+        name="ck_webhook_inbox_dismissal",
     ),
 )
 _inbox = webhook_inbox.c

@@ -20,6 +20,7 @@ from entrypoints.cli.db import db as db_group
 from entrypoints.cli.followers import followers as followers_group
 from entrypoints.cli.projections import projections as projections_group
 from entrypoints.cli.reconcile import reconcile as reconcile_command
+from entrypoints.cli.webhooks import webhooks as webhooks_group
 from entrypoints.running_engine import data_dir_option, database_url
 from infrastructure.settings import ConfigurationError, Settings, load_settings
 
@@ -67,6 +68,7 @@ cli.add_command(db_group)
 cli.add_command(followers_group)
 cli.add_command(audit_group)
 cli.add_command(reconcile_command)
+cli.add_command(webhooks_group)
 
 
 @cli.command(short_help="Every role, plus embedded services for what is not configured.")

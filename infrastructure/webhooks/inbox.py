@@ -8,7 +8,9 @@ lease ran out cannot settle a row another one has claimed since.
 
 Statuses: ``received`` (not applied yet), ``processed`` (a use case took it),
 ``ignored`` (nothing for the engine to do), ``failed`` (the last try raised; tried again at
-``next_attempt_at``, or never again when that is NULL, until an operator replays it).
+``next_attempt_at``, or never again when that is NULL, until an operator replays it),
+``dismissed`` (an operator decided it is never applied). What operators do to a row is
+infrastructure.webhooks.parked (adr/0025).
 The table is described in projections.schema, with every table.
 """
 

@@ -31,6 +31,11 @@ WEBHOOKS_APPLIED = Counter(
     "Attempts to apply inbox events, by provider and resulting status",
     ["provider", "status"],
 )
+WEBHOOKS_OPERATED = Counter(
+    "checkout_webhooks_operated_total",
+    "Inbox rows an operator replayed or dismissed (adr/0025), by provider and action",
+    ["provider", "action"],
+)
 FOREIGN_CAPTURES = Counter(
     "checkout_foreign_captures_total",
     "Captures that matched no engine payment (recorded for review, nothing confirmed)",
@@ -50,7 +55,8 @@ class WebhookInboxCollector(Collector):
     def _family() -> GaugeMetricFamily:
         return GaugeMetricFamily(
             "checkout_webhook_inbox",
-            "Webhook inbox rows by provider and status (received, processed, ignored, failed)",
+            "Webhook inbox rows by provider and status "
+            "(received, processed, ignored, failed, dismissed)",
             labels=["provider", "status"],
         )
 

@@ -1,5 +1,5 @@
-"""`catalog load`, `db`, `projections` and `followers` work on the running engine's database
-when nothing is configured, from any directory."""
+"""`catalog load`, `db`, `projections`, `followers` and `webhooks` work on the running
+engine's database when nothing is configured, from any directory."""
 
 from __future__ import annotations
 
@@ -57,12 +57,14 @@ def test_the_commands_work_on_the_running_engines_database(
     current = cli(engine_running, elsewhere, "db", "current")
     status = cli(engine_running, elsewhere, "projections", "status")
     followers = cli(engine_running, elsewhere, "followers", "status")
+    webhooks = cli(engine_running, elsewhere, "webhooks", "list", "--json")
 
-    for result in (upgraded, loaded, current, status, followers):
+    for result in (upgraded, loaded, current, status, followers, webhooks):
         assert result.returncode == 0, result.stderr
     assert "1 created" in loaded.stdout
     assert current.stdout == f"{head_revision()} (head)\n"
     assert status.stdout.startswith("name")
     assert followers.stdout.startswith("orders")
+    assert json.loads(webhooks.stdout) == {"items": [], "nextCursor": None}
     assert not (elsewhere / ".data").exists(), "no second embedded PostgreSQL"
     assert app.load(Product, Product.id_for("MUG")).unit_amount == 1250

@@ -1,7 +1,7 @@
 """Reconciliation: its runs, and discrepancies and resolutions in the review queue.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 
 See adr/0028. ``capture_review_view`` gains a ``status`` (existing extra charges are
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0009"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Manual capture: the capture task kind, and what the views need to show a capture.
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 
 See adr/0027. ``provider_tasks`` accepts ``capture`` tasks; ``payment_status_view`` says
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
