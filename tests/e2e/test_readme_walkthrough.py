@@ -69,6 +69,14 @@ def test_the_walkthrough_runs_end_to_end(short_window_run: Run) -> None:
     assert "canceled" in lines
     assert "True" in lines  # the Razorpay proof verified
     assert "payment window expired" in lines
+    # Manual capture: authorized, captured once (202), a second capture refused (409).
+    assert "requires_capture" in lines
+    assert ["202", "409"] == [line for line in lines if line in ("202", "409")]
+    # Reconciliation: the lost capture applied, the mismatch resolved by a person.
+    assert any("missed_capture 1" in line for line in lines)
+    assert any("amount_mismatch 1" in line for line in lines)
+    assert "resolved" in lines
+    assert "2" in lines  # the order's history: the discrepancy found, then resolved
     refund_line = next(line for line in lines if "one mug arrived chipped" in line)
     assert "admin:ops" in refund_line, "the history names who asked for the refund"
     refund_ids = [line for line in lines if re.fullmatch(r"[0-9a-f-]{36}", line)]
