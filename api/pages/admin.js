@@ -355,6 +355,7 @@ function showActions() {
 // forgotten once the engine has decided (an answer other than "try again").
 const refundKeys = new Map();
 let pendingRefund = null;  // what the confirmation shows and "Confirm refund" sends
+const refundSignature = (refund) => `${refund.orderId}|${refund.amount}|${refund.reason}`;
 
 function prepareRefund(order) {
   $("refund-amount").value = "";
@@ -406,8 +407,10 @@ async function reviewRefund(event) {
   $("refund-summary").textContent = full
     ? `Full refund of ${money(amount, currency)}`
     : `Refund ${money(amount, currency)} of ${money(order.left, currency)} left to refund`;
+  const unanswered = [...refundKeys.keys()].filter((a) => a.startsWith(order.orderId + "|") && a !== refundSignature(pendingRefund));
   $("refund-detail").textContent = `Reason: ${reason}. Left to refund afterwards: ${money(order.left - amount, currency)}. `
-    + "The provider is asked once; its answer or webhook settles the refund.";
+    + "The provider is asked once; its answer or webhook settles the refund."
+    + (unanswered.length ? " An earlier refund of this order got no answer: check the refunds below before asking for another." : "");
   setRefundForm(false);
   $("refund-confirm").hidden = false;
   $("no-actions").hidden = true;
@@ -424,7 +427,7 @@ function closeRefundConfirmation() {
 async function sendRefund() {
   const intended = pendingRefund;
   if (!intended) return;
-  const attempt = `${intended.orderId}|${intended.amount}|${intended.reason}`;
+  const attempt = refundSignature(intended);
   if (!refundKeys.has(attempt)) refundKeys.set(attempt, crypto.randomUUID());
   $("refund-send").disabled = true;
   $("refund-cancel").disabled = true;

@@ -6,12 +6,13 @@ phone's width."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.sync_api import Page, Request, ViewportSize, expect
+from playwright.sync_api import Page, Request, Route, ViewportSize, expect
 
 from application.catalog import CatalogEntry
 from tests.e2e.browser.conftest import OpenVisit, Visit
@@ -143,6 +144,20 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     assert visit.csp_violations() == []
 
 
+def lost_once() -> Callable[[Route], None]:
+    """Drops the first POST on the way to the engine, as a failing network would."""
+    lost: list[Request] = []
+
+    def handle(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            lost.append(route.request)
+            route.abort("failed")
+        else:
+            route.continue_()
+
+    return handle
+
+
 def left_to_refund(page: Page) -> str:
     return {row[0]: row[1] for row in table(page, "#summary")}["Left to refund"]
 
@@ -192,16 +207,25 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text("Refund $10.00 of $25.00 left to refund")
     expect(page.locator("#refund-detail")).to_contain_text("afterwards: $15.00")
-    assert sent.to("POST", f"/admin/orders/{paid.order_id}/refunds") == []
+    refunds_path = f"/admin/orders/{paid.order_id}/refunds"
+    assert sent.to("POST", refunds_path) == []
+    # The first try gets no answer: the same refund is sent again under the same key, once
+    # however often it is clicked (the button is disabled while a request is out).
+    page.route(f"**{refunds_path}", lost_once())
+    page.get_by_role("button", name="Confirm refund").click()
+    expect(page.locator("#error")).to_contain_text("Nothing was decided")
+    expect(page.locator("#refund-summary")).to_have_text("Refund $10.00 of $25.00 left to refund")
     page.get_by_role("button", name="Confirm refund").dblclick()
 
     refund_rows = page.locator("#refunds tbody tr")
     expect(refund_rows).to_have_count(1)
     expect(page.locator("#notice")).to_contain_text("requested")
     expect(refund_rows.locator("td").nth(2)).to_have_text("succeeded")
-    [posted] = sent.to("POST", f"/admin/orders/{paid.order_id}/refunds")
+    lost, posted = sent.to("POST", refunds_path)
     assert posted.post_data_json == {"amount": 1000, "reason": "one cup arrived broken"}
+    assert lost.post_data_json == posted.post_data_json
     key = posted.headers["idempotency-key"]
+    assert lost.headers["idempotency-key"] == key
     [refund] = table(page, "#refunds")
     assert refund[1:6] == [
         "$10.00",
@@ -229,14 +253,15 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     assert answered.value.status == 409
     problem = answered.value.json()
     expect(page.locator("#error")).to_contain_text(f"{problem['title']}: {problem['detail']}")
-    [_, refused] = sent.to("POST", f"/admin/orders/{paid.order_id}/refunds")
+    [*_, refused] = sent.to("POST", refunds_path)
     assert refused.post_data_json == {"amount": 1500, "reason": "the rest"}
     assert refused.headers["idempotency-key"] not in ("", key)
     assert len(shop.refunds(paid.order_id)) == 2
-    # The browser logs the refused request itself; nothing else went wrong.
-    [logged] = visit.errors()
-    assert "status of 409" in logged
-    assert logged.endswith(f"/admin/orders/{paid.order_id}/refunds)")
+    # The browser logs the lost and the refused request itself; nothing else went wrong.
+    lost_log, refused_log = visit.errors()
+    assert "net::ERR_FAILED" in lost_log
+    assert "status of 409" in refused_log
+    assert refused_log.endswith(f"{refunds_path})")
     assert visit.csp_violations() == []
     assert visit.dialogs == []
 
