@@ -91,15 +91,18 @@ def _page_file(name: str) -> str:
     return resources.files("api.pages").joinpath(name).read_text(encoding="utf-8")
 
 
-def _render(name: str, nonce: str, config: dict[str, Any], script: str | None = None) -> str:
+def _render(name: str, nonce: str, config: dict[str, Any], scripts: tuple[str, ...] = ()) -> str:
     """The page with its placeholders filled in one pass, so no value is ever re-scanned.
 
-    ``script`` names a file of the page's own script, put inline under the page's nonce
-    (an inline script keeps the one policy every page has; the file keeps it readable).
+    ``scripts`` name files of the page's own script, put in order into its one inline
+    script under the page's nonce: the one policy every page has holds, and each file
+    stays a readable size.
     """
-    values = {"NONCE": nonce, "CONFIG": _embed(config), "SCRIPT": ""}
-    if script is not None:
-        values["SCRIPT"] = _page_file(script)
+    values = {
+        "NONCE": nonce,
+        "CONFIG": _embed(config),
+        "SCRIPT": "\n".join(_page_file(script) for script in scripts),
+    }
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], _page_file(name))
 
 
@@ -157,7 +160,7 @@ async def admin_console(request: Request) -> HTMLResponse:
         "ownCaptureRefundKinds": sorted(kind.value for kind in OWN_CAPTURE_REFUNDS),
         "operations": _offered_operations(request.app.state.openapi),
     }
-    html = _render("admin.html", nonce, config, script="admin.js")
+    html = _render("admin.html", nonce, config, scripts=("admin.js", "admin_order.js"))
     return HTMLResponse(html, headers=_headers(nonce))
 
 
