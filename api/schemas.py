@@ -167,7 +167,7 @@ SearchInstant = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-21T00:00:00Z"]}),
 ]
 # A provider's ids are visible ASCII (`pi_3Q...`, `order_P...`, `pay_P...`).
-GatewayId = Annotated[
+GatewayRef = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 ]
 CustomerId = Annotated[
@@ -181,9 +181,9 @@ class AdminOrdersQuery(QueryModel):
 
     status: OrderStatusName | None = None
     provider: ProviderName | None = None
-    order_id: UUID | None = Field(None, description="Exactly this order")
-    customer_id: CustomerId | None = Field(None, description="Exactly this customer's orders")
-    gateway_id: GatewayId | None = Field(
+    order: UUID | None = Field(None, description="Exactly this order")
+    customer: CustomerId | None = Field(None, description="Exactly this customer's orders")
+    gateway_ref: GatewayRef | None = Field(
         None,
         description=(
             "A provider's id of the payment: Stripe's PaymentIntent (`pi_...`), Razorpay's "

@@ -15,7 +15,10 @@ if (hashToken) {
 }
 $("token").value = sessionStorage.getItem("adminToken") || "";
 $("token-box").open = !$("token").value;
-$("token").addEventListener("change", () => sessionStorage.setItem("adminToken", $("token").value.trim()));
+$("token").addEventListener("change", () => {
+  sessionStorage.setItem("adminToken", $("token").value.trim());
+  if (!$("list").hidden) search();
+});
 
 // --- talking to the API ------------------------------------------------------------------
 
@@ -139,7 +142,7 @@ function dayStart(value, plusDays) {
 
 function searchFilters() {
   const filters = new URLSearchParams();
-  const text = { orderId: "q-order", customerId: "q-customer", gatewayId: "q-gateway" };
+  const text = { order: "q-order", customer: "q-customer", gatewayRef: "q-gateway" };
   for (const [name, id] of Object.entries(text)) if ($(id).value.trim()) filters.set(name, $(id).value.trim());
   if ($("status").value) filters.set("status", $("status").value);
   if ($("q-provider").value) filters.set("provider", $("q-provider").value);

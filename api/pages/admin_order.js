@@ -115,7 +115,7 @@ async function showTimeline(orderId, at, request) {
 // The order, its payment and refunds, read together; `minPosition` makes the listing
 // (where the customer id comes from) reflect a write this page just made.
 async function loadOrder(orderId, request, minPosition) {
-  const listed = new URLSearchParams({ orderId, limit: "1" });
+  const listed = new URLSearchParams({ order: orderId, limit: "1" });
   if (minPosition) listed.set("minPosition", minPosition);
   const [order, payment, refunds, admin] = await Promise.allSettled([
     get(`/orders/${orderPath(orderId)}`), get(`/orders/${orderPath(orderId)}/payments`),
@@ -126,7 +126,9 @@ async function loadOrder(orderId, request, minPosition) {
   const items = refunds.status === "fulfilled" ? refunds.value.items : [];
   const paid = payment.status === "fulfilled" ? payment.value : null;
   const customer = admin.status === "fulfilled" && admin.value.items[0] ? admin.value.items[0].customerId : "";
-  current = { orderId, order: order.value, payment: paid, refunds: items, left: leftToRefund(paid, items) };
+  // Without the refunds, what is promised to pending ones is unknown: offer no refund.
+  const left = refunds.status === "fulfilled" ? leftToRefund(paid, items) : 0;
+  current = { orderId, order: order.value, payment: paid, refunds: items, left };
   showSummary(order.value, customer, paid);
   showPayment(paid);
   showRefunds(items, order.value.currency);
@@ -288,6 +290,8 @@ async function followRefund(orderId, refundId, request, delay = 500) {
     // reflects every write answered before it began, so the order's status is current too.
     await Promise.all([loadOrder(orderId, request), showTimeline(orderId, $("at").value.trim(), request)]);
     showNotice(`Refund ${refundId} ${refund.status}` + (refund.failureReason ? `: ${refund.failureReason}` : "."));
+  } else if (refund) {
+    showNotice(`Refund ${refundId} is still pending at the provider: open the order again later to see how it ended.`);
   }
 }
 

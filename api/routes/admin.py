@@ -33,9 +33,9 @@ async def list_orders(request: Request) -> Response:
     criteria = OrderSearch(
         status=query.status,
         provider=query.provider,
-        order_id=query.order_id,
-        customer_id=query.customer_id,
-        gateway_id=query.gateway_id,
+        order_id=query.order,
+        customer_id=query.customer,
+        gateway_id=query.gateway_ref,
         created_from=query.created_from,
         created_to=query.created_to,
     )

@@ -99,10 +99,10 @@ def test_admin_search_narrows_by_order_customer_provider_and_time(api: RunningAp
     )
     created = {item["orderId"]: item["createdAt"] for item in everything.json()["items"]}
 
-    assert _listed(api, position, orderId=ids[2]) == [ids[2]]
-    assert _listed(api, position, customerId="cust-1") == [razorpay.json()["orderId"], ids[1]]
+    assert _listed(api, position, order=ids[2]) == [ids[2]]
+    assert _listed(api, position, customer="cust-1") == [razorpay.json()["orderId"], ids[1]]
     assert _listed(api, position, provider="razorpay") == [razorpay.json()["orderId"]]
-    assert _listed(api, position, provider="stripe", customerId="cust-1") == [ids[1]]
+    assert _listed(api, position, provider="stripe", customer="cust-1") == [ids[1]]
     # From inclusive, to exclusive, with any offset: the middle order alone.
     around = {"createdFrom": created[ids[1]], "createdTo": created[ids[2]]}
     assert _listed(api, position, **around) == [ids[1]]
@@ -110,19 +110,19 @@ def test_admin_search_narrows_by_order_customer_provider_and_time(api: RunningAp
     assert _listed(api, position, createdFrom=in_india.isoformat(), createdTo=created[ids[2]]) == [
         ids[1]
     ]
-    assert _listed(api, position, orderId=ids[0], customerId="cust-1") == []
-    assert _listed(api, position, gatewayId="pi_nothing_paid_with_this") == []
+    assert _listed(api, position, order=ids[0], customer="cust-1") == []
+    assert _listed(api, position, gatewayRef="pi_nothing_paid_with_this") == []
 
 
 def test_bad_search_parameters_are_400_naming_each(api: RunningApi) -> None:
     cases: list[tuple[dict[str, str], str]] = [
-        ({"orderId": "not-a-uuid"}, "orderId"),
+        ({"order": "not-a-uuid"}, "order"),
         ({"provider": "paypal"}, "provider"),
-        ({"customerId": ""}, "customerId"),
-        ({"customerId": "x" * 201}, "customerId"),
-        ({"customerId": "bad\u0007bell"}, "customerId"),
-        ({"gatewayId": "pi 1"}, "gatewayId"),
-        ({"gatewayId": "p" * 101}, "gatewayId"),
+        ({"customer": ""}, "customer"),
+        ({"customer": "x" * 201}, "customer"),
+        ({"customer": "bad\u0007bell"}, "customer"),
+        ({"gatewayRef": "pi 1"}, "gatewayRef"),
+        ({"gatewayRef": "p" * 101}, "gatewayRef"),
         ({"createdFrom": "2026-11-21"}, "createdFrom"),
         ({"createdFrom": "2026-11-21T10:00:00"}, "createdFrom"),  # no offset
         ({"createdTo": "yesterday"}, "createdTo"),

@@ -1,4 +1,4 @@
-"""Indexes for the admin search by a provider's id (GET /admin/orders?gatewayId=).
+"""Indexes for the admin search by a provider's id (GET /admin/orders?gatewayRef=).
 
 Revision ID: 0007
 Revises: 0005 (to be re-chained onto 0006 when the parallel slice that adds it merges)

@@ -139,7 +139,7 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     page.get_by_label("Order id").fill("not-an-order")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#error")).to_contain_text("Invalid Request")
-    expect(page.locator("#error")).to_contain_text("orderId: ")
+    expect(page.locator("#error")).to_contain_text("order: ")
     assert visit.dialogs == []
     assert visit.csp_violations() == []
 
@@ -321,7 +321,7 @@ def test_at_a_phones_width_the_console_fits_and_works_by_keyboard(
     # The search is reached and sent with the keyboard alone.
     page.get_by_label("Order id").focus()
     page.keyboard.type(order_id)
-    with page.expect_response(lambda r: f"orderId={order_id}" in r.url) as searched:
+    with page.expect_response(lambda r: f"order={order_id}" in r.url) as searched:
         page.keyboard.press("Enter")
     assert searched.value.status == 200
     expect(page.locator("#orders tbody tr")).to_have_count(1)
