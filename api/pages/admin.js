@@ -17,7 +17,7 @@ $("token").value = sessionStorage.getItem("adminToken") || "";
 $("token-box").open = !$("token").value;
 $("token").addEventListener("change", () => {
   sessionStorage.setItem("adminToken", $("token").value.trim());
-  if (!$("list").hidden) search();
+  if (!$("list").hidden) { listing.fragment = null; showSearch(new URLSearchParams(location.hash.slice(1))); }
 });
 
 // --- talking to the API ------------------------------------------------------------------
@@ -131,7 +131,14 @@ for (const kind of config.reviewKinds) $("review-kind").append(new Option(kind, 
 
 const PAGE_SIZE = 25;
 // cursors[n] fetches page n (null: the first); "Older" goes one further, "Newer" one back.
-const listing = { filters: null, cursors: [null], page: 0, next: null };
+// `fragment` is the search as the address names it, so a search can be linked to and
+// reloaded; null until the first search.
+const listing = { filters: null, fragment: null, cursors: [null], page: 0, next: null };
+// The search form's boxes by their name in the fragment (`order` there opens an order).
+const SEARCH_BOXES = {
+  orderId: "q-order", customer: "q-customer", gatewayRef: "q-gateway", status: "status",
+  provider: "q-provider", from: "q-from", to: "q-to",
+};
 
 // A day in the date boxes is a day of the browser's time zone, sent as an RFC 3339
 // instant: "from" its first moment, "until" the first moment of the day after (exclusive).
@@ -172,22 +179,49 @@ async function showPage(page) {
     fill("orders", found.items.map(orderRow));
     $("list-note").textContent = found.items.length ? "" : "No order matches.";
     $("page-number").textContent = page || found.nextCursor ? `Page ${page + 1}` : "";
-  } catch (error) { showError(error); }
-  finally {
+  } catch (error) {
+    // No rows under an error: they would read as the answer to the search that failed.
+    fill("orders", []);
+    $("list-note").textContent = "";
+    showError(error);
+  } finally {
     $("load").disabled = false;
     $("newer").disabled = listing.page === 0;
     $("more").disabled = !listing.next;
   }
 }
 
+function formFragment() {
+  const fragment = new URLSearchParams();
+  for (const [name, id] of Object.entries(SEARCH_BOXES)) if ($(id).value.trim()) fragment.set(name, $(id).value.trim());
+  return String(fragment);
+}
+
 function search() {
   listing.filters = searchFilters();
+  listing.fragment = formFragment();
   listing.cursors = [null];
+  for (const link of ["nav-orders", "back"]) $(link).href = "#" + listing.fragment;
   showPage(0);
 }
 
-$("search").addEventListener("submit", (event) => { event.preventDefault(); search(); });
-$("clear").addEventListener("click", () => { $("search").reset(); search(); });
+// The search the address names: its boxes filled in, and run unless it is on screen.
+function showSearch(wanted) {
+  const fragment = new URLSearchParams();
+  for (const name of Object.keys(SEARCH_BOXES)) if (wanted.get(name)) fragment.set(name, wanted.get(name));
+  if (listing.fragment === String(fragment) || !$("token").value) return;
+  for (const [name, id] of Object.entries(SEARCH_BOXES)) $(id).value = fragment.get(name) || "";
+  search();
+}
+
+// A search goes through the address (so Back, reload and a shared link show it again).
+function submitSearch() {
+  const next = formFragment();
+  if (next === location.hash.slice(1)) search(); else location.hash = next;
+}
+
+$("search").addEventListener("submit", (event) => { event.preventDefault(); submitSearch(); });
+$("clear").addEventListener("click", () => { $("search").reset(); submitSearch(); });
 $("more").addEventListener("click", () => {
   listing.cursors[listing.page + 1] = listing.next;
   showPage(listing.page + 1);

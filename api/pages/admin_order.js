@@ -315,7 +315,7 @@ async function route() {
   for (const [link, active] of [["nav-orders", view !== "reviews"], ["nav-reviews", view === "reviews"]]) {
     if (active) $(link).setAttribute("aria-current", "page"); else $(link).removeAttribute("aria-current");
   }
-  if (view === "list" && listing.filters === null && $("token").value) search();
+  if (view === "list") showSearch(wanted);
   if (view === "reviews") showReviews();
   if (view !== "detail") { current = null; return; }
   showError(null);

@@ -109,6 +109,12 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     expect(page.locator("#orders tbody tr")).to_have_count(2)
     assert listed_ids(page) == [placed[10], placed[3]]
     assert {row[2] for row in table(page, "#orders")} == {"CANCELLED"}
+    # The search is in the address: a reload (or a link someone shared) shows it again.
+    expect(page).to_have_url(re.compile(r"/admin#status=CANCELLED$"))
+    page.reload()
+    expect(page.get_by_label("Status")).to_have_value("CANCELLED")
+    expect(page.locator("#orders tbody tr")).to_have_count(2)
+    assert listed_ids(page) == [placed[10], placed[3]]
     # A day range around today keeps them; from a day to come there is nothing.
     page.get_by_label("Placed from").fill("2000-01-01")
     page.get_by_label("Placed until").fill("2099-12-31")
@@ -134,6 +140,14 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     assert row[:3] == [yen, buyer, "PENDING_PAYMENT"]
     assert row[4] == "¥3,000"
     assert text(page, "#error") == ""
+    # Into the order and back: the search it was found by is still there.
+    page.get_by_role("link", name=yen).click()
+    expect(page.locator("#summary")).to_contain_text("¥3,000")
+    assert table(page, "#lines") == [["SKU-JPY", "vendor-j", "2", "¥1,500", "¥3,000"]]
+    page.get_by_role("link", name="Back to orders").click()
+    expect(page).to_have_url(re.compile(rf"/admin#orderId={yen}$"))
+    expect(page.get_by_label("Order id")).to_have_value(yen)
+    assert listed_ids(page) == [yen]
 
     # What is not an order id is the API's 400, shown with the parameter it names.
     page.get_by_label("Order id").fill("not-an-order")
