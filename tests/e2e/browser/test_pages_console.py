@@ -23,6 +23,7 @@ from tests.waiting import wait_until
 
 PAGE_SIZE = 25  # the console's page of orders
 PHONE = ViewportSize(width=390, height=844)
+REASON = "one <b>cup</b> arrived broken"  # markup an operator typed shows as typed
 
 
 @dataclass
@@ -217,7 +218,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
 
     # A part: what goes back and what stays, confirmed once however often it is clicked.
     page.get_by_label("Refund amount").fill("10")
-    page.get_by_label("Reason").fill("one cup arrived broken")
+    page.get_by_label("Reason").fill(REASON)
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text("Refund $10.00 of $25.00 left to refund")
     expect(page.locator("#refund-detail")).to_contain_text("afterwards: $15.00")
@@ -236,7 +237,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     expect(page.locator("#notice")).to_contain_text("requested")
     expect(refund_rows.locator("td").nth(2)).to_have_text("succeeded")
     lost, posted = sent.to("POST", refunds_path)
-    assert posted.post_data_json == {"amount": 1000, "reason": "one cup arrived broken"}
+    assert posted.post_data_json == {"amount": 1000, "reason": REASON}
     assert lost.post_data_json == posted.post_data_json
     key = posted.headers["idempotency-key"]
     assert lost.headers["idempotency-key"] == key
@@ -245,7 +246,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
         "$10.00",
         "succeeded",
         "requested",
-        "one cup arrived broken",
+        REASON,
         "admin:ops",
     ]
     assert [r["status"] for r in shop.refunds(paid.order_id)] == ["succeeded"]
@@ -253,6 +254,9 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     assert left_to_refund(page) == "$15.00"
     asked = page.locator("#timeline tbody tr").filter(has_text="Payment.RefundRequested")
     expect(asked.locator("td").nth(1)).to_have_text("admin:ops")
+    expect(asked.locator("td").nth(4)).to_contain_text(REASON)
+    # The reason's markup is text wherever it shows.
+    assert page.locator("#detail b, #notice b").count() == 0
 
     # The rest goes back elsewhere while the confirmation is open: the engine refuses (409)
     # what the person confirmed, shown as the problem it is; the key was the refund's own.
