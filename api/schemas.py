@@ -9,11 +9,12 @@ sku) are deliberately not schema rules: the domain answers those with 422.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,7 +25,9 @@ from pydantic import (
     StringConstraints,
     Tag,
     TypeAdapter,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -157,11 +160,57 @@ class ReadQuery(QueryModel):
     min_position: LogPosition | None = None
 
 
+def _in_utc(moment: datetime) -> datetime:
+    # An instant a day's offset from year 1 or 9999 has no UTC form: 400, not a 500.
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
+
+
+# RFC 3339: a date, a time and an offset (`Z` or `+05:30`); a naive time is refused.
+SearchInstant = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-21T00:00:00Z"]}),
+]
+# A provider's ids are visible ASCII (`pi_3Q...`, `order_P...`, `pay_P...`).
+GatewayRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+]
+CustomerId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=bounds.MAX_CUSTOMER_ID, pattern=bounds.TEXT_PATTERN),
+]
+
+
 class AdminOrdersQuery(QueryModel):
+    """GET /admin/orders: every filter given narrows the list (they combine with AND)."""
+
     status: OrderStatusName | None = None
+    provider: ProviderName | None = None
+    order: UUID | None = Field(None, description="Exactly this order")
+    customer: CustomerId | None = Field(None, description="Exactly this customer's orders")
+    gateway_ref: GatewayRef | None = Field(
+        None,
+        description=(
+            "A provider's id of the payment: Stripe's PaymentIntent (`pi_...`), Razorpay's "
+            "order (`order_...`) or captured payment (`pay_...`)"
+        ),
+    )
+    created_from: SearchInstant | None = Field(None, description="Placed at or after (RFC 3339)")
+    created_to: SearchInstant | None = Field(None, description="Placed before (RFC 3339)")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
     min_position: LogPosition | None = None
+
+    @field_validator("created_to")
+    @classmethod
+    def _after_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("created_from")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be later than createdFrom")
+        return value
 
 
 class CustomerOrdersQuery(QueryModel):

@@ -32,6 +32,49 @@ class InvalidCursor(ValueError):
 
 
 @dataclass(frozen=True)
+class OrderSearch:
+    """What the admin listing narrows to; every criterion given must hold (AND).
+
+    ``gateway_id`` is a provider's own id for the payment (its order or intent, or the
+    captured payment) as the payments view holds it. ``created_from`` is inclusive,
+    ``created_to`` exclusive, so consecutive ranges never list an order twice.
+    """
+
+    status: str | None = None
+    provider: str | None = None
+    order_id: UUID | None = None
+    customer_id: str | None = None
+    gateway_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def conditions(self) -> Conditions:
+        c = order_view.c
+        where: Conditions = []
+        if self.order_id is not None:
+            where.append(c.order_id == self.order_id)
+        if self.customer_id is not None:
+            where.append(c.customer_id == self.customer_id)
+        if self.status is not None:
+            where.append(c.status == self.status)
+        if self.provider is not None:
+            where.append(c.provider == self.provider)
+        if self.created_from is not None:
+            where.append(c.created_at >= self.created_from)
+        if self.created_to is not None:
+            where.append(c.created_at < self.created_to)
+        if self.gateway_id is not None:
+            p = payment_status_view.c
+            paid_by = sa.select(p.order_id).where(
+                sa.or_(
+                    p.gateway_order_id == self.gateway_id, p.gateway_payment_id == self.gateway_id
+                )
+            )
+            where.append(c.order_id.in_(paid_by))
+        return where
+
+
+@dataclass(frozen=True)
 class OrderRecord:
     """An order document and, apart from it, its owner for the ownership check."""
 
@@ -120,8 +163,19 @@ class OrderQueries:
 
         Items are order documents plus ``customerId`` (the listing is for admins).
         """
-        where: Conditions = [] if status is None else [order_view.c.status == status]
-        rows, next_cursor = self._page(where, limit, cursor)
+        return self.search(OrderSearch(status=status), limit, cursor)
+
+    def search(
+        self, criteria: OrderSearch, limit: int = 50, cursor: str | None = None
+    ) -> tuple[Documents, str | None]:
+        """The orders ``criteria`` admits, newest first, keyset-paginated like ``list``.
+
+        A cursor names a place in the one newest-first order of all orders, not a page of
+        one search: the next page holds the matching orders after it, so a page boundary
+        stays right however the filters narrow (and an order that starts matching behind
+        the cursor is not listed twice).
+        """
+        rows, next_cursor = self._page(criteria.conditions(), limit, cursor)
         return [order_document(r) | {"customerId": r["customer_id"]} for r in rows], next_cursor
 
     def list_for_customer(

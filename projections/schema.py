@@ -83,7 +83,7 @@ def order_view_table(metadata: sa.MetaData, name: str = "order_view") -> sa.Tabl
 
 
 def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status_view") -> sa.Table:
-    return sa.Table(
+    table = sa.Table(
         name,
         metadata,
         sa.Column("order_id", UUID(as_uuid=True), primary_key=True),
@@ -110,6 +110,11 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
         sa.Column("capture_method", sa.Text, nullable=False, server_default="automatic"),
         sa.Column("paid_amount", sa.BigInteger),
     )
+    # The admin search by a provider's id (GET /admin/orders?gatewayRef=): what support is
+    # handed from a provider's dashboard. Revision 0007 added them.
+    sa.Index(f"ix_{name}_gateway_order", table.c.gateway_order_id)
+    sa.Index(f"ix_{name}_gateway_payment", table.c.gateway_payment_id)
+    return table
 
 
 def product_view_table(metadata: sa.MetaData, name: str = "product_view") -> sa.Table:

@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 from importlib import resources
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 from starlette.requests import Request
@@ -24,15 +24,18 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from api.pages.docs import docs_page
+from api.schemas import CaptureReview
 from api.services import services_of
+from domain import OrderStatus, Provider
 from domain.money import ISO_4217_EXPONENTS
+from domain.payment import OWN_CAPTURE_REFUNDS
 
 # Real Razorpay (no sandbox configured): checkout.js is loaded from its CDN and opens its
 # modal in a frame on the API's origin.
 RAZORPAY_CHECKOUT_JS = "https://checkout.razorpay.com"
 RAZORPAY_CHECKOUT_FRAME = "https://api.razorpay.com"
 
-_PLACEHOLDER = re.compile(r"__(NONCE|CONFIG)__")
+_PLACEHOLDER = re.compile(r"__(NONCE|CONFIG|SCRIPT)__")
 
 
 def content_security_policy(nonce: str, *, razorpay_checkout_js: bool = False) -> str:
@@ -84,11 +87,23 @@ def _embed(config: dict[str, Any]) -> str:
     return json.dumps(config).replace("<", "\\u003c")
 
 
-def _render(name: str, nonce: str, config: dict[str, Any]) -> str:
-    """The page with its placeholders filled in one pass, so no value is ever re-scanned."""
-    template = resources.files("api.pages").joinpath(name).read_text(encoding="utf-8")
-    values = {"NONCE": nonce, "CONFIG": _embed(config)}
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+def _page_file(name: str) -> str:
+    return resources.files("api.pages").joinpath(name).read_text(encoding="utf-8")
+
+
+def _render(name: str, nonce: str, config: dict[str, Any], scripts: tuple[str, ...] = ()) -> str:
+    """The page with its placeholders filled in one pass, so no value is ever re-scanned.
+
+    ``scripts`` name files of the page's own script, put in order into its one inline
+    script under the page's nonce: the one policy every page has holds, and each file
+    stays a readable size.
+    """
+    values = {
+        "NONCE": nonce,
+        "CONFIG": _embed(config),
+        "SCRIPT": "\n".join(_page_file(script) for script in scripts),
+    }
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], _page_file(name))
 
 
 def _nonce() -> str:
@@ -120,9 +135,32 @@ async def storefront(request: Request) -> HTMLResponse:
     return HTMLResponse(html, headers=_headers(nonce, razorpay_checkout_js=not base))
 
 
+def _offered_operations(document: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """operationId -> method and path of every operation the served API has.
+
+    The console shows an action only when its operation is here, so a button never
+    appears before the engine it runs on offers the endpoint.
+    """
+    return {
+        operation["operationId"]: {"method": method.upper(), "path": path}
+        for path, methods in document.get("paths", {}).items()
+        for method, operation in methods.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+
+
 async def admin_console(request: Request) -> HTMLResponse:
     nonce = _nonce()
-    html = _render("admin.html", nonce, {"currencyExponents": ISO_4217_EXPONENTS})
+    config = {
+        "currencyExponents": ISO_4217_EXPONENTS,
+        "orderStatuses": [status.value for status in OrderStatus],
+        "providers": [provider.value for provider in Provider],
+        "reviewKinds": list(get_args(CaptureReview.model_fields["kind"].annotation)),
+        # Refunds that give back the order's own capture (the rest refund extra charges).
+        "ownCaptureRefundKinds": sorted(kind.value for kind in OWN_CAPTURE_REFUNDS),
+        "operations": _offered_operations(request.app.state.openapi),
+    }
+    html = _render("admin.html", nonce, config, scripts=("admin.js", "admin_order.js"))
     return HTMLResponse(html, headers=_headers(nonce))
 
 

@@ -32,7 +32,7 @@ from api.services import ApiServices, services_of
 from api.validation import invalid_request, parse_body, validate_query
 from domain import actors
 from projections import OrdersView, ReviewsView
-from projections.queries import InvalidCursor
+from projections.queries import InvalidCursor, OrderSearch
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +42,18 @@ async def list_orders(request: Request) -> Response:
     query = validate_query(AdminOrdersQuery, request.query_params)
     await await_views(request, [OrdersView.name], query.min_position)
     queries = services_of(request).order_queries
+    criteria = OrderSearch(
+        status=query.status,
+        provider=query.provider,
+        order_id=query.order,
+        customer_id=query.customer,
+        gateway_id=query.gateway_ref,
+        created_from=query.created_from,
+        created_to=query.created_to,
+    )
     try:
         items, next_cursor = await run_in_threadpool(
-            queries.list, query.status, query.limit, query.cursor
+            queries.search, criteria, query.limit, query.cursor
         )
     except InvalidCursor as exc:
         raise invalid_request(str(exc), [{"field": "cursor", "message": str(exc)}]) from None
@@ -119,12 +128,21 @@ OPERATIONS = [
         "/admin/orders",
         list_orders,
         operation_id="listOrders",
-        summary="Orders, newest first, optionally by status; follow nextCursor for more.",
+        summary=(
+            "Orders, newest first, found by id, customer, a provider's id, status, provider "
+            "or placing time; follow nextCursor for more."
+        ),
         access=Access.ADMIN,
         roles=(ADMIN, AUDITOR),
         description=(
-            "A list: it reflects a write only when given its position (`X-Log-Position` or "
-            "`minPosition`). A malformed or foreign `cursor` is 400."
+            "Every filter given narrows the list (AND); none lists every order. `createdFrom` "
+            "is inclusive and `createdTo` exclusive, both RFC 3339 with an offset; "
+            "`createdTo` must be later than `createdFrom`. The engine keeps no e-mail "
+            "address, so there is no search by one. `nextCursor` names a place in the "
+            "newest-first order: pass it with the same filters for the next page. A list: "
+            "it reflects a write only when given its position (`X-Log-Position` or "
+            "`minPosition`). A bad filter, or a malformed or foreign `cursor`, is 400 "
+            "naming the parameter."
         ),
         query=AdminOrdersQuery,
         response=OrderPage,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from tests.e2e.conftest import RunningApi
@@ -78,6 +80,63 @@ def test_bad_listing_parameters_are_400(
     response = api.client.get("/admin/orders", params=params, headers=api.admin())
     assert response.status_code == 400
     assert field in [error["field"] for error in response.json()["errors"]]
+
+
+def _listed(api: RunningApi, position: str, **params: str) -> list[str]:
+    response = api.client.get(
+        "/admin/orders", params=params | {"minPosition": position}, headers=api.admin()
+    )
+    assert response.status_code == 200, response.text
+    return [item["orderId"] for item in response.json()["items"]]
+
+
+def test_admin_search_narrows_by_order_customer_provider_and_time(api: RunningApi) -> None:
+    ids, _ = _place(api, 3)
+    razorpay = api.checkout("cust-1", [{"sku": "SKU-2", "quantity": 1}], provider="razorpay")
+    position = razorpay.headers["X-Log-Position"]
+    everything = api.client.get(
+        "/admin/orders", params={"minPosition": position}, headers=api.admin()
+    )
+    created = {item["orderId"]: item["createdAt"] for item in everything.json()["items"]}
+
+    assert _listed(api, position, order=ids[2]) == [ids[2]]
+    assert _listed(api, position, customer="cust-1") == [razorpay.json()["orderId"], ids[1]]
+    assert _listed(api, position, provider="razorpay") == [razorpay.json()["orderId"]]
+    assert _listed(api, position, provider="stripe", customer="cust-1") == [ids[1]]
+    # From inclusive, to exclusive, with any offset: the middle order alone.
+    around = {"createdFrom": created[ids[1]], "createdTo": created[ids[2]]}
+    assert _listed(api, position, **around) == [ids[1]]
+    in_india = datetime.fromisoformat(created[ids[1]]).astimezone(timezone(timedelta(hours=5.5)))
+    assert _listed(api, position, createdFrom=in_india.isoformat(), createdTo=created[ids[2]]) == [
+        ids[1]
+    ]
+    assert _listed(api, position, order=ids[0], customer="cust-1") == []
+    assert _listed(api, position, gatewayRef="pi_nothing_paid_with_this") == []
+
+
+def test_bad_search_parameters_are_400_naming_each(api: RunningApi) -> None:
+    cases: list[tuple[dict[str, str], str]] = [
+        ({"order": "not-a-uuid"}, "order"),
+        ({"provider": "paypal"}, "provider"),
+        ({"customer": ""}, "customer"),
+        ({"customer": "x" * 201}, "customer"),
+        ({"customer": "bad\u0007bell"}, "customer"),
+        ({"gatewayRef": "pi 1"}, "gatewayRef"),
+        ({"gatewayRef": "p" * 101}, "gatewayRef"),
+        ({"createdFrom": "2026-11-21"}, "createdFrom"),
+        ({"createdFrom": "2026-11-21T10:00:00"}, "createdFrom"),  # no offset
+        ({"createdTo": "yesterday"}, "createdTo"),
+        ({"createdFrom": "0001-01-01T00:00:00+05:00"}, "createdFrom"),
+        (
+            {"createdFrom": "2026-11-21T10:00:00Z", "createdTo": "2026-11-21T10:00:00Z"},
+            "createdTo",
+        ),
+    ]
+    for params, field in cases:
+        response = api.client.get("/admin/orders", params=params, headers=api.admin())
+        assert response.status_code == 400, (params, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [error["field"] for error in response.json()["errors"]] == [field], params
 
 
 def test_admin_upserts_one_product_or_a_list(api: RunningApi) -> None:

@@ -7,8 +7,9 @@ cannot download its own here. A missing browser fails the tests, it never skips 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,9 +20,11 @@ from playwright.sync_api import (
     Dialog,
     Page,
     Playwright,
+    ViewportSize,
     expect,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.payment_shop import WAIT
 from tests.e2e.payment_shop import open_shop as open_shop
@@ -106,18 +109,54 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 OpenVisit = Callable[..., Visit]
 
+_PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(_PHASES, {})[report.when] = report
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    phases = request.node.stash.get(_PHASES, {})
+    return any(report.failed for report in phases.values())
+
+
+def _keep_screenshots(request: pytest.FixtureRequest, pages: list[Page]) -> None:
+    """What each tab of a failed test showed, in .pytest-tmp/screenshots (`make test`'s
+    basetemp, which the next run clears)."""
+    folder = request.config.rootpath / ".pytest-tmp" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
+    for n, page in enumerate(pages):
+        path = folder / f"{name}-{n}.png"
+        try:
+            page.screenshot(path=str(path), full_page=True)
+        except PlaywrightError as exc:  # a tab that crashed or closed has nothing to show
+            print(f"no screenshot of tab {n}: {exc}")
+        else:
+            print(f"screenshot of tab {n}: {path}")
+
 
 @pytest.fixture
-def open_visit(browser: Browser) -> Iterator[OpenVisit]:
+def open_visit(browser: Browser, request: pytest.FixtureRequest) -> Iterator[OpenVisit]:
     """A new tab in a fresh context; ``bypass_csp=True`` ignores the pages' policy, to see
-    what their own escaping holds without it."""
+    what their own escaping holds without it; ``viewport`` sets its size (a phone's:
+    390 x 844). A failed test leaves a screenshot of every tab it opened."""
     contexts: list[BrowserContext] = []
+    pages: list[Page] = []
 
-    def open_(*, bypass_csp: bool = False) -> Visit:
-        context = browser.new_context(locale="en-US", bypass_csp=bypass_csp)
+    def open_(*, bypass_csp: bool = False, viewport: ViewportSize | None = None) -> Visit:
+        size = viewport or ViewportSize(width=1280, height=720)
+        context = browser.new_context(locale="en-US", bypass_csp=bypass_csp, viewport=size)
         contexts.append(context)
         context.add_init_script(_REPORT_VIOLATIONS)
         page = context.new_page()
+        pages.append(page)
         page.set_default_timeout(WAIT * 1000)
         found = Visit(page)
         page.on("dialog", found._on_dialog)
@@ -126,6 +165,8 @@ def open_visit(browser: Browser) -> Iterator[OpenVisit]:
         return found
 
     yield open_
+    if _failed(request):
+        _keep_screenshots(request, pages)
     for context in contexts:
         context.close()
 

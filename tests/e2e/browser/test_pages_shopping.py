@@ -1,5 +1,6 @@
 """A person shops on the storefront, pays on the provider's hosted test page, sees the
-order confirmed, and an admin refunds it from the console; all under the pages' policy."""
+order confirmed, and an admin refunds it from the console after confirming what goes back;
+all under the pages' policy."""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ from tests.e2e.browser.conftest import OpenVisit, Visit
 from tests.e2e.browser.demo_pages import admin_link, storefront_link, table, text
 from tests.e2e.payment_shop import OpenShop, PaymentShop, customer
 from tests.waiting import wait_until
-
-REFUND_PROMPT = "Reason for the refund (kept on the order's record):"
-REFUND_ALL = "Refund everything still refundable on this order?"
 
 
 def check_out(page: Page, quantities: dict[str, str], provider: str) -> str:
@@ -43,19 +41,13 @@ def wait_refunds(shop: PaymentShop, order_id: str, count: int) -> list[dict[str,
     return found
 
 
-def reload_until(page: Page, status: str) -> None:
-    """Press Load until the order view shows the status (it follows the webhooks)."""
-
-    def shown() -> bool:
-        page.get_by_role("button", name="Load").click()
-        cells = page.get_by_role("cell", name=status, exact=True)
-        try:
-            expect(cells).to_be_visible(timeout=1000)
-        except AssertionError:
-            return False
-        return True
-
-    wait_until(shown, timeout=20, what=f"the console showing {status}")
+def refund_from_console(page: Page, amount: str, reason: str, confirmation: str) -> None:
+    page.get_by_label("Refund amount").fill(amount)
+    page.get_by_label("Reason").fill(reason)
+    page.get_by_role("button", name="Review refund").click()
+    expect(page.locator("#refund-summary")).to_have_text(confirmation)
+    page.get_by_role("button", name="Confirm refund").click()
+    expect(page.locator("#refund-confirm")).to_be_hidden()
 
 
 def test_customer_pays_on_stripe_checkout_and_admin_refunds(
@@ -80,30 +72,32 @@ def test_customer_pays_on_stripe_checkout_and_admin_refunds(
     assert_clean(store)
 
     admin = open_visit()
-    admin.prompt_answer = "one cup arrived broken"
     admin.page.goto(admin_link(shop.api))
     expect(admin.page.get_by_role("cell", name=order_id)).to_be_visible()
     [row] = table(admin.page, "#orders")
     assert row[:5] == [order_id, buyer, "PAYMENT_CONFIRMED", "succeeded (stripe)", "$25.00"]
+    admin.page.get_by_role("link", name=order_id).click()
 
     # Part of it, typed as the console shows amounts: 5.00 dollars are 500 cents.
-    admin.page.get_by_label("Refund amount in USD").fill("5.00")
-    admin.page.get_by_role("button", name="Refund").click()
-    requested = re.compile(r"^refund \S+ of \$5\.00 requested$")
-    expect(admin.page.locator("#error")).to_have_text(requested)
-    assert admin.dialogs == [("prompt", REFUND_PROMPT)]
+    refund_from_console(
+        admin.page, "5.00", "one cup arrived broken", "Refund $5.00 of $25.00 left to refund"
+    )
+    expect(admin.page.locator("#notice")).to_have_text(re.compile(r"^Refund \S+ succeeded\.$"))
     [partial] = wait_refunds(shop, order_id, 1)
     assert (partial["amount"], partial["reason"]) == (500, "one cup arrived broken")
+    status = admin.page.locator("#summary tr").filter(has_text="Status").locator("td")
+    expect(status).to_have_text("PARTIALLY_REFUNDED")
 
-    # The rest: no amount means everything still refundable, which the console confirms.
-    reload_until(admin.page, "PARTIALLY_REFUNDED")
-    admin.prompt_answer = "customer returned the rest"
-    admin.page.get_by_role("button", name="Refund").click()
-    expect(admin.page.locator("#error")).to_have_text(re.compile(r"of \$20\.00 requested$"))
-    assert admin.dialogs[1:] == [("confirm", REFUND_ALL), ("prompt", REFUND_PROMPT)]
-    wait_refunds(shop, order_id, 2)
-    reload_until(admin.page, "REFUNDED")
-    expect(admin.page.get_by_role("button", name="Refund")).to_have_count(0)
+    # The rest: an empty amount is everything left, which the confirmation says in full.
+    refund_from_console(admin.page, "", "customer returned the rest", "Full refund of $20.00")
+    expect(admin.page.locator("#notice")).to_have_text(re.compile(r"^Refund \S+ succeeded\.$"))
+    [_, rest] = wait_refunds(shop, order_id, 2)
+    assert (rest["amount"], rest["reason"]) == (2000, "customer returned the rest")
+    expect(status).to_have_text("REFUNDED")
+    # Nothing is left to refund: the console offers no refund any more.
+    expect(admin.page.get_by_role("button", name="Review refund")).to_be_hidden()
+    expect(admin.page.locator("#no-actions")).to_be_visible()
+    assert admin.dialogs == []
     assert_clean(admin)
 
 
@@ -117,10 +111,17 @@ def test_amount_not_in_the_currency_is_refused_before_any_refund(
     assert shop.confirm_card(intent) == "succeeded"
     shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
 
-    visit.page.goto(admin_link(shop.api))
-    visit.page.get_by_label("Refund amount in USD").fill("5.001")
-    visit.page.get_by_role("button", name="Refund").click()
-    expect(visit.page.locator("#error")).to_have_text("not an amount in USD: 5.001")
+    posts: list[str] = []
+    visit.page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    visit.page.goto(f"{admin_link(shop.api)}&order={order_id}")
+    visit.page.get_by_label("Refund amount").fill("5.001")
+    visit.page.get_by_label("Reason").fill("a fraction of a cent")
+    visit.page.get_by_role("button", name="Review refund").click()
+    expect(visit.page.locator("#error")).to_have_text(
+        'Not an amount in USD: "5.001" (a positive number with at most 2 decimals).'
+    )
+    expect(visit.page.locator("#refund-confirm")).to_be_hidden()
+    assert posts == []
     assert visit.dialogs == []
     assert shop.refunds(order_id) == []
     assert_clean(visit)

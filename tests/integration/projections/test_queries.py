@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 from application.application import CheckoutApplication
 from projections import ALL_PROJECTIONS
-from projections.queries import InvalidCursor, OrderQueries
+from projections.queries import InvalidCursor, OrderQueries, OrderSearch
 from projections.runner import ProjectionRunner
-from projections.schema import order_view
+from projections.schema import order_view, payment_status_view
 from tests.integration.projections.histories import Histories, expired_by
 
 SAME_MOMENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -104,3 +104,107 @@ def test_expired_orders_are_the_unpaid_ones_past_their_expiry(
     assert OrderQueries(db).expired_orders(now, limit=10) == [older.id, overdue.id]
     assert OrderQueries(db).expired_orders(now, limit=1) == [older.id]
     assert OrderQueries(db).expired_orders(now - timedelta(days=1), limit=10) == []
+
+
+def add_searchable_rows(db: Engine, count: int) -> list[dict[str, Any]]:
+    """Orders an hour apart (some tied), alternating providers and statuses, each with a
+    payment row naming its provider's ids."""
+    orders, payments = [], []
+    for n in range(count):
+        created = SAME_MOMENT + timedelta(hours=n // 2)  # pairs tie on created_at
+        order_id, payment_id = uuid4(), uuid4()
+        provider = "stripe" if n % 2 else "razorpay"
+        status = "CANCELLED" if n % 3 == 0 else "PAYMENT_CONFIRMED"
+        orders.append(
+            {
+                "order_id": order_id,
+                "customer_id": f"searcher-{n % 4}",
+                "status": status,
+                "amount": 100 + n,
+                "currency": "USD",
+                "lines": [],
+                "payment_id": payment_id,
+                "provider": provider,
+                "payment_status": "succeeded",
+                "refunded_amount": 0,
+                "created_at": created,
+                "updated_at": created,
+                "expires_at": created,
+                "payment_refunds_pending": {},
+                "payment_refunded_amount": 0,
+            }
+        )
+        payments.append(
+            {
+                "order_id": order_id,
+                "payment_id": payment_id,
+                "customer_id": f"searcher-{n % 4}",
+                "status": "succeeded",
+                "provider": provider,
+                "amount": 100 + n,
+                "currency": "USD",
+                "gateway_order_id": f"order_{n}",
+                "gateway_payment_id": f"pay_{n}",
+                "refunded_amount": 0,
+                "updated_at": created,
+                "refunds_pending": {},
+            }
+        )
+    with db.begin() as conn:
+        conn.execute(sa.insert(order_view), orders)
+        conn.execute(sa.insert(payment_status_view), payments)
+    return orders
+
+
+def search_all(queries: OrderQueries, criteria: OrderSearch, limit: int) -> list[str]:
+    items, cursor = queries.search(criteria, limit)
+    while cursor is not None:
+        page, cursor = queries.search(criteria, limit, cursor)
+        assert page, "a cursor is only handed out when another page exists"
+        items += page
+    return [item["orderId"] for item in items]
+
+
+def newest_first(rows: list[dict[str, Any]]) -> list[str]:
+    ordered = sorted(rows, key=lambda r: (r["created_at"], r["order_id"]), reverse=True)
+    return [str(row["order_id"]) for row in ordered]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 50])
+def test_a_search_pages_through_exactly_the_matching_orders(db: Engine, limit: int) -> None:
+    rows = add_searchable_rows(db, 14)
+    queries = OrderQueries(db)
+    start, end = SAME_MOMENT + timedelta(hours=1), SAME_MOMENT + timedelta(hours=5)
+    searches = {
+        OrderSearch(): rows,
+        OrderSearch(status="CANCELLED"): [r for r in rows if r["status"] == "CANCELLED"],
+        OrderSearch(provider="stripe"): [r for r in rows if r["provider"] == "stripe"],
+        OrderSearch(customer_id="searcher-1"): [
+            r for r in rows if r["customer_id"] == "searcher-1"
+        ],
+        OrderSearch(created_from=start, created_to=end): [
+            r for r in rows if start <= r["created_at"] < end
+        ],
+        OrderSearch(provider="razorpay", status="PAYMENT_CONFIRMED", created_from=start): [
+            r
+            for r in rows
+            if r["provider"] == "razorpay"
+            and r["status"] == "PAYMENT_CONFIRMED"
+            and r["created_at"] >= start
+        ],
+        OrderSearch(order_id=rows[5]["order_id"]): [rows[5]],
+        OrderSearch(order_id=rows[5]["order_id"], status="CANCELLED"): [],
+    }
+    for criteria, expected in searches.items():
+        assert search_all(queries, criteria, limit) == newest_first(expected), criteria
+
+
+def test_a_providers_id_finds_the_order_it_paid_for(db: Engine) -> None:
+    rows = add_searchable_rows(db, 6)
+    queries = OrderQueries(db)
+    for gateway_id in ("order_4", "pay_4"):
+        items, cursor = queries.search(OrderSearch(gateway_id=gateway_id))
+        assert [item["orderId"] for item in items] == [str(rows[4]["order_id"])]
+        assert cursor is None
+    assert queries.search(OrderSearch(gateway_id="pay_4", provider="stripe"))[0] == []
+    assert queries.search(OrderSearch(gateway_id="pay_"))[0] == []  # exact, not a prefix
