@@ -111,7 +111,7 @@ def payment_status_view_table(metadata: sa.MetaData, name: str = "payment_status
         sa.Column("paid_amount", sa.BigInteger),
     )
     # The admin search by a provider's id (GET /admin/orders?gatewayRef=): what support is
-    # handed from a provider's dashboard. Revision 0007 added them.
+    # handed from a provider's dashboard. Revision 0009 added them.
     sa.Index(f"ix_{name}_gateway_order", table.c.gateway_order_id)
     sa.Index(f"ix_{name}_gateway_payment", table.c.gateway_payment_id)
     return table

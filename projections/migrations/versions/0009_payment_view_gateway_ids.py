@@ -1,7 +1,7 @@
 """Indexes for the admin search by a provider's id (GET /admin/orders?gatewayRef=).
 
-Revision ID: 0007
-Revises: 0005 (to be re-chained onto 0006 when the parallel slice that adds it merges)
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 
 Support is handed a Stripe PaymentIntent (`pi_...`) or a Razorpay order or payment id
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
