@@ -71,7 +71,7 @@ def test_the_walkthrough_runs_end_to_end(short_window_run: Run) -> None:
     assert "payment window expired" in lines
     # Manual capture: authorized, captured once (202), a second capture refused (409).
     assert "requires_capture" in lines
-    assert ["202", "409"] == [line for line in lines if line in ("202", "409")]
+    assert [line for line in lines if line in ("202", "409")] == ["202", "409"]
     # Reconciliation: the lost capture applied, the mismatch resolved by a person.
     assert any("missed_capture 1" in line for line in lines)
     assert any("amount_mismatch 1" in line for line in lines)
