@@ -565,6 +565,39 @@ class RefundAccepted(ResponseModel):
     status: Literal["pending"]
 
 
+class MarkBody(RequestModel):
+    """POST /admin/orders/{orderId}/marks: an operator's decision on the order, on record."""
+
+    mark: Literal["note", "fulfilled_manually", "hold", "release", "paid_out_of_band"] = Field(
+        description=(
+            "`note`, `fulfilled_manually`: recorded, nothing else changes; `hold`: no capture "
+            "while held, published on orders.held; `release`: ends the hold; "
+            "`paid_out_of_band`: an unpaid order was paid outside the providers (needs "
+            "`evidence`): it is confirmed and OrderConfirmed published, and the provider's "
+            "objects are closed"
+        )
+    )
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=bounds.MAX_REASON, pattern=r"\S"),
+        _bounded(description="No control characters (422 otherwise)."),
+    ]
+    evidence: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+            _bounded(description="What proves it, e.g. a bank transfer's reference."),
+        ]
+        | None
+    ) = None
+
+
+class MarkOut(ResponseModel):
+    mark_id: str
+    order_id: UUID
+    mark: str
+
+
 class CaptureAccepted(ResponseModel):
     capture_id: str
     order_id: UUID

@@ -22,6 +22,7 @@ from application.checkout import Checkout
 from application.checkout_sessions import HostedCheckout
 from application.group_commit import CheckoutWriter
 from application.manual_captures import ManualCaptures
+from application.marks import OrderMarks
 from application.parked_webhooks import ParkedWebhooks
 from application.payment_proofs import PaymentProofs
 from application.ports import DeliveryReception
@@ -125,6 +126,9 @@ class ApiServices(Protocol):
 
     @property
     def manual_captures(self) -> ManualCaptures: ...
+
+    @property
+    def marks(self) -> OrderMarks: ...
 
     @property
     def webhooks(self) -> DeliveryReception:

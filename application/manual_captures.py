@@ -89,13 +89,15 @@ class ManualCaptures:
         request = fingerprint("capture", idempotency_key, amount=amount, reason=reason)
 
         def attempt() -> CaptureAccepted:
-            _, payment = self._payment(order_id)
+            order, payment = self._payment(order_id)
             earlier = payment.captures.get(capture_id)
             if earlier is not None:
                 if earlier["fingerprint"] != request:
                     raise IdempotencyConflict(idempotency_key)
                 position = self.app.head_position()
                 return CaptureAccepted(capture_id, earlier["amount"], position, replayed=True)
+            if order.held:
+                raise InvalidTransition(f"order {order_id}", "capture", "on hold")
             payment.request_capture(capture_id, amount, reason, actor, request)
             recordings = self.app.save(payment)
             entry = payment.captures[capture_id]

@@ -19,6 +19,7 @@ from domain.errors import (
     InvalidProduct,
     InvalidQuantity,
     InvalidTransition,
+    MarkConflict,
     MixedCurrencies,
     OnHandBelowReserved,
     OutOfBounds,
@@ -35,7 +36,7 @@ from domain.errors import (
 from domain.foreign_capture import ForeignCapture
 from domain.identity import CHECKOUT_NAMESPACE, stable_id
 from domain.money import ISO_4217_EXPONENTS, Currency, Money
-from domain.order import Order, OrderLine, OrderStatus
+from domain.order import MarkKind, Order, OrderLine, OrderStatus
 from domain.payment import Authorization, Capture, Payment
 from domain.payment_records import (
     Attempt,
@@ -73,6 +74,8 @@ __all__ = [
     "InvalidProduct",
     "InvalidQuantity",
     "InvalidTransition",
+    "MarkConflict",
+    "MarkKind",
     "MixedCurrencies",
     "Money",
     "OnHandBelowReserved",

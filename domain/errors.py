@@ -179,6 +179,15 @@ class CaptureExceedsAuthorized(DomainError):
         self.authorized = authorized
 
 
+class MarkConflict(DomainError):
+    """An operator's mark id (their Idempotency-Key) reused for another request."""
+
+    code = "idempotency-key-reused"
+
+    def __init__(self, mark_id: str) -> None:
+        super().__init__(f"mark {mark_id} was made with another kind, reason or evidence")
+
+
 class CaptureConflict(DomainError):
     """A capture while another is under way, or a capture id reused for another request."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from domain.errors import (
     InvalidAmount,
     InvalidQuantity,
     InvalidTransition,
+    MarkConflict,
     OutOfBounds,
     PaymentMismatch,
     RefundExceedsCaptured,
@@ -68,6 +70,19 @@ class OrderLine:
 
 
 REFUNDABLE = frozenset({OrderStatus.PAYMENT_CONFIRMED, OrderStatus.PARTIALLY_REFUNDED})
+HOLDABLE = frozenset({OrderStatus.PENDING_PAYMENT}) | REFUNDABLE
+_NO_MARKS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+
+
+class MarkKind(StrEnum):
+    """An operator's marks on an order (adr/0029). The first two record a decision and
+    change nothing else; the others are commands with their own events."""
+
+    NOTE = "note"
+    FULFILLED_MANUALLY = "fulfilled_manually"
+    HOLD = "hold"  # Order.Held: no capture while held; published on orders.held
+    RELEASE = "release"  # Order.HoldReleased
+    PAID_OUT_OF_BAND = "paid_out_of_band"  # Payment.PaidOutOfBand + Order.Confirmed
 
 
 class Order(Aggregate):
@@ -165,6 +180,39 @@ class Order(Aggregate):
             aggregate.refunded_total = self.refunded_total
             fully = self.refunded_total == aggregate.paid
             aggregate.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
+
+    class Marked(Aggregate.Event):
+        """An operator's mark, once per ``mark_id`` (the request's Idempotency-Key)."""
+
+        mark_id: str
+        kind: str
+        reason: str
+        evidence: str | None
+        actor: str
+        request_fingerprint: str
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.marks = {
+                **aggregate.marks,
+                self.mark_id: {"kind": self.kind, "fingerprint": self.request_fingerprint},
+            }
+
+    class Held(Aggregate.Event):
+        """Put on hold by an operator (a fraud check, say): nothing is captured meanwhile,
+        and fulfilment hears of it (orders.held)."""
+
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.held = True
+
+    class HoldReleased(Aggregate.Event):
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Order) -> None:
+            aggregate.held = False
 
     class Disputed(Aggregate.Event):
         """The customer disputed the charge with their bank, or the dispute moved on."""
@@ -266,8 +314,10 @@ class Order(Aggregate):
     def updated_at(self) -> datetime:
         return self.modified_on
 
-    # Orders loaded from snapshots taken before partial captures existed: the class default.
+    # Orders loaded from snapshots taken before these existed: the class defaults.
     paid_amount: int | None = None
+    held = False
+    marks = _NO_MARKS  # replaced by each Marked, never changed in place
 
     @property
     def paid(self) -> int:
@@ -324,6 +374,49 @@ class Order(Aggregate):
             provider_event_id=origin.provider_event_id,
             evidence_digest=origin.evidence_digest,
         )
+
+    def mark(
+        self,
+        mark_id: str,
+        kind: MarkKind,
+        reason: str,
+        actor: str,
+        fingerprint: str,
+        evidence: str | None = None,
+    ) -> bool:
+        """Record an operator's mark; False for a repeat of the same request, CaptureConflict
+        for the same mark id with another request. Hold, release and paid-out-of-band also
+        need their own command (``hold``, ``release``, ``confirm_payment``)."""
+        bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.actor(actor)
+        if evidence is not None:
+            bounds.text(evidence, "evidence", bounds.MAX_REASON)
+        earlier = self.marks.get(mark_id)
+        if earlier is not None:
+            if earlier["fingerprint"] != fingerprint:
+                raise MarkConflict(mark_id)
+            return False
+        self.trigger_event(
+            self.Marked,
+            mark_id=mark_id,
+            kind=MarkKind(kind).value,
+            reason=reason,
+            evidence=evidence,
+            actor=actor,
+            request_fingerprint=fingerprint,
+        )
+        return True
+
+    def hold(self, reason: str, actor: str) -> None:
+        self._require(HOLDABLE, "hold")
+        if self.held:
+            raise InvalidTransition(f"order {self.id}", "hold", "on hold already")
+        self.trigger_event(self.Held, reason=reason, actor=actor)
+
+    def release(self, reason: str, actor: str) -> None:
+        if not self.held:
+            raise InvalidTransition(f"order {self.id}", "release", "not on hold")
+        self.trigger_event(self.HoldReleased, reason=reason, actor=actor)
 
     def cancel(self, reason: str, actor: str = actors.UNKNOWN) -> None:
         """Only unpaid orders can be cancelled; paid ones are refunded instead."""

@@ -58,6 +58,7 @@ CAPTURED = frozenset(
 REFUNDABLE = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 # A held authorization ends with its order like an unpaid payment (the provider releases it).
 CANCELLABLE = UNPAID | {PaymentStatus.AUTHORIZED}
+OUT_OF_BAND = "out_of_band:"  # the "charge" of a payment made outside the providers
 DISCREPANCY_OPEN = "open"
 DISCREPANCY_REPAIRED = "repaired"
 DISCREPANCY_RESOLVED = "resolved"
@@ -269,6 +270,22 @@ class Payment(Aggregate):
 
         def apply(self, aggregate: Payment) -> None:
             aggregate.discrepancies[self.discrepancy_id]["status"] = DISCREPANCY_RESOLVED
+
+    class PaidOutOfBand(Aggregate.Event):
+        """An operator confirmed the order paid outside the providers (a bank transfer),
+        naming their evidence. The provider's objects are closed: money that still
+        arrives there is a second charge, refunded."""
+
+        amount: int
+        evidence: str
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Payment) -> None:
+            aggregate.status = PaymentStatus.SUCCEEDED
+            aggregate.gateway_payment_id = OUT_OF_BAND + self.evidence
+            aggregate.captured_amount = self.amount
+            aggregate.failure_reason = None
 
     class Authorized(Aggregate.Event):
         """Manual capture: the provider holds the payment's amount until it is captured."""
@@ -659,6 +676,21 @@ class Payment(Aggregate):
         )
         return True
 
+    @property
+    def out_of_band(self) -> bool:
+        return (self.gateway_payment_id or "").startswith(OUT_OF_BAND)
+
+    def pay_out_of_band(self, evidence: str, reason: str, actor: str) -> None:
+        """Paid outside the providers; InvalidTransition unless unpaid (or authorized: the
+        authorization is then voided by the provider cleanup)."""
+        bounds.text(evidence, "evidence", 200)
+        bounds.text(reason, "reason", bounds.MAX_REASON)
+        bounds.actor(actor)
+        self._require(UNPAID, "confirm paid out of band")
+        self.trigger_event(
+            self.PaidOutOfBand, amount=self.amount, evidence=evidence, reason=reason, actor=actor
+        )
+
     # -- reconciliation ----------------------------------------------------------------------
 
     def note_discrepancy(
@@ -971,6 +1003,9 @@ class Payment(Aggregate):
                 raise RefundConflict(refund_id, existing["amount"], amount)
             return False
         self._require(REFUNDABLE, "refund")
+        if self.out_of_band:
+            # No provider holds this money: it goes back the way it came, by hand.
+            raise InvalidTransition(f"payment {self.id}", "refund", "paid out of band")
         if amount > self.refundable:
             raise RefundExceedsCaptured(amount, self.refundable)
         self.trigger_event(

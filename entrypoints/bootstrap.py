@@ -27,6 +27,7 @@ from application.checkout_sessions import HostedCheckout
 from application.disputes import Disputes
 from application.group_commit import CheckoutWriter
 from application.manual_captures import ManualCaptures
+from application.marks import OrderMarks
 from application.orders import OrderLifecycle
 from application.payment_proofs import PaymentProofs
 from application.payments import PaymentOutcomes
@@ -233,6 +234,10 @@ class Container:
     @cached_property
     def manual_captures(self) -> ManualCaptures:
         return ManualCaptures(self.app)
+
+    @cached_property
+    def marks(self) -> OrderMarks:
+        return OrderMarks(self.app)
 
     @cached_property
     def hosted_checkout(self) -> HostedCheckout:

@@ -35,10 +35,11 @@ class RelayTopics:
     cancelled: str = "orders.cancelled"
     refunded: str = "orders.refunded"
     disputed: str = "orders.disputed"
+    held: str = "orders.held"
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (self.confirmed, self.cancelled, self.refunded, self.disputed)
+        return (self.confirmed, self.cancelled, self.refunded, self.disputed, self.held)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,19 @@ def _disputed(order: Order, event: Any) -> dict[str, Any]:
     }
 
 
+def _held(order: Order, event: Any) -> dict[str, Any]:
+    """A hold put on, or taken off, by an operator: fulfilment waits while ``held``."""
+    return {
+        "orderId": str(order.id),
+        "customerId": order.customer_id,
+        "status": order.status.value,
+        "held": order.held,
+        "reason": event.reason,
+        "actor": event.actor,
+        "at": rfc3339(event.timestamp),
+    }
+
+
 @dataclass(frozen=True)
 class _Kind:
     topic: Callable[[RelayTopics], str]
@@ -140,6 +154,8 @@ _KINDS: dict[type[Any], _Kind] = {
     Order.Cancelled: _Kind(lambda t: t.cancelled, "checkout.order.cancelled.v1", _cancelled),
     Order.Refunded: _Kind(lambda t: t.refunded, "checkout.order.refunded.v1", _refunded),
     Order.Disputed: _Kind(lambda t: t.disputed, "checkout.order.disputed.v1", _disputed),
+    Order.Held: _Kind(lambda t: t.held, "checkout.order.held.v1", _held),
+    Order.HoldReleased: _Kind(lambda t: t.held, "checkout.order.held.v1", _held),
 }
 
 # Stored-event topics of the relayed events, for the notification log's `topics` filter.

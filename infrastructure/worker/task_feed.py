@@ -70,7 +70,7 @@ def _capture(event: Payment.CaptureRequested) -> TaskRow:
     }
 
 
-def _close_open(event: Payment.Succeeded) -> TaskRow:
+def _close_open(event: Payment.Succeeded | Payment.PaidOutOfBand) -> TaskRow:
     return {"kind": TaskKind.CLOSE_OPEN.value, "payment_id": event.originator_id}
 
 
@@ -87,6 +87,7 @@ class ProviderTaskFeed(PlannedFollower):
         Payment.RefundRequested: _refund,
         Payment.Succeeded: _close_open,
         Payment.CaptureRequested: _capture,
+        Payment.PaidOutOfBand: _close_open,
     }
 
     def __init__(self, table: sa.Table = provider_tasks) -> None:
