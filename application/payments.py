@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from application.application import CheckoutApplication
 from application.contention import with_retries
+from application.orders import OrderLifecycle
 from application.ports import Clock, SystemClock
 from domain import (
     Authorization,
@@ -23,6 +24,7 @@ from domain import (
     Order,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Provider,
     RefundKind,
     Stock,
@@ -174,6 +176,16 @@ class PaymentOutcomes:
             return self._save(payment, order)
 
         return with_retries(attempt)
+
+    def authorization_lapsed(self, payment_id: UUID, reason: str, origin: Origin) -> Outcome:
+        """The provider let a held authorization lapse (Stripe cancels an uncaptured intent
+        after 7 days) before the engine voided it: the order ends as a void would end it,
+        its stock released. Nothing changes unless the payment is still authorized."""
+        payment = self.app.load(Payment, payment_id)
+        if payment.status is not PaymentStatus.AUTHORIZED or payment.capture_pending:
+            return Outcome(False, None)
+        ended = OrderLifecycle(self.app).cancel(payment.order_id, reason, actor=origin.actor)
+        return Outcome(True, ended.position)
 
     def capture_failed(
         self, payment_id: UUID, capture_id: str, reason: str, origin: Origin = UNKNOWN_ORIGIN

@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.captures import ForeignCaptureNotice
 from application.disputes import DisputeNotice
-from domain import AuthorizationMismatch, Order, OrderStatus, Payment, Provider
+from domain import AuthorizationMismatch, Order, OrderStatus, Payment, PaymentStatus, Provider
 from infrastructure.payments.minor_units import STRIPE_UNITS
 from infrastructure.webhooks.events import (
     Applied,
@@ -155,6 +155,14 @@ def intent_canceled(event: ProviderEvent, effects: WebhookEffects) -> Applied:
     payment = effects.app.load(Payment, payment_id)
     if payment.is_captured:
         return ignored(f"payment is already {payment.status.value}")
+    if payment.status is PaymentStatus.AUTHORIZED:
+        why = text(intent.get("cancellation_reason")) or "at the provider"
+        lapsed = effects.payments.authorization_lapsed(
+            payment_id, f"authorization cancelled by Stripe ({why})", event.origin
+        )
+        if lapsed.changed:
+            return processed("the authorization lapsed at Stripe: the order is cancelled")
+        return ignored("a capture of the authorization is under way")
     order = effects.app.load(Order, payment.order_id)
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return ignored(f"order is {order.status.value}: the engine cancelled the intent")

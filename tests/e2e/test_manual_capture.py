@@ -208,3 +208,14 @@ def test_a_hosted_page_of_a_manual_order_only_authorizes(shop: PaymentShop) -> N
     assert captured.status_code == 202, captured.text
     shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
     assert shop.stripe_intent(authorized["gatewayPaymentId"]).status == "succeeded"
+
+
+def test_an_authorization_stripe_lets_lapse_ends_the_order(shop: PaymentShop) -> None:
+    order_id, buyer, payment = _authorized(shop)
+    # Seven days pass at Stripe (not here: the engine's reaper would have voided it first).
+    shop.control("POST", "/clock/advance", json={"seconds": 7 * 86400 + 60})
+    assert shop.stripe_intent(payment["gatewayOrderId"]).status == "canceled"
+
+    shop.wait_order(order_id, buyer, "CANCELLED")
+    canceled = shop.wait_payment(order_id, buyer, "canceled")
+    assert "authorization cancelled by Stripe (automatic)" in canceled["failureReason"]
