@@ -105,12 +105,14 @@ class CheckoutBody(RequestModel):
 
     items: Annotated[list[CartItemIn], _bounded(maxItems=bounds.MAX_LINES)]
     provider: ProviderName
-    capture: Literal["automatic", "manual"] = Field(
-        default="automatic",
+    capture: Literal["automatic", "manual"] | None = Field(
+        default=None,
         description=(
             "`manual`: the provider only authorizes the payment (status `authorized`); an "
             "operator captures it (POST /admin/orders/{orderId}/capture) or voids it, and "
-            "the order is confirmed, and published, only once captured."
+            "the order is confirmed, and published, only once captured. Left out: manual "
+            "when a line's vendor or sku is configured so (MANUAL_CAPTURE_VENDORS, "
+            "MANUAL_CAPTURE_SKUS), else automatic."
         ),
     )
 

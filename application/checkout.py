@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -24,6 +24,7 @@ from domain import (
     CaptureMethod,
     DuplicateReservation,
     Order,
+    OrderLine,
     Payment,
     Product,
     Stock,
@@ -47,7 +48,8 @@ class CheckoutRequest:
     items: tuple[CartItem, ...]
     provider: str
     idempotency_key: str | None = None
-    capture: str = CaptureMethod.AUTOMATIC.value  # "manual": an operator captures later
+    # "manual": an operator captures later; None: as configured (``CapturePolicy``).
+    capture: str | None = None
 
     @property
     def actor(self) -> str:
@@ -62,7 +64,7 @@ class CheckoutRequest:
             "items": [[item.sku, item.quantity] for item in self.items],
             "provider": self.provider,
         }
-        if self.capture != CaptureMethod.AUTOMATIC.value:
+        if self.capture is not None:
             # Only when asked: requests from before manual capture keep their fingerprint.
             meaning["capture"] = self.capture
         canonical = json.dumps(meaning, separators=(",", ":"))
@@ -84,6 +86,27 @@ class CheckoutRequest:
 
 
 @dataclass(frozen=True)
+class CapturePolicy:
+    """How a checkout that does not say is captured: manual when any of its lines is of a
+    vendor or sku configured so (``MANUAL_CAPTURE_VENDORS``, ``MANUAL_CAPTURE_SKUS``),
+    else automatic. A checkout that says ``capture`` has it its way."""
+
+    manual_vendors: frozenset[str] = frozenset()
+    manual_skus: frozenset[str] = frozenset()
+
+    def method(self, asked: str | None, lines: Iterable[OrderLine]) -> str:
+        if asked is not None:
+            return asked
+        manual = any(
+            line.vendor_id in self.manual_vendors or line.sku in self.manual_skus for line in lines
+        )
+        return (CaptureMethod.MANUAL if manual else CaptureMethod.AUTOMATIC).value
+
+
+AUTOMATIC = CapturePolicy()
+
+
+@dataclass(frozen=True)
 class Placed:
     """The order and payment as first recorded, and the log position to read them at."""
 
@@ -99,6 +122,7 @@ def decide(
     products: Mapping[str, Product],
     stocks: Mapping[str, Stock],
     expires_at: datetime,
+    policy: CapturePolicy = AUTOMATIC,
 ) -> tuple[Order, Payment]:
     """One checkout decided on loaded aggregates: the new order and its payment, with the
     reservations triggered on ``stocks``.
@@ -121,8 +145,9 @@ def decide(
         request_fingerprint=request.fingerprint(),
         actor=actor,
     )
+    capture = policy.method(request.capture, order.lines)
     payment = Payment.initiate(
-        order_id, request.provider, order.amount, order.currency, actor, request.capture
+        order_id, request.provider, order.amount, order.currency, actor, capture
     )
     reserve_all(stocks, wanted, order_id, actor)
     return order, payment
@@ -135,11 +160,13 @@ class Checkout:
         clock: Clock,
         payment_ttl: timedelta,
         attempts: int = MAX_ATTEMPTS,
+        capture_policy: CapturePolicy = AUTOMATIC,
     ) -> None:
         self.app = app
         self.clock = clock
         self.payment_ttl = payment_ttl
         self.attempts = attempts
+        self.capture_policy = capture_policy
         # A sku selling out draws every checkout of this process onto one Stock.
         self._skus = Turnstiles()
 
@@ -160,7 +187,9 @@ class Checkout:
         wanted = request.wanted()
         products, stocks = self._products(wanted), self._stocks(wanted)
         try:
-            order, payment = decide(request, order_id, products, stocks, self._expiry())
+            order, payment = decide(
+                request, order_id, products, stocks, self._expiry(), self.capture_policy
+            )
         except DuplicateReservation:
             # A concurrent request with the same key committed between our look-up
             # and our stock load: its order exists now, so answer as a replay.

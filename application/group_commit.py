@@ -41,7 +41,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
 from application.application import CheckoutApplication
-from application.checkout import CheckoutRequest, Placed, decide
+from application.checkout import AUTOMATIC, CapturePolicy, CheckoutRequest, Placed, decide
 from application.errors import ApplicationError, ContentionExhausted, IdempotencyConflict
 from application.ports import Clock
 from domain import DomainError, Order, Payment, Product, Stock
@@ -174,8 +174,10 @@ class CheckoutWriter:
         cache_size: int = CACHE_SIZE,
         on_batch: Callable[[int], None] | None = None,
         on_conflict: Callable[[], None] | None = None,
+        capture_policy: CapturePolicy = AUTOMATIC,
     ) -> None:
         self.app = app
+        self.capture_policy = capture_policy
         self.clock = clock
         self.payment_ttl = payment_ttl
         self.max_batch = max_batch
@@ -304,7 +306,12 @@ class CheckoutWriter:
             versions = {sku: stock.version for sku, stock in stocks.items()}
             try:
                 outcome.order, outcome.payment = decide(
-                    queued.request, queued.order_id, products, stocks, expires_at
+                    queued.request,
+                    queued.order_id,
+                    products,
+                    stocks,
+                    expires_at,
+                    self.capture_policy,
                 )
             except (DomainError, ApplicationError) as exc:
                 if any(stocks[sku].version != v for sku, v in versions.items()):

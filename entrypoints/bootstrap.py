@@ -22,7 +22,7 @@ from application.application import CheckoutApplication
 from application.cancellations import CustomerCancellations
 from application.captures import ForeignCaptures
 from application.catalog import Catalog
-from application.checkout import Checkout
+from application.checkout import CapturePolicy, Checkout
 from application.checkout_sessions import HostedCheckout
 from application.disputes import Disputes
 from application.group_commit import CheckoutWriter
@@ -187,7 +187,7 @@ class Container:
     @cached_property
     def checkout(self) -> Checkout:
         ttl = timedelta(seconds=self.settings.payment_ttl_seconds)
-        return Checkout(self.app, self.clock, ttl)
+        return Checkout(self.app, self.clock, ttl, capture_policy=self.capture_policy)
 
     @cached_property
     def checkout_writer(self) -> CheckoutWriter:
@@ -211,9 +211,22 @@ class Container:
             tail,
             on_batch=CHECKOUT_BATCH.observe,
             on_conflict=CHECKOUT_BATCH_CONFLICTS.inc,
+            capture_policy=self.capture_policy,
         )
         self._closers.append(writer.close)
         return writer
+
+    @cached_property
+    def capture_policy(self) -> CapturePolicy:
+        """Which checkouts are captured by hand when they do not say (adr/0027)."""
+
+        def listed(value: str) -> frozenset[str]:
+            return frozenset(item.strip() for item in value.split(",") if item.strip())
+
+        return CapturePolicy(
+            manual_vendors=listed(self.settings.manual_capture_vendors),
+            manual_skus=listed(self.settings.manual_capture_skus),
+        )
 
     @cached_property
     def orders(self) -> OrderLifecycle:

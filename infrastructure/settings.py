@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     payment_ttl_seconds: int = Field(default=1800, alias="PAYMENT_TTL_SECONDS", ge=1)
     webhook_retention_days: int = Field(default=90, alias="WEBHOOK_RETENTION_DAYS", ge=1, le=36500)
     task_retention_days: int = Field(default=90, alias="TASK_RETENTION_DAYS", ge=1, le=36500)
+    # Checkouts that do not say how to capture: manual for these vendors' or skus' lines.
+    manual_capture_vendors: str = Field(
+        default="", alias="MANUAL_CAPTURE_VENDORS", max_length=10_000
+    )
+    manual_capture_skus: str = Field(default="", alias="MANUAL_CAPTURE_SKUS", max_length=10_000)
     # The worker reconciles with the providers at most once this often; 0 turns it off.
     reconcile_every_seconds: int = Field(
         default=86400, alias="RECONCILE_EVERY_SECONDS", ge=0, le=31 * 86400

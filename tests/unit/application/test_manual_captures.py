@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from application.application import CheckoutApplication
-from application.checkout import CartItem, Checkout, CheckoutRequest, Placed
+from application.checkout import CapturePolicy, CartItem, Checkout, CheckoutRequest, Placed
 from application.errors import IdempotencyConflict
 from application.manual_captures import ManualCaptures
 from application.orders import EXPIRED, HOLD_EXPIRED, OrderLifecycle
@@ -19,6 +19,7 @@ from application.refunds import Refunds
 from domain import (
     AuthorizationMismatch,
     CaptureConflict,
+    CaptureMethod,
     InvalidTransition,
     Order,
     OrderStatus,
@@ -188,3 +189,25 @@ def test_an_unauthorized_payment_cannot_be_captured_or_voided(
         captures.capture(placed.order.id, None, "early", ADMIN, "k")
     with pytest.raises(InvalidTransition):
         captures.void(placed.order.id, "early", ADMIN, "k2")
+
+
+@pytest.mark.usefixtures("catalog")
+def test_configured_vendors_and_skus_are_captured_by_hand_unless_the_request_says(
+    app: CheckoutApplication, clock: FrozenClock
+) -> None:
+    policy = CapturePolicy(manual_vendors=frozenset({"vendor-a"}))  # the MUG's vendor
+    checkout = Checkout(app, clock, timedelta(minutes=30), capture_policy=policy)
+    mugs = checkout(CheckoutRequest("alice", (MUGS,), "stripe", "a"))
+    tees = checkout(CheckoutRequest("alice", (CartItem("TEE", 1),), "stripe", "b"))
+    asked = checkout(CheckoutRequest("alice", (MUGS,), "stripe", "c", capture="automatic"))
+    by_sku = Checkout(
+        app,
+        clock,
+        timedelta(minutes=30),
+        capture_policy=CapturePolicy(manual_skus=frozenset({"TEE"})),
+    )(CheckoutRequest("alice", (CartItem("TEE", 1),), "stripe", "d"))
+
+    assert mugs.payment.capture_method is CaptureMethod.MANUAL
+    assert tees.payment.capture_method is CaptureMethod.AUTOMATIC
+    assert asked.payment.capture_method is CaptureMethod.AUTOMATIC
+    assert by_sku.payment.capture_method is CaptureMethod.MANUAL
