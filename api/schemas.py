@@ -233,6 +233,7 @@ ReviewKind = Literal[
     "not_captured_at_provider",
     "refund_only_at_provider",
     "refund_only_here",
+    "extra_authorization",
 ]
 
 

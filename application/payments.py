@@ -165,9 +165,23 @@ class PaymentOutcomes:
             payment = self.app.load(Payment, payment_id)
             recorded = payment.record_authorization(gateway_payment_id, amount, currency, origin)
             if recorded is Authorization.LAPSES:
-                return Outcome(
-                    False, None, extra=f"authorization {gateway_payment_id} is never captured"
+                # Held money that is never captured: on record, for the review queue.
+                extra = f"authorization {gateway_payment_id} is never captured"
+                noted = payment.note_discrepancy(
+                    f"extra_authorization:{gateway_payment_id}",
+                    "extra_authorization",
+                    f"{extra}: the payment is {payment.status.value}; "
+                    f"{amount} {currency.upper()} held",
+                    origin.provider_event_id or "webhook",
+                    gateway_payment_id=gateway_payment_id,
+                    provider_amount=amount,
+                    provider_currency=currency.upper(),
+                    repair="left uncaptured: the provider releases it",
+                    actor=origin.actor,
                 )
+                if noted:
+                    self.app.save(payment)
+                return Outcome(False, None, extra=extra)
             if recorded is not Authorization.RECORDED:
                 return Outcome(False, None)
             order = self.app.load(Order, payment.order_id)

@@ -39,6 +39,7 @@ REVIEW_KINDS = (
     "refund_only_at_provider",
     "refund_only_here",
     "unknown_with_our_metadata",
+    "extra_authorization",
 )
 OPEN, REPAIRED, RESOLVED, REFUNDING = "open", "repaired", "resolved", "refunding"
 

@@ -219,3 +219,22 @@ def test_an_authorization_stripe_lets_lapse_ends_the_order(shop: PaymentShop) ->
     shop.wait_order(order_id, buyer, "CANCELLED")
     canceled = shop.wait_payment(order_id, buyer, "canceled")
     assert "authorization cancelled by Stripe (automatic)" in canceled["failureReason"]
+
+
+def test_a_second_authorization_is_on_record_and_never_captured(shop: PaymentShop) -> None:
+    order_id, buyer, payment = _authorized(shop, "razorpay")
+    again = shop.pay_razorpay(payment["gatewayOrderId"], allowDuplicate=True)
+    assert again.status_code == 200, again.text
+    shop.flush()
+
+    def noted() -> list[dict[str, Any]]:
+        response = shop.api.client.get(
+            "/admin/reviews", params={"kind": "extra_authorization"}, headers=shop.api.admin()
+        )
+        assert response.status_code == 200, response.text
+        return [r for r in response.json()["items"] if r["orderId"] == order_id]
+
+    [review] = wait_until(noted, what="the second authorization on record")
+    assert review["status"] == "repaired"
+    assert review["gatewayPaymentId"] != payment["gatewayPaymentId"]
+    assert shop.payment(order_id, buyer)["status"] == "authorized"
