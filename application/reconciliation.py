@@ -287,8 +287,8 @@ class Reconciliation:
         """A payment the engine counts as captured that the listing did not show."""
         payment = self.app.load(Payment, payment_id)
         gid = payment.gateway_payment_id
-        if gid is None:
-            return
+        if gid is None or payment.out_of_band:
+            return  # nothing at the provider to compare (paid outside it: adr/0029)
         found = ledger.payment(gid)
         if found is not None and found.captured:
             return  # made just outside the window

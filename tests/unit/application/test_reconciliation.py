@@ -12,11 +12,20 @@ import pytest
 
 from application.application import CheckoutApplication
 from application.captures import ForeignCaptures
+from application.marks import OrderMarks
 from application.payments import PaymentOutcomes
 from application.ports import LedgerPayment, LedgerRefund, TransientProviderError
 from application.reconciliation import PartialListing, Reconciliation, Resolutions
 from application.refunds import Refunds
-from domain import ForeignCapture, InvalidTransition, Order, OrderStatus, Payment, PaymentStatus
+from domain import (
+    ForeignCapture,
+    InvalidTransition,
+    MarkKind,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+)
 from tests.unit.application.purchases import Purchases
 
 SINCE = datetime(2026, 11, 20, tzinfo=UTC)
@@ -173,3 +182,18 @@ def test_money_on_an_object_naming_no_engine_payment_is_for_a_person(
     assert app.load(ForeignCapture, capture.id).resolved
     with pytest.raises(InvalidTransition):
         Resolutions(app).foreign_capture("stripe", "pi_x", "admin:ops", "again")
+
+
+def test_a_payment_made_out_of_band_is_not_looked_for_at_the_provider(
+    app: CheckoutApplication, purchases: Purchases
+) -> None:
+    placed = purchases.opened()
+    OrderMarks(app).mark(
+        placed.order.id, MarkKind.PAID_OUT_OF_BAND, "bank transfer", "admin:ops", "k", "UTR 1"
+    )
+    engine = Engine(captured=[placed.payment.id])
+
+    summary = _reconciliation(app, engine).run(Ledger(), SINCE, UNTIL, "run-1")
+
+    assert dict(summary.discrepancies) == {}
+    assert summary.compared == 1
