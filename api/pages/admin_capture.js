@@ -88,8 +88,8 @@ async function reviewCapture(event) {
   const summary = released
     ? `Capture ${money(amount, currency)} of ${money(held, currency)} authorized; ${money(released, currency)} is released to the customer`
     : `Capture the whole ${money(held, currency)} authorized`;
-  openConfirmation("capture", summary, `Reason: ${reason}. ${provider} is asked once; the order is confirmed `
-    + "when it has captured. Nothing more can be captured afterwards.");
+  openConfirmation("capture", summary, `Reason: ${reason}. The provider (${provider}) is asked once; the order is `
+    + "confirmed when it has captured. Nothing more can be captured afterwards.");
 }
 
 async function reviewVoid(event) {
@@ -101,8 +101,8 @@ async function reviewVoid(event) {
   const { amount, currency, provider } = order.payment;
   pendingVoid = { orderId: order.orderId, reason };
   openConfirmation("void", `Release the ${money(amount, currency)} authorization and cancel the order`,
-    `Reason: ${reason}. The customer is not charged, the order's stock is released, and ${provider} is asked `
-    + "to release the hold. This cannot be undone.");
+    `Reason: ${reason}. The customer is not charged, the order's stock is released, and the provider `
+    + `(${provider}) is asked to release the hold. This cannot be undone.`);
 }
 
 // Sends a confirmed capture or void; answers the engine's answer, or null when it failed
