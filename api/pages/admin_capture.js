@@ -2,16 +2,21 @@
 // authorization (adr/0027), each with a confirmation that says where the money goes.
 
 const isAuthorized = (order) => Boolean(order.payment) && order.payment.status === "authorized";
+// Orders whose capture the engine accepted and this page follows: the payment stays
+// `authorized` until the provider has captured, but nothing more can be done to it (the
+// engine would refuse a second capture or a void as under way).
+const capturing = new Set();
+const mayCapture = (order) => isAuthorized(order) && !capturing.has(order.orderId);
 let pendingCapture = null;  // what the capture confirmation shows and "Confirm capture" sends
 let pendingVoid = null;
 
 ACTIONS.push(
   {
-    operation: "captureOrder", panel: "capture-form", confirm: "capture-confirm", offered: isAuthorized,
+    operation: "captureOrder", panel: "capture-form", confirm: "capture-confirm", offered: mayCapture,
     prepare: prepareCapture, update: describeHeld, close: () => closeConfirmation("capture"),
   },
   {
-    operation: "voidOrder", panel: "void-form", confirm: "void-confirm", offered: isAuthorized,
+    operation: "voidOrder", panel: "void-form", confirm: "void-confirm", offered: mayCapture,
     prepare: () => { $("void-reason").value = ""; }, update: () => {}, close: () => closeConfirmation("void"),
   },
 );
@@ -139,14 +144,22 @@ async function sendCapture() {
   const answer = await sendConfirmed("capture", intended, path, { amount: intended.amount, reason: intended.reason }, "Confirm capture");
   if (!answer) return;
   showNotice(`Capture of ${money(answer.data.amount, intended.currency)} requested: waiting for the provider to capture it.`);
-  if (current && current.orderId === intended.orderId) followCapture(intended, answer.data.amount, shown);
+  capturing.add(intended.orderId);
+  if (current && current.orderId === intended.orderId) { showActions(); followCapture(intended, answer.data.amount, shown); }
 }
 
 // The worker asks the provider; the order is confirmed when its answer or webhook lands.
+// Done when the order is confirmed and the payment says what was captured (the two views
+// are read together, but either may be the one that is behind).
 async function followCapture(intended, amount, request, delay = 300) {
   await pause(delay);
-  if (request !== shown || !await loadOrder(intended.orderId, request)) return;
-  if (current.order.status === "PAYMENT_CONFIRMED") {
+  // Not followed any more (another view, or the order unreadable): the next look at the
+  // order offers what its payment allows, and the engine refuses what is under way.
+  if (request !== shown || !await loadOrder(intended.orderId, request)) { capturing.delete(intended.orderId); return; }
+  const payment = current.payment;
+  const settled = current.order.status === "PAYMENT_CONFIRMED" && payment && payment.capturedAmount != null;
+  if (settled) {
+    capturing.delete(intended.orderId);
     await showTimeline(intended.orderId, $("at").value.trim(), request);
     const took = captured(current.payment);
     showNotice(`Captured ${money(took, intended.currency)}: the order is PAYMENT_CONFIRMED`
@@ -154,6 +167,10 @@ async function followCapture(intended, amount, request, delay = 300) {
   } else if (delay < 8000) {
     followCapture(intended, amount, request, delay * 1.5);
   } else {
+    // What happens next is the engine's: the actions show again, and it refuses (409) what
+    // it cannot do while the capture is under way.
+    capturing.delete(intended.orderId);
+    showActions();
     showNotice(`The capture of ${money(amount, intended.currency)} is still with the provider: open the order again later.`);
   }
 }

@@ -45,10 +45,17 @@ def facts(page: Page, selector: str) -> dict[str, str]:
 
 
 def test_the_admin_captures_part_of_an_authorization_after_confirming_what_is_released(
-    open_shop: OpenShop, visit: Visit
+    open_shop: OpenShop, open_visit: OpenVisit
 ) -> None:
     shop = open_shop()
     order_id, buyer, payment = authorized_order(shop)
+    # A second operator's tab has the whole capture confirmed and waiting.
+    other = open_visit().page
+    other.goto(f"{admin_link(shop.api)}&order={order_id}")
+    other.get_by_label("Capture reason").fill("ship it all")
+    other.get_by_role("button", name="Review capture").click()
+    expect(other.locator("#capture-summary")).to_have_text("Capture the whole $25.00 authorized")
+    visit = open_visit()
     page = visit.page
     sent = sent_by(page)
     page.goto(f"{admin_link(shop.api)}&order={order_id}")
@@ -113,6 +120,20 @@ def test_the_admin_captures_part_of_an_authorization_after_confirming_what_is_re
     expect(asked.locator("td").nth(4)).to_contain_text(REASON)
     assert page.locator("#detail b, #notice b").count() == 0
     assert shop.order(order_id, buyer)["status"] == "PAYMENT_CONFIRMED"
+
+    # The other tab's capture comes too late: the engine's refusal, as the problem it is,
+    # and the order as it now stands, with nothing more to capture.
+    with other.expect_response(lambda r: r.request.method == "POST") as answered:
+        other.get_by_role("button", name="Confirm capture").click()
+    assert answered.value.status == 409
+    problem = answered.value.json()
+    expect(other.locator("#error")).to_have_text(f"{problem['title']}: {problem['detail']}")
+    expect(other.locator("#summary tr").filter(has_text="Status")).to_contain_text(
+        "PAYMENT_CONFIRMED"
+    )
+    expect(other.locator("#capture-confirm")).to_be_hidden()
+    expect(other.locator("#capture-form")).to_be_hidden()
+    assert shop.stripe_intent(payment["gatewayOrderId"]).amount_received == 1500
     [lost_log] = visit.errors()
     assert "net::ERR_FAILED" in lost_log
     assert visit.csp_violations() == []
