@@ -7,6 +7,7 @@ for (const status of config.reviewStatuses) $("review-status").append(new Option
 $("review-status").value = "open";  // what waits for a person
 
 let resolving = null;  // the review the resolution panel is about
+let resolveOpener = null;  // its row's button, where the focus goes back on Cancel
 
 function reviewOutcome(review) {
   const parts = [];
@@ -21,7 +22,7 @@ function reviewRow(review) {
     : review.kind === "foreign" ? "a person decides" : "";
   const offered = review.status === "open" && Boolean(config.operations.resolveReview);
   const action = offered
-    ? button("Resolve", () => openResolution(review), "secondary") : "";
+    ? button("Resolve", (event) => openResolution(review, event.currentTarget), "secondary") : "";
   if (action) action.setAttribute("aria-label", `Resolve the ${review.kind} review of ${review.gatewayPaymentId}`);
   const tr = listRow("review-list", [
     review.recordedAt, review.kind, review.provider, code(review.gatewayPaymentId),
@@ -49,7 +50,8 @@ async function showReviews(minPosition) {
   } finally { $("review-show").disabled = false; }
 }
 
-function openResolution(review) {
+function openResolution(review, opener) {
+  resolveOpener = opener;
   showError(null);
   showNotice("");
   resolving = review;
@@ -94,8 +96,12 @@ async function sendResolution(event) {
 
 $("review-search").addEventListener("submit", (event) => { event.preventDefault(); showError(null); closeResolution(); showReviews(); });
 $("resolve-form").addEventListener("submit", sendResolution);
-$("resolve-cancel").addEventListener("click", closeResolution);
-$("resolve-form").addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("resolve-cancel").disabled) closeResolution(); });
+function cancelResolution() {
+  closeResolution();
+  if (resolveOpener && resolveOpener.isConnected) resolveOpener.focus();
+}
+$("resolve-cancel").addEventListener("click", cancelResolution);
+$("resolve-form").addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("resolve-cancel").disabled) cancelResolution(); });
 
 // --- reconciliation runs -------------------------------------------------------------------
 

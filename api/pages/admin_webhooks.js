@@ -6,7 +6,9 @@ for (const status of config.webhookStatuses) $("webhook-status").append(new Opti
 $("webhook-status").append(new Option("any", ""));
 $("webhook-status").value = "failed";  // what waits for a person
 
-const webhooks = { cursor: null, pending: null };  // the next page; the confirmation's act
+// The next page; the confirmation's act; the row's button it was opened from (the focus
+// goes back there on Cancel).
+const webhooks = { cursor: null, pending: null, opener: null };
 const ACTS = {
   replay: {
     operation: "replayWebhook", button: "Replay", confirm: "Confirm replay", reason: "Replay reason", hint: "optional; kept on record",
@@ -31,7 +33,7 @@ function webhookRow(webhook) {
   if (ACTIONABLE.has(webhook.status)) {
     for (const [act, spec] of Object.entries(ACTS)) {
       if (!config.operations[spec.operation]) continue;
-      const control = button(spec.button, () => openAct(act, webhook), act === "dismiss" ? "secondary" : "");
+      const control = button(spec.button, (event) => openAct(act, webhook, event.currentTarget), act === "dismiss" ? "secondary" : "");
       control.setAttribute("aria-label", `${spec.button} ${webhook.eventType} ${webhook.eventId}`);
       actions.append(control);
     }
@@ -66,8 +68,9 @@ async function showWebhooks(more) {
   } finally { $("webhook-show").disabled = false; }
 }
 
-function openAct(act, webhook) {
+function openAct(act, webhook, opener) {
   const spec = ACTS[act];
+  webhooks.opener = opener;
   showError(null);
   showNotice("");
   webhooks.pending = { act, webhook };
@@ -122,5 +125,9 @@ async function sendAct(event) {
 $("webhook-search").addEventListener("submit", (event) => { event.preventDefault(); showError(null); closeAct(); showWebhooks(false); });
 $("webhook-more").addEventListener("click", () => showWebhooks(true));
 $("webhook-form").addEventListener("submit", sendAct);
-$("webhook-cancel").addEventListener("click", closeAct);
-$("webhook-form").addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("webhook-cancel").disabled) closeAct(); });
+function cancelAct() {
+  closeAct();
+  if (webhooks.opener && webhooks.opener.isConnected) webhooks.opener.focus();
+}
+$("webhook-cancel").addEventListener("click", cancelAct);
+$("webhook-form").addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("webhook-cancel").disabled) cancelAct(); });

@@ -327,6 +327,12 @@ def test_an_amount_mismatch_is_resolved_from_the_console_once(
         f"Resolve the amount_mismatch review of order {order_id}: $10.00 at stripe"
     )
     expect(page.get_by_label("Resolution")).to_be_focused()
+    # Escape steps back to the row's button; Enter there opens it again.
+    page.keyboard.press("Escape")
+    expect(page.locator("#resolve-form")).to_be_hidden()
+    expect(review.get_by_role("button", name="Resolve")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Resolution")).to_be_focused()
     page.get_by_role("button", name="Confirm resolution").click()
     expect(page.locator("#error")).to_have_text("A resolution needs a reason.")
     page.get_by_label("Resolution").fill(REASON)
