@@ -446,6 +446,13 @@ class PaymentOut(ResponseModel):
     metadata: PaymentMetadata = PaymentMetadata()
     razorpay_key_id: str | None = None
     refunded_amount: int
+    captured_amount: int | None = Field(
+        None,
+        description=(
+            "What the provider captured, once it has: less than `amount` after a partial "
+            "manual capture (the rest was released); null before"
+        ),
+    )
     failure_reason: str | None = None
     updated_at: Timestamp | None = None
     disputes: list[DisputeOut] = Field(

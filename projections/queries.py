@@ -233,6 +233,18 @@ class OrderQueries:
             return list(conn.execute(query).scalars())
 
 
+_CAPTURED = frozenset({"succeeded", "partially_refunded", "refunded"})
+
+
+def _captured(row: RowMapping) -> int | None:
+    """What the provider captured: less than the amount after a partial manual capture
+    (``paid_amount``, NULL for payments captured before it was kept: the whole amount)."""
+    if row["status"] not in _CAPTURED:
+        return None
+    paid: int | None = row["paid_amount"]
+    return int(row["amount"]) if paid is None else paid
+
+
 def payment_document(row: RowMapping) -> Document:
     return {
         "orderId": str(row["order_id"]),
@@ -246,6 +258,7 @@ def payment_document(row: RowMapping) -> Document:
         "metadata": {"stripeClientSecret": row["client_secret"]},
         "razorpayKeyId": row["razorpay_key_id"],
         "refundedAmount": row["refunded_amount"],
+        "capturedAmount": _captured(row),
         "failureReason": row["failure_reason"],
         "updatedAt": rfc3339(row["updated_at"]),
         "disputes": sorted(row["disputes"].values(), key=lambda d: str(d["openedAt"])),

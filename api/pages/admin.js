@@ -55,6 +55,33 @@ async function api(method, path, body, extraHeaders) {
 const get = async (path) => (await api("GET", path)).data;
 const orderPath = (orderId) => encodeURIComponent(orderId);
 
+// An operator's command (capture, void, replay, dismiss) under one Idempotency-Key per
+// intended command, named by `intent` (what it acts on, with what): sending it again after
+// no answer or a "try again" reuses the key, so the engine acts once. The key is forgotten
+// once the engine has decided.
+const commandKeys = new Map();
+
+async function command(intent, path, body) {
+  if (!commandKeys.has(intent)) commandKeys.set(intent, crypto.randomUUID());
+  try {
+    const answer = await api("POST", path, body, { "Idempotency-Key": commandKeys.get(intent) });
+    commandKeys.delete(intent);
+    return answer;
+  } catch (error) {
+    if (!error.retryable) commandKeys.delete(intent);
+    throw error;
+  }
+}
+
+// What the error box says after a command failed: a retryable one names the button that
+// sends the same request again.
+function commandFailure(error, button) {
+  return error.retryable ? `${error.message}\nNothing was decided: "${button}" sends the same request again.` : error.message;
+}
+
+// Each person-facing pause between polls of something the engine settles later.
+const pause = (delay) => new Promise((resolve) => setTimeout(resolve, delay));
+
 function showError(error) { $("error").textContent = error ? (error.message || String(error)) : ""; }
 function showNotice(text) { $("notice").textContent = text || ""; }
 
@@ -91,6 +118,14 @@ function element(tag, ...content) {
 
 function code(text) { return text ? element("code", text) : ""; }
 
+function button(label, onClick, className) {
+  const node = element("button", label);
+  node.type = "button";
+  if (className) node.className = className;
+  node.addEventListener("click", onClick);
+  return node;
+}
+
 function statusText(status) {
   const node = element("span", status || "");
   node.className = "status status-" + status;
@@ -125,7 +160,6 @@ function fill(table, rows) { $(table).querySelector("tbody").replaceChildren(...
 
 for (const status of config.orderStatuses) $("status").append(new Option(status, status));
 for (const provider of config.providers) $("q-provider").append(new Option(provider, provider));
-for (const kind of config.reviewKinds) $("review-kind").append(new Option(kind, kind));
 
 // --- the order search, a page at a time ----------------------------------------------------
 
@@ -227,24 +261,3 @@ $("more").addEventListener("click", () => {
   showPage(listing.page + 1);
 });
 $("newer").addEventListener("click", () => showPage(Math.max(0, listing.page - 1)));
-
-// --- capture reviews ----------------------------------------------------------------------
-
-function reviewRow(review) {
-  const refund = review.refundId ? `${review.refundStatus || ""} ${review.refundId}` : "a person decides";
-  return listRow("review-list", [
-    review.recordedAt, review.kind, review.provider, code(review.gatewayPaymentId),
-    money(review.amount, review.currency), review.orderId ? orderLink(review.orderId) : "", review.detail, refund,
-  ]);
-}
-
-async function showReviews() {
-  showError(null);
-  const params = new URLSearchParams({ limit: "100" });
-  if ($("review-kind").value) params.set("kind", $("review-kind").value);
-  try {
-    fill("review-list", (await get("/admin/reviews?" + params)).items.map(reviewRow));
-  } catch (error) { showError(error); }
-}
-$("review-search").addEventListener("submit", (event) => { event.preventDefault(); showReviews(); });
-

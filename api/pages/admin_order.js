@@ -1,6 +1,6 @@
 // The admin console, part two: one order (its lines, payment, refunds, timeline and the
-// actions it allows) and which view the fragment names. Runs after admin.js, in the same
-// inline script.
+// actions it allows) and its refund. Runs after admin.js, in the same inline script;
+// admin_capture.js adds the capture and void, admin_views.js picks the view.
 
 // --- one order: what it is, its payment, refunds, timeline, and what can be done ----------
 
@@ -14,13 +14,30 @@ function leftToRefund(payment, refunds) {
   if (!payment || !REFUNDABLE.has(payment.status)) return 0;
   const promised = refunds.filter((r) => r.status === "pending" && OWN_CAPTURE.has(r.kind))
     .reduce((sum, r) => sum + r.amount, 0);
-  return Math.max(0, payment.amount - payment.refundedAmount - promised);
+  return Math.max(0, captured(payment) - payment.refundedAmount - promised);
+}
+
+// What the provider took: less than the amount after a partial manual capture.
+function captured(payment) { return payment.capturedAmount ?? payment.amount; }
+
+// A payment's status as a person reads it, where the bare word would not say enough.
+const PAYMENT_MEANINGS = { authorized: "Authorized, waiting for capture" };
+
+function paymentStatus(payment) {
+  const node = statusText(payment.status);
+  const meaning = PAYMENT_MEANINGS[payment.status];
+  return meaning ? element("span", node, ` (${meaning})`) : node;
 }
 
 function showSummary(order, customerId, payment) {
   const refunded = payment ? money(payment.refundedAmount, order.currency) : "";
+  const held = payment && payment.status === "authorized"
+    ? `${PAYMENT_MEANINGS.authorized}: ${money(payment.amount, payment.currency)} held by ${payment.provider}` : "";
+  const took = payment && payment.capturedAmount !== null && payment.capturedAmount !== undefined
+    ? money(payment.capturedAmount, payment.currency) : "";
   facts("summary", [
-    ["Status", statusText(order.status)], ["Customer", customerId], ["Amount", money(order.amount, order.currency)],
+    ["Status", statusText(order.status)], ["Payment", held], ["Customer", customerId],
+    ["Amount", money(order.amount, order.currency)], ["Captured", took],
     ["Refunded", refunded], ["Left to refund", money(current.left, order.currency)],
     ["Placed", order.createdAt], ["Updated", order.updatedAt],
   ]);
@@ -33,10 +50,13 @@ function showSummary(order, customerId, payment) {
 function showPayment(payment) {
   if (!payment) { facts("payment", [["Payment", "none found"]]); return; }
   const disputes = payment.disputes.map((d) => `${d.status}: ${money(d.amount, d.currency)} (${d.reason || "no reason"})`);
+  const took = payment.capturedAmount === null || payment.capturedAmount === undefined ? ""
+    : money(payment.capturedAmount, payment.currency)
+      + (payment.capturedAmount < payment.amount ? ` (${money(payment.amount - payment.capturedAmount, payment.currency)} released)` : "");
   facts("payment", [
-    ["Status", statusText(payment.status)], ["Provider", payment.provider], ["Payment id", code(payment.paymentId)],
+    ["Status", paymentStatus(payment)], ["Provider", payment.provider], ["Payment id", code(payment.paymentId)],
     ["Provider's order", code(payment.gatewayOrderId)], ["Provider's payment", code(payment.gatewayPaymentId)],
-    ["Amount", money(payment.amount, payment.currency)], ["Failure reason", payment.failureReason],
+    ["Amount", money(payment.amount, payment.currency)], ["Captured", took], ["Failure reason", payment.failureReason],
     ["Disputes", disputes.join("; ")], ["Updated", payment.updatedAt],
   ]);
 }
@@ -138,12 +158,13 @@ async function loadOrder(orderId, request, minPosition) {
 }
 
 // --- actions: each shows only when the API offers it and the order allows it -------------
-// Another action (capture, void) is one more entry here with its own panel in #actions.
+// Another action is one more entry here (admin_capture.js adds capture and void), with its
+// form and its confirmation in #actions.
 
 const ACTIONS = [
   {
-    operation: "requestRefund", panel: "refund-form", offered: (order) => order.left > 0,
-    prepare: prepareRefund, update: describeRefundable,
+    operation: "requestRefund", panel: "refund-form", confirm: "refund-confirm", offered: (order) => order.left > 0,
+    prepare: prepareRefund, update: describeRefundable, close: () => closeRefundConfirmation(),
   },
 ];
 
@@ -154,11 +175,12 @@ function showActions() {
     const panel = $(action.panel);
     if (offered && panel.hidden) action.prepare(current);
     if (offered) action.update(current);
+    // A confirmation of what is no longer offered closes: it would send what cannot be.
+    if (!offered && !$(action.confirm).hidden) action.close();
     panel.hidden = !offered;
     any = any || offered;
   }
-  $("no-actions").hidden = any || !$("refund-confirm").hidden;
-  if (!any) closeRefundConfirmation();
+  $("no-actions").hidden = any || ACTIONS.some((action) => !$(action.confirm).hidden);
 }
 
 // --- the refund: amount, reason, a confirmation that says what goes back, then one POST ---
@@ -301,46 +323,3 @@ $("refund-cancel").addEventListener("click", () => { closeRefundConfirmation(); 
 $("refund-confirm").addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !$("refund-cancel").disabled) $("refund-cancel").click();
 });
-
-// --- which view the fragment names ----------------------------------------------------------
-
-async function route() {
-  const wanted = new URLSearchParams(location.hash.slice(1));
-  const orderId = wanted.get("order");
-  const view = orderId ? "detail" : wanted.get("view") === "reviews" ? "reviews" : "list";
-  const request = ++shown;
-  $("list").hidden = view !== "list";
-  $("detail").hidden = view !== "detail";
-  $("reviews").hidden = view !== "reviews";
-  for (const [link, active] of [["nav-orders", view !== "reviews"], ["nav-reviews", view === "reviews"]]) {
-    if (active) $(link).setAttribute("aria-current", "page"); else $(link).removeAttribute("aria-current");
-  }
-  if (view === "list") showSearch(wanted);
-  if (view === "reviews") showReviews();
-  if (view !== "detail") { current = null; return; }
-  showError(null);
-  if (!current || current.orderId !== orderId) {
-    current = null;
-    showNotice("");
-    closeRefundConfirmation();
-    for (const table of ["summary", "lines", "payment", "refunds", "timeline"]) fill(table, []);
-    for (const action of ACTIONS) $(action.panel).hidden = true;
-  }
-  $("detail-id").textContent = orderId;
-  $("at").value = wanted.get("at") || "";
-  await Promise.all([loadOrder(orderId, request), showTimeline(orderId, wanted.get("at") || "", request)]);
-}
-
-function chooseInstant() {
-  const wanted = new URLSearchParams(location.hash.slice(1));
-  const at = $("at").value.trim();
-  if (at) wanted.set("at", at); else wanted.delete("at");
-  const next = "#" + wanted;
-  // The same instant again is a refresh: no hashchange would fire for it.
-  if (location.hash === next) route(); else location.hash = next;
-}
-
-$("show-state").addEventListener("click", chooseInstant);
-$("at").addEventListener("keydown", (event) => { if (event.key === "Enter") chooseInstant(); });
-window.addEventListener("hashchange", route);
-route();

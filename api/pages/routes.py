@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from api.pages.docs import docs_page
-from api.schemas import CaptureReview
+from api.schemas import CaptureReview, WebhooksQuery
 from api.services import services_of
 from domain import OrderStatus, Provider
 from domain.money import ISO_4217_EXPONENTS
@@ -149,18 +149,38 @@ def _offered_operations(document: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
+def _choices(annotation: Any) -> list[str]:
+    """The values of a Literal field, optional or not, in the order the schema names them."""
+    values = get_args(annotation)
+    if values and not isinstance(values[0], str):  # Literal[...] | None
+        values = get_args(values[0])
+    return [str(value) for value in values]
+
+
+CONSOLE_SCRIPTS = (
+    "admin.js",
+    "admin_order.js",
+    "admin_capture.js",
+    "admin_reviews.js",
+    "admin_webhooks.js",
+    "admin_views.js",
+)
+
+
 async def admin_console(request: Request) -> HTMLResponse:
     nonce = _nonce()
     config = {
         "currencyExponents": ISO_4217_EXPONENTS,
         "orderStatuses": [status.value for status in OrderStatus],
         "providers": [provider.value for provider in Provider],
-        "reviewKinds": list(get_args(CaptureReview.model_fields["kind"].annotation)),
+        "reviewKinds": _choices(CaptureReview.model_fields["kind"].annotation),
+        "reviewStatuses": _choices(CaptureReview.model_fields["status"].annotation),
+        "webhookStatuses": _choices(WebhooksQuery.model_fields["status"].annotation),
         # Refunds that give back the order's own capture (the rest refund extra charges).
         "ownCaptureRefundKinds": sorted(kind.value for kind in OWN_CAPTURE_REFUNDS),
         "operations": _offered_operations(request.app.state.openapi),
     }
-    html = _render("admin.html", nonce, config, scripts=("admin.js", "admin_order.js"))
+    html = _render("admin.html", nonce, config, scripts=CONSOLE_SCRIPTS)
     return HTMLResponse(html, headers=_headers(nonce))
 
 

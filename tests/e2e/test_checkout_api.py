@@ -101,6 +101,7 @@ def test_payment_status_has_every_contract_field_with_nulls_for_unknowns(
         "metadata",
         "razorpayKeyId",
         "refundedAmount",
+        "capturedAmount",  # an extension: what was captured (a partial manual capture)
         "failureReason",
         "updatedAt",
         "disputes",  # an extension: chargebacks of the payment
@@ -115,6 +116,7 @@ def test_payment_status_has_every_contract_field_with_nulls_for_unknowns(
     assert body["metadata"] == {"stripeClientSecret": None}
     assert body["razorpayKeyId"] is None
     assert body["failureReason"] is None
+    assert body["capturedAmount"] is None
 
 
 def test_cancel_releases_the_stock_for_the_next_customer(api: RunningApi) -> None:

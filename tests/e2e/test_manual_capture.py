@@ -90,6 +90,7 @@ def test_a_partial_capture_confirms_the_order_with_the_captured_amount(shop: Pay
 
     shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
     paid = shop.wait_payment(order_id, buyer, "succeeded")
+    assert (paid["amount"], paid["capturedAmount"]) == (2500, 1500)
     intent = shop.stripe_intent(intent_id)
     assert (intent.status, intent.amount_received) == ("succeeded", 1500)
     [confirmed] = _confirmations(shop, order_id)
@@ -165,6 +166,7 @@ def test_razorpay_captures_the_whole_authorization_only(shop: PaymentShop) -> No
     assert whole.status_code == 202, whole.text
     shop.wait_order(order_id, buyer, "PAYMENT_CONFIRMED")
     paid = shop.wait_payment(order_id, buyer, "succeeded")
+    assert paid["capturedAmount"] == amount
     [confirmed] = _confirmations(shop, order_id)
     assert confirmed["amount"] == amount
     assert confirmed["payment"]["gatewayPaymentId"] == paid["gatewayPaymentId"]

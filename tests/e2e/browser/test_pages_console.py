@@ -105,7 +105,7 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     assert listed_ids(page) == newest_first[:PAGE_SIZE]
 
     # By status: the cancelled two, newest first, each row saying so.
-    page.get_by_label("Status").select_option("CANCELLED")
+    page.locator("#search").get_by_label("Status").select_option("CANCELLED")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#orders tbody tr")).to_have_count(2)
     assert listed_ids(page) == [placed[10], placed[3]]
@@ -113,7 +113,7 @@ def test_the_admin_finds_orders_by_status_and_id_a_page_at_a_time(
     # The search is in the address: a reload (or a link someone shared) shows it again.
     expect(page).to_have_url(re.compile(r"/admin#status=CANCELLED$"))
     page.reload()
-    expect(page.get_by_label("Status")).to_have_value("CANCELLED")
+    expect(page.locator("#search").get_by_label("Status")).to_have_value("CANCELLED")
     expect(page.locator("#orders tbody tr")).to_have_count(2)
     assert listed_ids(page) == [placed[10], placed[3]]
     # A day range around today keeps them; from a day to come there is nothing.
@@ -204,7 +204,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     expect(created.locator("td").nth(1)).to_have_text(f"customer:{paid.customer}")
 
     # Empty amount: the confirmation says it is the full refund, and cancelling sends nothing.
-    page.get_by_label("Reason").fill("customer asked")
+    page.locator("#refund-form").get_by_label("Reason").fill("customer asked")
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text("Full refund of $25.00")
     expect(page.get_by_role("button", name="Confirm refund")).to_be_focused()
@@ -218,7 +218,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
 
     # A part: what goes back and what stays, confirmed once however often it is clicked.
     page.get_by_label("Refund amount").fill("10")
-    page.get_by_label("Reason").fill(REASON)
+    page.locator("#refund-form").get_by_label("Reason").fill(REASON)
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text("Refund $10.00 of $25.00 left to refund")
     expect(page.locator("#refund-detail")).to_contain_text("afterwards: $15.00")
@@ -261,7 +261,7 @@ def test_the_admin_refunds_from_the_console_after_confirming_what_goes_back(
     # The rest goes back elsewhere while the confirmation is open: the engine refuses (409)
     # what the person confirmed, shown as the problem it is; the key was the refund's own.
     page.get_by_label("Refund amount").fill("")
-    page.get_by_label("Reason").fill("the rest")
+    page.locator("#refund-form").get_by_label("Reason").fill("the rest")
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text("Full refund of $15.00")
     behind = shop.refund(paid.order_id, {"reason": "refunded by phone"})
@@ -352,7 +352,7 @@ def test_at_a_phones_width_the_console_fits_and_works_by_keyboard(
     expect(amount).to_have_text("$37.50")
     assert amount.evaluate("cell => getComputedStyle(cell, '::before').content") == '"Amount"'
     for control in ("Order id", "Status", "Placed until"):
-        expect(page.get_by_label(control)).to_be_in_viewport()
+        expect(page.locator("#search").get_by_label(control)).to_be_in_viewport()
 
     link = page.get_by_role("link", name=order_id)
     link.focus()

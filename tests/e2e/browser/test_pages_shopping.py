@@ -43,7 +43,7 @@ def wait_refunds(shop: PaymentShop, order_id: str, count: int) -> list[dict[str,
 
 def refund_from_console(page: Page, amount: str, reason: str, confirmation: str) -> None:
     page.get_by_label("Refund amount").fill(amount)
-    page.get_by_label("Reason").fill(reason)
+    page.locator("#refund-form").get_by_label("Reason").fill(reason)
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-summary")).to_have_text(confirmation)
     page.get_by_role("button", name="Confirm refund").click()
@@ -115,7 +115,7 @@ def test_amount_not_in_the_currency_is_refused_before_any_refund(
     visit.page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     visit.page.goto(f"{admin_link(shop.api)}&order={order_id}")
     visit.page.get_by_label("Refund amount").fill("5.001")
-    visit.page.get_by_label("Reason").fill("a fraction of a cent")
+    visit.page.locator("#refund-form").get_by_label("Reason").fill("a fraction of a cent")
     visit.page.get_by_role("button", name="Review refund").click()
     expect(visit.page.locator("#error")).to_have_text(
         'Not an amount in USD: "5.001" (a positive number with at most 2 decimals).'

@@ -26,6 +26,7 @@ def test_an_extra_charge_and_its_refund_leave_the_order_paid(
 
     body = payment_body(db, order)
     assert (body["status"], body["refundedAmount"]) == ("succeeded", 0)
+    assert body["capturedAmount"] == payment.amount  # the extra charge is not the order's
     assert order_body(db, order)["status"] == "PAYMENT_CONFIRMED"
     assert order_body(db, order)["payment"]["status"] == "succeeded"
     refunds = PaymentQueries(db).refunds(order.id)

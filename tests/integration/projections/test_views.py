@@ -28,8 +28,8 @@ ORDER_KEYS = {
 }
 PAYMENT_KEYS = {
     "orderId", "paymentId", "status", "provider", "amount", "currency", "gatewayOrderId",
-    "gatewayPaymentId", "metadata", "razorpayKeyId", "refundedAmount", "failureReason",
-    "updatedAt", "disputes",
+    "gatewayPaymentId", "metadata", "razorpayKeyId", "refundedAmount", "capturedAmount",
+    "failureReason", "updatedAt", "disputes",
 }  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def test_a_placed_order_is_pending_with_a_processing_payment(
         "metadata": {"stripeClientSecret": None},
         "razorpayKeyId": None,
         "refundedAmount": 0,
+        "capturedAmount": None,
         "failureReason": None,
         "updatedAt": payment_body(db, order)["updatedAt"],
         "disputes": [],
