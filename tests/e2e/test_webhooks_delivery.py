@@ -44,10 +44,15 @@ def test_every_webhook_delivered_twice_has_one_effect(shop: PaymentShop, provide
     per_event = Counter(d["event_id"] for d in deliveries)
     assert per_event
     assert set(per_event.values()) == {2}, "each event was delivered twice"
-    # Types the engine never acts on are answered without being stored.
+    # Types the engine never acts on are answered without being stored. Stripe sends some
+    # (payment_intent.created, charge.succeeded); every Razorpay type here is acted on
+    # (payment.authorized by manual capture, adr/0027).
     ignores = shop.api.container.webhook_applier().ignores
     stored = {d["event_id"] for d in deliveries if ignores(provider, d["event_type"]) is None}
-    assert len(stored) < len(per_event), "the provider sent types the engine ignores"
+    if provider == "stripe":
+        assert len(stored) < len(per_event), "the provider sent types the engine ignores"
+    else:
+        assert len(stored) == len(per_event)
     entries = shop.inbox_entries(provider)
     # One row per stored event (Razorpay's are named by their signed body, not the header).
     assert len(entries) == len(stored)
