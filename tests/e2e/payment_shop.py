@@ -224,6 +224,34 @@ class PaymentShop:
         """The payment once the worker has opened it at the provider."""
         return self.wait_payment(order_id, customer, "pending", "the provider order")
 
+    def manual_checkout(self, customer: str, provider: str) -> str:
+        """An order of 2 x SKU-1 whose payment only authorizes (adr/0027); its id."""
+        response = self.api.client.post(
+            "/checkout",
+            json={
+                "items": [{"sku": "SKU-1", "quantity": 2}],
+                "provider": provider,
+                "capture": "manual",
+            },
+            headers=self.api.auth(customer),
+        )
+        assert response.status_code == 201, response.text
+        order_id: str = response.json()["orderId"]
+        return order_id
+
+    def authorized_order(self, provider: str = "stripe") -> tuple[str, str, dict[str, Any]]:
+        """A new customer's manual-capture order, authorized as stripe.js or checkout.js
+        would: (order id, customer, the payment as polled)."""
+        buyer = customer()
+        order_id = self.manual_checkout(buyer, provider)
+        payable = self.payable(order_id, buyer)
+        if provider == "stripe":
+            assert self.confirm_card(payable["gatewayOrderId"]) == "requires_capture"
+        else:
+            assert self.pay_razorpay(payable["gatewayOrderId"]).status_code == 200
+        payment = self.wait_payment(order_id, buyer, "authorized", "the authorization")
+        return order_id, buyer, payment
+
     def paid_order(self, provider: str) -> PaidOrder:
         """A new customer checks out and pays, as stripe.js or checkout.js would."""
         buyer = customer()

@@ -22,32 +22,6 @@ from tests.e2e.payment_shop import provider_sandbox as provider_sandbox
 from tests.e2e.payment_shop import shop as shop
 from tests.waiting import wait_until
 
-ITEMS = [{"sku": "SKU-1", "quantity": 2}]
-
-
-def _manual_checkout(shop: PaymentShop, buyer: str, provider: str) -> str:
-    response = shop.api.client.post(
-        "/checkout",
-        json={"items": ITEMS, "provider": provider, "capture": "manual"},
-        headers=shop.api.auth(buyer),
-    )
-    assert response.status_code == 201, response.text
-    order_id: str = response.json()["orderId"]
-    return order_id
-
-
-def _authorized(shop: PaymentShop, provider: str = "stripe") -> tuple[str, str, dict[str, Any]]:
-    """A new customer's manual-capture order, paid (authorized) as stripe.js would."""
-    buyer = customer()
-    order_id = _manual_checkout(shop, buyer, provider)
-    payable = shop.payable(order_id, buyer)
-    if provider == "stripe":
-        assert shop.confirm_card(payable["gatewayOrderId"]) == "requires_capture"
-    else:
-        assert shop.pay_razorpay(payable["gatewayOrderId"]).status_code == 200
-    payment = shop.wait_payment(order_id, buyer, "authorized", "the authorization")
-    return order_id, buyer, payment
-
 
 def _admin_post(
     shop: PaymentShop, order_id: str, action: str, body: dict[str, Any], key: str
@@ -72,7 +46,7 @@ def _confirmations(shop: PaymentShop, order_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_partial_capture_confirms_the_order_with_the_captured_amount(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop)
+    order_id, buyer, payment = shop.authorized_order()
     intent_id = payment["gatewayOrderId"]
     assert shop.order(order_id, buyer)["status"] == "PENDING_PAYMENT"
     assert shop.stripe_intent(intent_id).status == "requires_capture"
@@ -108,7 +82,7 @@ def test_a_partial_capture_confirms_the_order_with_the_captured_amount(shop: Pay
 
 
 def test_capturing_more_than_authorized_or_reusing_a_key_is_refused(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop)
+    order_id, buyer, payment = shop.authorized_order()
     amount = payment["amount"]
     key = f"capture-{uuid.uuid4()}"
     more = _admin_post(shop, order_id, "capture", {"amount": amount + 1, "reason": "x"}, key)
@@ -130,7 +104,7 @@ def test_capturing_more_than_authorized_or_reusing_a_key_is_refused(shop: Paymen
 
 
 def test_a_void_releases_the_authorization_and_the_stock(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop)
+    order_id, buyer, payment = shop.authorized_order()
     key = f"void-{uuid.uuid4()}"
     voided = _admin_post(shop, order_id, "void", {"reason": "customer called to cancel"}, key)
     assert voided.status_code == 200, voided.text
@@ -156,7 +130,7 @@ def test_an_automatic_order_is_never_authorized(shop: PaymentShop) -> None:
 
 
 def test_razorpay_captures_the_whole_authorization_only(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop, "razorpay")
+    order_id, buyer, payment = shop.authorized_order("razorpay")
     amount = payment["amount"]
     part = _admin_post(shop, order_id, "capture", {"amount": 100, "reason": "x"}, "k-part")
     assert part.status_code == 409, part.text
@@ -174,7 +148,7 @@ def test_razorpay_captures_the_whole_authorization_only(shop: PaymentShop) -> No
 
 def test_an_authorization_of_another_amount_is_parked_for_a_person(shop: PaymentShop) -> None:
     buyer = customer()
-    order_id = _manual_checkout(shop, buyer, "razorpay")
+    order_id = shop.manual_checkout(buyer, "razorpay")
     gateway_order_id = shop.payable(order_id, buyer)["gatewayOrderId"]
     # checkout.js lets the customer's browser change the amount it pays on the order.
     assert shop.pay_razorpay(gateway_order_id, amount=100).status_code == 200
@@ -193,7 +167,7 @@ def test_an_authorization_of_another_amount_is_parked_for_a_person(shop: Payment
 
 def test_a_hosted_page_of_a_manual_order_only_authorizes(shop: PaymentShop) -> None:
     buyer = customer()
-    order_id = _manual_checkout(shop, buyer, "stripe")
+    order_id = shop.manual_checkout(buyer, "stripe")
     shop.payable(order_id, buyer)
     session = shop.api.client.post(
         f"/orders/{order_id}/payments/checkout-session", headers=shop.api.auth(buyer)
@@ -213,7 +187,7 @@ def test_a_hosted_page_of_a_manual_order_only_authorizes(shop: PaymentShop) -> N
 
 
 def test_an_authorization_stripe_lets_lapse_ends_the_order(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop)
+    order_id, buyer, payment = shop.authorized_order()
     # Seven days pass at Stripe (not here: the engine's reaper would have voided it first).
     shop.control("POST", "/clock/advance", json={"seconds": 7 * 86400 + 60})
     assert shop.stripe_intent(payment["gatewayOrderId"]).status == "canceled"
@@ -224,7 +198,7 @@ def test_an_authorization_stripe_lets_lapse_ends_the_order(shop: PaymentShop) ->
 
 
 def test_a_second_authorization_is_on_record_and_never_captured(shop: PaymentShop) -> None:
-    order_id, buyer, payment = _authorized(shop, "razorpay")
+    order_id, buyer, payment = shop.authorized_order("razorpay")
     again = shop.pay_razorpay(payment["gatewayOrderId"], allowDuplicate=True)
     assert again.status_code == 200, again.text
     shop.flush()

@@ -23,7 +23,6 @@ from tests.e2e.payment_shop import shop as shop
 from tests.waiting import wait_until
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-ITEMS = [{"sku": "SKU-1", "quantity": 2}]
 
 
 def _post(
@@ -71,19 +70,7 @@ def test_a_note_is_recorded_once_per_key(shop: PaymentShop) -> None:
 
 
 def test_a_hold_stops_captures_and_is_published(shop: PaymentShop) -> None:
-    buyer = customer()
-    placed = shop.api.client.post(
-        "/checkout",
-        json={
-            "items": [{"sku": "SKU-1", "quantity": 2}],
-            "provider": "stripe",
-            "capture": "manual",
-        },
-        headers=shop.api.auth(buyer),
-    )
-    order_id = placed.json()["orderId"]
-    assert shop.confirm_card(shop.payable(order_id, buyer)["gatewayOrderId"]) == "requires_capture"
-    shop.wait_payment(order_id, buyer, "authorized")
+    order_id, buyer, _ = shop.authorized_order()
 
     held = _post(shop, order_id, "marks", {"mark": "hold", "reason": "fraud check"})
     assert held.status_code == 201, held.text

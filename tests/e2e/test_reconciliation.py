@@ -82,21 +82,8 @@ def test_a_capture_whose_webhook_never_came_is_found_and_applied(
 
 
 def test_an_amount_mismatch_waits_for_a_person_and_is_resolved_once(shop: PaymentShop) -> None:
-    buyer = customer()
-    response = shop.api.client.post(
-        "/checkout",
-        json={
-            "items": [{"sku": "SKU-1", "quantity": 2}],
-            "provider": "stripe",
-            "capture": "manual",
-        },
-        headers=shop.api.auth(buyer),
-    )
-    assert response.status_code == 201, response.text
-    order_id = response.json()["orderId"]
-    intent_id = shop.payable(order_id, buyer)["gatewayOrderId"]
-    assert shop.confirm_card(intent_id) == "requires_capture"
-    shop.wait_payment(order_id, buyer, "authorized")
+    order_id, buyer, payment = shop.authorized_order()
+    intent_id = payment["gatewayOrderId"]
     # Captured in the dashboard, for less, while its webhooks are lost.
     shop.control("POST", "/webhooks/hold")
     shop.stripe.v1.payment_intents.capture(intent_id, {"amount_to_capture": 1000})

@@ -22,22 +22,7 @@ REASON = "ship the <b>cup</b> only"  # markup an operator typed shows as typed
 
 def authorized_order(shop: PaymentShop) -> tuple[str, str, dict[str, Any]]:
     """A new customer's manual-capture order of 2 x $12.50, authorized as stripe.js would."""
-    buyer = customer()
-    placed = shop.api.client.post(
-        "/checkout",
-        json={
-            "items": [{"sku": "SKU-1", "quantity": 2}],
-            "provider": "stripe",
-            "capture": "manual",
-        },
-        headers=shop.api.auth(buyer),
-    )
-    assert placed.status_code == 201, placed.text
-    order_id: str = placed.json()["orderId"]
-    intent_id = shop.payable(order_id, buyer)["gatewayOrderId"]
-    assert shop.confirm_card(intent_id) == "requires_capture"
-    payment = shop.wait_payment(order_id, buyer, "authorized", "the authorization")
-    return order_id, buyer, payment
+    return shop.authorized_order("stripe")
 
 
 def facts(page: Page, selector: str) -> dict[str, str]:
