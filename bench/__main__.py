@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -35,8 +37,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM (``kill``, a CI timeout) ends the run as Ctrl-C would: by an exception, so
+    the runner's ``finally`` stops the `checkout-engine run` it started. Python's default
+    for SIGTERM ends the process at once and left that stack running for hours."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    exit_on_sigterm()
     from bench.runner import main as run
 
     return run(args.quick, args.concurrency, args.keep, args.results)
