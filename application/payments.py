@@ -28,6 +28,7 @@ from domain import (
     Provider,
     RefundKind,
     Stock,
+    bounds,
 )
 from domain.actors import UNKNOWN_ORIGIN, Origin
 from domain.payment import SYSTEM_ACTOR
@@ -198,7 +199,8 @@ class PaymentOutcomes:
         payment = self.app.load(Payment, payment_id)
         if payment.status is not PaymentStatus.AUTHORIZED or payment.capture_pending:
             return Outcome(False, None)
-        ended = OrderLifecycle(self.app).cancel(payment.order_id, reason, actor=origin.actor)
+        storable = bounds.storable(reason, bounds.MAX_REASON)  # the provider's words
+        ended = OrderLifecycle(self.app).cancel(payment.order_id, storable, actor=origin.actor)
         return Outcome(True, ended.position)
 
     def capture_failed(

@@ -419,7 +419,9 @@ class Order(Aggregate):
         self.trigger_event(self.HoldReleased, reason=reason, actor=actor)
 
     def cancel(self, reason: str, actor: str = actors.UNKNOWN) -> None:
-        """Only unpaid orders can be cancelled; paid ones are refunded instead."""
+        """Only unpaid orders can be cancelled; paid ones are refunded instead. The reason
+        may come from a person (a void): refused unless a view can store it."""
+        bounds.text(reason, "reason", bounds.MAX_REASON)
         bounds.actor(actor)
         self._require(frozenset({OrderStatus.PENDING_PAYMENT}), "cancel")
         self.trigger_event(self.Cancelled, reason=reason, actor=actor)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from domain import Order, OrderStatus, Payment, PaymentStatus
+from domain import Order, OrderStatus, Payment, PaymentStatus, bounds
 from projections import schema
 from projections.documents import contract_lines
 from projections.projection import BatchedView, Handler
@@ -61,7 +61,9 @@ def _order_held(rows: RowStore, event: Order.PaymentAuthorized) -> None:
 
 
 def _order_cancelled(rows: RowStore, event: Order.Cancelled) -> None:
-    _set_order(rows, event, status=OrderStatus.CANCELLED.value, cancel_reason=event.reason)
+    # Events recorded before Order.cancel checked its reason may hold a NUL.
+    reason = bounds.storable(event.reason, bounds.MAX_REASON)
+    _set_order(rows, event, status=OrderStatus.CANCELLED.value, cancel_reason=reason)
 
 
 def _order_refunded(rows: RowStore, event: Order.Refunded) -> None:

@@ -105,6 +105,9 @@ def test_capturing_more_than_authorized_or_reusing_a_key_is_refused(shop: Paymen
 
 def test_a_void_releases_the_authorization_and_the_stock(shop: PaymentShop) -> None:
     order_id, buyer, payment = shop.authorized_order()
+    nul = _admin_post(shop, order_id, "void", {"reason": "oops\u0000"}, f"k-{uuid.uuid4()}")
+    assert nul.status_code == 422, nul.text
+    assert shop.order(order_id, buyer)["status"] == "PENDING_PAYMENT"
     key = f"void-{uuid.uuid4()}"
     voided = _admin_post(shop, order_id, "void", {"reason": "customer called to cancel"}, key)
     assert voided.status_code == 200, voided.text

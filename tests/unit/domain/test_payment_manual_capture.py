@@ -208,3 +208,10 @@ def test_an_order_cannot_be_confirmed_for_more_than_it_costs() -> None:
     with pytest.raises(InvalidAmount, match="at most"):
         order.confirm_payment(order.payment_id, "pi_1", order.provider, amount=order.amount + 1)
     assert order.paid == order.amount
+
+
+def test_a_void_reason_a_view_cannot_store_is_refused() -> None:
+    order = new_order()
+    with pytest.raises(OutOfBounds):
+        order.cancel("void\x00", ADMIN)
+    assert order.status is OrderStatus.PENDING_PAYMENT
