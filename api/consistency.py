@@ -22,7 +22,7 @@ from collections.abc import Collection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from api.operations import LOG_POSITION_HEADER
+from api.operations import LOG_POSITION_HEADER, REPLAYED_HEADER
 from api.problems import Problem
 from api.schemas import LOG_POSITION
 from api.services import services_of
@@ -35,8 +35,13 @@ RETRY_AFTER_SECONDS = 1
 MIN_POSITION_PARAMETER = "minPosition"
 
 
-def position_headers(position: int) -> dict[str, str]:
-    return {LOG_POSITION_HEADER.name: str(position)}
+def position_headers(position: int, replayed: bool = False) -> dict[str, str]:
+    """A write's answer headers: its log position, and for a command answered again under
+    the same Idempotency-Key, ``Idempotent-Replayed: true``."""
+    headers = {LOG_POSITION_HEADER.name: str(position)}
+    if replayed:
+        headers[REPLAYED_HEADER.name] = "true"
+    return headers
 
 
 def requested_positions(request: Request, min_position: int | None) -> dict[str, int]:

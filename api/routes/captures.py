@@ -59,9 +59,7 @@ async def capture(request: Request) -> Response:
     answer = CaptureAccepted(
         capture_id=accepted.capture_id, order_id=order_id, amount=accepted.amount, status="pending"
     )
-    headers = position_headers(accepted.position)
-    if accepted.replayed:
-        headers[REPLAYED_HEADER.name] = "true"
+    headers = position_headers(accepted.position, accepted.replayed)
     return json_response(answer, status=202, headers=headers)
 
 
@@ -75,9 +73,7 @@ async def void(request: Request) -> Response:
         services_of(request).manual_captures.void, order_id, body.reason, actor, key
     )
     log.info("authorization voided", order=str(order_id), reason=body.reason, by=actor)
-    headers = position_headers(voided.position)
-    if voided.replayed:
-        headers[REPLAYED_HEADER.name] = "true"
+    headers = position_headers(voided.position, voided.replayed)
     return json_response(VoidAccepted(order_id=order_id, status="CANCELLED"), headers=headers)
 
 

@@ -46,9 +46,7 @@ async def post_checkout(request: Request) -> Response:
     # Awaited, not run in the thread pool: the writer's thread decides and commits it
     # with every checkout queued beside it (adr/0019).
     placed = await asyncio.wrap_future(services_of(request).checkout_writer.submit(command))
-    headers = position_headers(placed.position)
-    if placed.replayed:
-        headers[REPLAYED_HEADER.name] = "true"
+    headers = position_headers(placed.position, placed.replayed)
     return json_response(checkout_created(placed), status=201, headers=headers)
 
 

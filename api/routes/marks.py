@@ -51,9 +51,7 @@ async def mark_order(request: Request) -> Response:
         body.evidence,
     )
     log.info("order marked", order=str(order_id), mark=body.mark, reason=body.reason, by=actor)
-    headers = position_headers(marked.position)
-    if marked.replayed:
-        headers[REPLAYED_HEADER.name] = "true"
+    headers = position_headers(marked.position, marked.replayed)
     answer = MarkOut(mark_id=marked.mark_id, order_id=order_id, mark=marked.kind.value)
     return json_response(answer, status=201, headers=headers)
 

@@ -90,9 +90,7 @@ async def request_refund(request: Request) -> Response:
     accepted = RefundAccepted(
         refund_id=requested.refund_id, order_id=order_id, amount=requested.amount, status="pending"
     )
-    headers = position_headers(requested.position)
-    if requested.replayed:
-        headers[REPLAYED_HEADER.name] = "true"
+    headers = position_headers(requested.position, requested.replayed)
     return json_response(accepted, status=202, headers=headers)
 
 
