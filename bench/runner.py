@@ -238,7 +238,7 @@ class Runner:
             "customers": "a new customer id (and JWT) for every checkout",
             "load_generator": (
                 "its own process (multiprocessing spawn): one thread per client, closed "
-                "loop, one keep-alive HTTP/1.1 connection each (httpx)"
+                "loop, one keep-alive HTTP/1.1 connection each (http.client)"
             ),
             "rate_limits": "off (RATE_LIMIT_PER_CUSTOMER/PER_IP/READS_PER_IP=off)",
             "warmup": "requests completing during the warm-up are not counted",

@@ -58,7 +58,6 @@ from projections.stock_movements import StockMovements
 from projections.tracking import PositionReader
 
 if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not at import
-    import httpx
     from stripe import StripeClient
 
     from infrastructure.audit.anchors import AnchorPolicy
@@ -66,6 +65,7 @@ if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not a
     from infrastructure.audit.export import AuditExport
     from infrastructure.audit.history import OrderHistories
     from infrastructure.evidence import EvidenceStore
+    from infrastructure.payments.keepalive import KeepAliveClient
     from infrastructure.readiness import Check
     from infrastructure.reconciliation import ReconciliationJob
     from infrastructure.relay import OutboxRelay, RelayOptions, RelayStep, RelayTopics
@@ -377,7 +377,7 @@ class Container:
 
         return recent_runs(self.db)
 
-    def _pooled_http(self, make: Callable[[], httpx.Client]) -> httpx.Client:
+    def _pooled_http(self, make: Callable[[], KeepAliveClient]) -> KeepAliveClient:
         http = make()
         self._closers.append(http.close)
         return http

@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from application.ports import (
     Evidence,
     EvidenceSink,
@@ -30,6 +28,7 @@ from application.ports import (
     TransientProviderError,
 )
 from domain import Provider
+from infrastructure.payments.keepalive import Answer, Http, Unreachable, basic_auth
 from infrastructure.payments.minor_units import RAZORPAY_UNITS
 
 RAZORPAY_API = "https://api.razorpay.com"
@@ -65,11 +64,11 @@ class RazorpayOrders:
     """The lean ``OrderCreator`` for Razorpay (infrastructure.payments.lean_http)."""
 
     def __init__(
-        self, http: httpx.Client, key_id: str, key_secret: str, api_base: str | None = None
+        self, http: Http, key_id: str, key_secret: str, api_base: str | None = None
     ) -> None:
         self._http = http
         self._key_id = key_id
-        self._auth = httpx.BasicAuth(key_id, key_secret)
+        self._auth = basic_auth(key_id, key_secret)
         self._url = f"{(api_base or RAZORPAY_API).rstrip('/')}/v1/orders"
 
     def create_order(
@@ -81,7 +80,7 @@ class RazorpayOrders:
             if not request.first_attempt:
                 answer = self._order_with_receipt(data["receipt"])
             if answer is None:
-                answer = self._call("POST", self._url, content=json.dumps(data).encode())
+                answer = self._call("POST", self._url, body=json.dumps(data).encode())
         except ProviderError as exc:
             if sink is not None:
                 sink(Evidence.of_call(PROVIDER, "create_order", None, data, None, exc.reason))
@@ -97,21 +96,26 @@ class RazorpayOrders:
         found = self._call("GET", self._url, params={"receipt": receipt, "count": 100})
         return earliest_with_receipt(found, receipt)
 
-    def _call(self, method: str, url: str, **options: Any) -> Entity:
-        headers = {"User-Agent": "checkout-engine (lean client)"}
+    def _call(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Entity:
+        headers = {"Authorization": self._auth}
         if method == "POST":
             headers["Content-type"] = "application/json"
         try:
-            response = self._http.request(method, url, auth=self._auth, headers=headers, **options)
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise TransientProviderError(f"razorpay unreachable: {reason}") from None
+            response = self._http.request(method, url, body=body, headers=headers, params=params)
+        except Unreachable as exc:
+            raise TransientProviderError(f"razorpay unreachable: {exc}") from None
         return answer_of(response)
 
 
-def answer_of(response: httpx.Response) -> Entity:
+def answer_of(response: Answer) -> Entity:
     """Razorpay's JSON entity, or the ProviderError the SDK adapter would raise for it."""
-    status = response.status_code
+    status = response.status
     try:
         body: Any = response.json()
     except ValueError:
@@ -119,7 +123,7 @@ def answer_of(response: httpx.Response) -> Entity:
     error = body.get("error") if isinstance(body, dict) else None
     description = error.get("description") if isinstance(error, dict) else None
     if status in (409, 429) or status >= 500:
-        reason = description or response.reason_phrase or "no description"
+        reason = description or response.reason or "no description"
         raise TransientProviderError(f"razorpay answered {status}: {reason}")
     if not isinstance(body, dict):
         raise TransientProviderError(f"razorpay answer unreadable (HTTP {status})")

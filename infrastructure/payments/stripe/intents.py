@@ -19,8 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-import httpx
-
 from application.ports import (
     Evidence,
     EvidenceSink,
@@ -31,6 +29,7 @@ from application.ports import (
     TransientProviderError,
 )
 from domain import Provider
+from infrastructure.payments.keepalive import Answer, Http, Unreachable
 from infrastructure.payments.minor_units import STRIPE_UNITS
 
 STRIPE_API = "https://api.stripe.com"
@@ -84,7 +83,7 @@ class StripeIntents:
     """The lean ``OrderCreator`` for Stripe (infrastructure.payments.lean_http)."""
 
     def __init__(
-        self, http: httpx.Client, api_key: str, api_version: str, api_base: str | None = None
+        self, http: Http, api_key: str, api_version: str, api_base: str | None = None
     ) -> None:
         self._http = http
         self._url = f"{(api_base or STRIPE_API).rstrip('/')}/v1/payment_intents"
@@ -92,7 +91,6 @@ class StripeIntents:
             "Authorization": f"Bearer {api_key}",
             "Stripe-Version": api_version,
             "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "checkout-engine (lean client)",
         }
 
     def create_order(
@@ -120,16 +118,15 @@ class StripeIntents:
     def _post(self, body: str, idempotency_key: str) -> dict[str, Any]:
         headers = {**self._headers, "Idempotency-Key": idempotency_key}
         try:
-            response = self._http.post(self._url, content=body.encode(), headers=headers)
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise TransientProviderError(f"stripe unreachable: {reason}") from None
+            response = self._http.request("POST", self._url, body=body.encode(), headers=headers)
+        except Unreachable as exc:
+            raise TransientProviderError(f"stripe unreachable: {exc}") from None
         return answer_of(response)
 
 
-def answer_of(response: httpx.Response) -> dict[str, Any]:
+def answer_of(response: Answer) -> dict[str, Any]:
     """Stripe's JSON object, or the ProviderError the SDK adapter would raise for it."""
-    status = response.status_code
+    status = response.status
     try:
         body: Any = response.json()
     except ValueError:

@@ -7,10 +7,10 @@ import dataclasses
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from application.ports import PaymentGateway, ProviderOrderRequest
+from infrastructure.payments.keepalive import KeepAliveClient
 from infrastructure.payments.lean_http import LeanCreates, pooled_client
 from infrastructure.payments.razorpay.orders import RazorpayOrders
 from infrastructure.payments.stripe.client import API_VERSION
@@ -23,7 +23,7 @@ from tests.integration.payments.sandbox import (
     ProviderSandbox,
 )
 
-_opened: list[httpx.Client] = []
+_opened: list[KeepAliveClient] = []
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def _close_clients() -> Iterator[None]:
         _opened.pop().close()
 
 
-def _client(timeout: float) -> httpx.Client:
+def _client(timeout: float) -> KeepAliveClient:
     http = pooled_client(timeout)
     _opened.append(http)
     return http

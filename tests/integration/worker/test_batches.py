@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,6 +21,7 @@ from application.ports import (
     ProviderOrderRequest,
 )
 from domain import Payment, PaymentStatus
+from infrastructure.payments.keepalive import Answer, KeepAliveClient
 from infrastructure.payments.lean_http import LeanCreates, pooled_client
 from infrastructure.payments.razorpay.orders import RazorpayOrders
 from infrastructure.payments.stripe.client import API_VERSION
@@ -48,20 +49,32 @@ from tests.waiting import wait_until
 BATCH = replace(FAST_EXECUTOR, batch_size=16, call_concurrency=4)
 
 
+@dataclass
+class Seeing:
+    """The pooled client, noting each request's method and URL as it is sent."""
+
+    http: KeepAliveClient
+    seen: list[tuple[str, str]]
+
+    def request(self, method: str, url: str, **options: Any) -> Answer:
+        self.seen.append((method, url))
+        return self.http.request(method, url, **options)
+
+
 @pytest.fixture
-def requests_seen() -> list[httpx.Request]:
+def requests_seen() -> list[tuple[str, str]]:
     return []
 
 
 @pytest.fixture
 def lean(
-    sandbox: ProviderSandbox, requests_seen: list[httpx.Request]
+    sandbox: ProviderSandbox, requests_seen: list[tuple[str, str]]
 ) -> Iterator[dict[str, PaymentGateway]]:
     """Both providers as the composition root builds them: creates lean, the rest SDK."""
     http = pooled_client(10.0)
-    http.event_hooks = {"request": [requests_seen.append]}
-    intents = StripeIntents(http, STRIPE_KEY, API_VERSION, sandbox.stripe_base)
-    orders = RazorpayOrders(http, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, sandbox.razorpay_base)
+    seeing = Seeing(http, requests_seen)
+    intents = StripeIntents(seeing, STRIPE_KEY, API_VERSION, sandbox.stripe_base)
+    orders = RazorpayOrders(seeing, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, sandbox.razorpay_base)
     yield {
         "stripe": LeanCreates(sandbox.stripe_gateway(), intents),
         "razorpay": LeanCreates(sandbox.razorpay_gateway(), orders),
@@ -98,7 +111,7 @@ def test_one_claim_opens_a_whole_batch_of_both_providers_in_one_save(
     sandbox: ProviderSandbox,
     queue: TaskQueue,
     lean: dict[str, PaymentGateway],
-    requests_seen: list[httpx.Request],
+    requests_seen: list[tuple[str, str]],
 ) -> None:
     placed = place(shop, app, db, "stripe", "razorpay", "stripe", "razorpay", "razorpay")
     executor = Executor(queue, provider_calls(app, lean), BATCH)
@@ -115,7 +128,7 @@ def test_one_claim_opens_a_whole_batch_of_both_providers_in_one_save(
     positions = created_positions(app, db, placed)
     assert positions == list(range(positions[0], positions[0] + len(placed))), "one save"
     # A first claim cannot have created anything: no Razorpay look-up by receipt.
-    assert [r.method for r in requests_seen] == ["POST"] * len(placed)
+    assert [method for method, _ in requests_seen] == ["POST"] * len(placed)
 
 
 def test_a_refusal_and_an_outage_in_one_batch_settle_each_task_its_own_way(

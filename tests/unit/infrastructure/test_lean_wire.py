@@ -1,7 +1,8 @@
 """The lean create clients put on the wire what the SDKs do, and read answers as they do.
 
 Each side's HTTP is intercepted (a recording HTTP client under stripe-python, a recording
-adapter under razorpay-python's session, an httpx MockTransport under the lean clients),
+adapter under razorpay-python's session, a recording client in place of the lean clients'
+keep-alive client),
 so the very requests are compared, and the same canned answers are handed to both.
 """
 
@@ -11,9 +12,10 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from http import HTTPStatus
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
-import httpx
 import pytest
 import requests
 import stripe
@@ -27,7 +29,8 @@ from application.ports import (
     ProviderOrderRequest,
     TransientProviderError,
 )
-from infrastructure.payments.lean_http import LeanCreates
+from infrastructure.payments.keepalive import Answer
+from infrastructure.payments.lean_http import USER_AGENT, LeanCreates
 from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client
 from infrastructure.payments.razorpay.orders import RazorpayOrders
 from infrastructure.payments.stripe.client import API_VERSION, StripeGateway
@@ -116,13 +119,30 @@ class RecordingAdapter(BaseAdapter):
         pass
 
 
-def lean_http(answers: Answers) -> httpx.Client:
-    def handle(request: httpx.Request) -> httpx.Response:
-        lowered = {k.lower(): v for k, v in request.headers.items()}
-        status, raw = answers.next(Sent(request.method, str(request.url), lowered, request.read()))
-        return httpx.Response(status, content=raw, headers={"Content-Type": "application/json"})
+@dataclass
+class RecordingHttp:
+    """The keep-alive client's interface; what it would put on the wire is recorded."""
 
-    return httpx.Client(transport=httpx.MockTransport(handle))
+    answers: Answers
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        sent = {"user-agent": USER_AGENT, **{k.lower(): v for k, v in (headers or {}).items()}}
+        status, raw = self.answers.next(Sent(method, url, sent, body or b""))
+        return Answer(status, HTTPStatus(status).phrase, raw)
+
+
+def lean_http(answers: Answers) -> RecordingHttp:
+    return RecordingHttp(answers)
 
 
 def request(first_attempt: bool = False) -> ProviderOrderRequest:
