@@ -23,6 +23,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _event_types(value: str) -> frozenset[str] | None:
+    types = frozenset(part.strip() for part in value.split(",") if part.strip())
+    if not types:
+        raise argparse.ArgumentTypeError("name at least one event type, or *")
+    return None if "*" in types else types
+
+
 def parser() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(
         prog="python -m sandbox",
@@ -34,6 +41,14 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--stripe-webhook-secret", help="The whsec_ secret that signs them.")
     options.add_argument("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
     options.add_argument("--razorpay-webhook-secret", help="Secret that signs them.")
+    for provider in ("stripe", "razorpay"):
+        options.add_argument(
+            f"--{provider}-webhook-events",
+            type=_event_types,
+            default=None,
+            metavar="TYPE,TYPE,...",
+            help=f"The event types the {provider} endpoint is subscribed to (default: all).",
+        )
     options.add_argument(
         "--webhook-max-attempts",
         type=int,
@@ -63,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         stripe_webhook_secret=args.stripe_webhook_secret,
         razorpay_webhook_url=args.razorpay_webhook_url,
         razorpay_webhook_secret=args.razorpay_webhook_secret,
+        stripe_webhook_events=args.stripe_webhook_events,
+        razorpay_webhook_events=args.razorpay_webhook_events,
         webhook_max_attempts=args.webhook_max_attempts,
         webhook_retry_max_seconds=args.webhook_retry_max_seconds,
     )

@@ -107,7 +107,7 @@ class SandboxControls:
     async def _change_settings(self, request: Request) -> Response:
         body = await _json(request)
         allowed = {"duplicate_webhooks"} | {
-            f"{p}_webhook_{part}" for p in _PROVIDERS for part in ("url", "secret")
+            f"{p}_webhook_{part}" for p in _PROVIDERS for part in ("url", "secret", "events")
         }
         _reject_unknown(body, allowed)
         duplicate = body.get("duplicate_webhooks")
@@ -116,10 +116,14 @@ class SandboxControls:
         endpoints: dict[Provider, WebhookEndpoint] = {}
         for provider in _PROVIDERS:
             url_key, secret_key = f"{provider}_webhook_url", f"{provider}_webhook_secret"
-            if url_key in body or secret_key in body:
+            events_key = f"{provider}_webhook_events"
+            if url_key in body or secret_key in body or events_key in body:
                 endpoint = self._dispatcher.endpoints[provider]
+                events = endpoint.events
+                if events_key in body:
+                    events = _event_types(body[events_key], events_key)
                 endpoints[provider] = WebhookEndpoint(
-                    body.get(url_key, endpoint.url), body.get(secret_key, endpoint.secret)
+                    body.get(url_key, endpoint.url), body.get(secret_key, endpoint.secret), events
                 )
         self._dispatcher.configure(duplicate, endpoints)
         return JSONResponse(self._dispatcher.settings())
@@ -317,3 +321,10 @@ def _reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise ControlError(f"unknown fields: {', '.join(unknown)}; expected {sorted(allowed)}")
+
+
+def _event_types(value: Any, key: str) -> frozenset[str] | None:
+    """A subscription: a list of event types, or ``["*"]`` for every type."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ControlError(f'{key} must be a list of event types, or ["*"]')
+    return None if "*" in value else frozenset(value)

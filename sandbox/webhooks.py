@@ -35,8 +35,17 @@ class WebhookMessage:
 
 @dataclass
 class WebhookEndpoint:
+    """Where one provider's webhooks go. ``events`` are the types the endpoint is subscribed
+    to, as a Stripe endpoint's ``enabled_events`` and a Razorpay webhook's active events;
+    ``None`` is every type (Stripe's ``*``). Events of other types still happen (Stripe
+    lists them under ``/v1/events``); they are only not sent."""
+
     url: str | None
     secret: str | None
+    events: frozenset[str] | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self.url is not None and (self.events is None or event_type in self.events)
 
 
 @dataclass(frozen=True)
@@ -74,10 +83,14 @@ class WebhookDispatcher:
     def _apply_defaults(self) -> None:
         self.endpoints: dict[Provider, WebhookEndpoint] = {
             "stripe": WebhookEndpoint(
-                self._config.stripe_webhook_url, self._config.stripe_webhook_secret
+                self._config.stripe_webhook_url,
+                self._config.stripe_webhook_secret,
+                self._config.stripe_webhook_events,
             ),
             "razorpay": WebhookEndpoint(
-                self._config.razorpay_webhook_url, self._config.razorpay_webhook_secret
+                self._config.razorpay_webhook_url,
+                self._config.razorpay_webhook_secret,
+                self._config.razorpay_webhook_events,
             ),
         }
         self.duplicate = False
@@ -119,6 +132,9 @@ class WebhookDispatcher:
             for provider, endpoint in self.endpoints.items():
                 described[f"{provider}_webhook_url"] = endpoint.url
                 described[f"{provider}_webhook_secret_set"] = endpoint.secret is not None
+                described[f"{provider}_webhook_events"] = (
+                    ["*"] if endpoint.events is None else sorted(endpoint.events)
+                )
             described["holding"] = self.holding
             return described
 
@@ -143,7 +159,7 @@ class WebhookDispatcher:
         """Queue ``message`` for its provider's endpoint (twice when duplicating)."""
         with self._cond:
             endpoint = self.endpoints[message.provider]
-            if endpoint.url is None:
+            if endpoint.url is None or not endpoint.wants(message.event_type):
                 return
             copies = 2 if self.duplicate else 1
             for copy in range(copies):

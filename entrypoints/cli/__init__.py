@@ -131,6 +131,16 @@ def worker() -> None:
 @click.option("--razorpay-webhook-url", help="Where to send signed Razorpay webhooks.")
 @click.option("--razorpay-webhook-secret", help="Secret that signs them.")
 @click.option(
+    "--stripe-webhook-events",
+    metavar="TYPE,TYPE,...",
+    help="The event types the Stripe endpoint is subscribed to (default: all).",
+)
+@click.option(
+    "--razorpay-webhook-events",
+    metavar="TYPE,TYPE,...",
+    help="The event types the Razorpay endpoint is subscribed to (default: all).",
+)
+@click.option(
     "--webhook-max-attempts",
     type=click.IntRange(1, 10_000),
     help="Deliveries of one webhook before giving up (the real providers retry for days).",
@@ -147,6 +157,8 @@ def sandbox(
     stripe_webhook_secret: str | None,
     razorpay_webhook_url: str | None,
     razorpay_webhook_secret: str | None,
+    stripe_webhook_events: str | None,
+    razorpay_webhook_events: str | None,
     webhook_max_attempts: int | None,
     webhook_retry_max_seconds: float | None,
 ) -> None:
@@ -165,6 +177,12 @@ def sandbox(
         if url and secret:
             secret_option = url_option.replace("-url", "-secret")
             arguments += [url_option, url, secret_option, secret]
+    for events_option, events in (
+        ("--stripe-webhook-events", stripe_webhook_events),
+        ("--razorpay-webhook-events", razorpay_webhook_events),
+    ):
+        if events is not None:
+            arguments += [events_option, events]
     if webhook_max_attempts is not None:
         arguments += ["--webhook-max-attempts", str(webhook_max_attempts)]
     if webhook_retry_max_seconds is not None:

@@ -1,4 +1,5 @@
-"""`checkout-engine webhooks list|replay|dismiss` (registered by the main CLI; adr/0025).
+"""`checkout-engine webhooks list|replay|dismiss|events` (registered by the main CLI;
+adr/0025).
 
 The operator's side of the webhook inbox, as ``GET /admin/webhooks`` and its POSTs are the
 admin's: ``list`` shows rows with their raw bodies, ``replay`` applies one again at once
@@ -101,10 +102,22 @@ def _report(handled: Handled, as_json: bool) -> None:
 
 @click.group(
     subcommand_metavar="COMMAND [ARGS]",
-    short_help="Stored provider webhooks: list, replay, dismiss.",
+    short_help="Provider webhooks: list, replay, dismiss; the events to subscribe to.",
 )
 def webhooks() -> None:
     """The webhook inbox: the events the engine could not apply, for a person to decide."""
+
+
+@webhooks.command("events", short_help="The event types to subscribe an endpoint to.")
+@click.argument("provider", type=click.Choice(["stripe", "razorpay"]))
+def webhooks_events(provider: str) -> None:
+    """The event types PROVIDER's webhook endpoint should be subscribed to, one per line:
+    every type the engine acts on (Stripe's enabled_events, Razorpay's active events).
+    `run` subscribes the built-in sandbox to the same list."""
+    from infrastructure.webhooks.applier import subscribed_event_types
+
+    for kind in subscribed_event_types(provider):
+        click.echo(kind)
 
 
 @webhooks.command("list", short_help="Inbox rows, newest first, with their bodies in --json.")

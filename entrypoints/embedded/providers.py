@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from infrastructure.settings import Settings
+from infrastructure.webhooks.applier import subscribed_event_types
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,10 @@ def sandbox_wiring(settings: Settings, api_base: str) -> SandboxWiring | None:
         f"{api_base}/webhooks/razorpay",
         "--razorpay-webhook-secret",
         razorpay_secret,
+        # Subscribed as the README tells operators to subscribe a real endpoint.
+        "--stripe-webhook-events",
+        ",".join(subscribed_event_types("stripe")),
+        "--razorpay-webhook-events",
+        ",".join(subscribed_event_types("razorpay")),
     ]
     return SandboxWiring(base, environment, arguments)

@@ -48,6 +48,14 @@ HANDLERS: Mapping[str, DispatchTable] = {
 }
 
 
+def subscribed_event_types(provider: str) -> list[str]:
+    """The event types a provider's webhook endpoint should be subscribed to: every type the
+    engine acts on, none it deliberately ignores (Stripe's ``enabled_events``, Razorpay's
+    active events). A type the engine acts on but the endpoint misses is never seen."""
+    table = HANDLERS[provider]
+    return sorted(kind for kind, handler in table.items() if not isinstance(handler, Ignore))
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """20 tries over about eight hours: 1 s doubling up to an hour, then hourly."""

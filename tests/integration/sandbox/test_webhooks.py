@@ -190,6 +190,29 @@ def test_failed_deliveries_are_retried_and_every_attempt_is_recorded(
     assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 500), (2, 503), (3, 200)]
 
 
+def test_an_endpoint_gets_only_the_event_types_it_is_subscribed_to(
+    sandbox: Sandbox, stripe_client: stripe.StripeClient
+) -> None:
+    """As a Stripe endpoint's enabled_events: the other events happen, and are listed."""
+    settings = sandbox.control(
+        "POST", "/settings", json={"stripe_webhook_events": ["payment_intent.succeeded"]}
+    )
+    assert settings["stripe_webhook_events"] == ["payment_intent.succeeded"]
+
+    intent = _paid_intent(stripe_client)
+
+    webhooks = sandbox.receiver.wait_for(
+        "/stripe", lambda ws: "payment_intent.succeeded" in _types(ws)
+    )
+    assert _types(webhooks) == ["payment_intent.succeeded"]
+    listed = stripe_client.v1.events.list({"limit": 10})
+    mine = [e.type for e in listed.data if e.data.object.to_dict().get("id") == intent.id]
+    assert "payment_intent.created" in mine
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        sandbox.control("POST", "/settings", json={"stripe_webhook_events": "all"})
+    assert refused.value.response.status_code == 400
+
+
 def test_duplicate_delivery_sends_each_event_twice(
     sandbox: Sandbox, stripe_client: stripe.StripeClient
 ) -> None:

@@ -139,3 +139,14 @@ def test_with_no_database_configured_and_no_engine_running_exit_2(tmp_path: Path
 
     assert result.returncode == 2, result.stdout
     assert "no running engine found" in _one_error_line(result)
+
+
+def test_the_event_types_to_subscribe_to_are_printed_one_per_line(tmp_path: Path) -> None:
+    """Needs no database: an operator runs it while setting up the provider's dashboard."""
+    result = newcomer_cli("webhooks", "events", "stripe", cwd=tmp_path, state_home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.split()
+    assert "payment_intent.succeeded" in printed
+    assert "payment_intent.created" not in printed
+    assert printed == sorted(printed)
