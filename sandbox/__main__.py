@@ -46,8 +46,8 @@ def parser() -> argparse.ArgumentParser:
             f"--{provider}-webhook-events",
             type=_event_types,
             default=None,
-            metavar="TYPE,TYPE,...",
-            help=f"The event types the {provider} endpoint is subscribed to (default: all).",
+            metavar="TYPES",
+            help=f"Comma-separated event types the {provider} endpoint takes (default: all).",
         )
     options.add_argument(
         "--webhook-max-attempts",

@@ -132,13 +132,13 @@ def worker() -> None:
 @click.option("--razorpay-webhook-secret", help="Secret that signs them.")
 @click.option(
     "--stripe-webhook-events",
-    metavar="TYPE,TYPE,...",
-    help="The event types the Stripe endpoint is subscribed to (default: all).",
+    metavar="TYPES",
+    help="Comma-separated event types the Stripe endpoint is subscribed to (default: all).",
 )
 @click.option(
     "--razorpay-webhook-events",
-    metavar="TYPE,TYPE,...",
-    help="The event types the Razorpay endpoint is subscribed to (default: all).",
+    metavar="TYPES",
+    help="Comma-separated event types the Razorpay endpoint is subscribed to (default: all).",
 )
 @click.option(
     "--webhook-max-attempts",

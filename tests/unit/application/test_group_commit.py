@@ -236,7 +236,8 @@ def test_a_snapshot_that_fails_after_the_commit_does_not_fail_or_redo_the_batch(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("snapshot store away")
 
-    stocked.take_snapshot = broken  # type: ignore[method-assign]
+    assert stocked.snapshots is not None
+    stocked.snapshots.put = broken  # type: ignore[method-assign,assignment]
     writer = CheckoutWriter(stocked, FrozenClock(), TTL)
     head = stocked.head_position()
     got = commit_batch(writer, [request(f"c{n}", ("BULK", 1)) for n in range(60)])
@@ -244,6 +245,46 @@ def test_a_snapshot_that_fails_after_the_commit_does_not_fail_or_redo_the_batch(
     assert writer.conflicts == 0
     assert stocked.head_position() == head + 180  # 60 x (order, payment, reservation)
     assert stocked.load(Stock, Stock.id_for("BULK")).available == 40
+
+
+def test_snapshots_are_taken_from_the_saved_aggregates_at_their_interval(
+    stocked: CheckoutApplication,
+) -> None:
+    """A save whose events reach an aggregate's interval snapshots the state it just saved,
+    with no reload from the store, in one insert."""
+    Catalog(stocked).upsert([CatalogEntry("BULK", "Bulk", "vendor-a", 100, "USD", 100)])
+    stock_id = Stock.id_for("BULK")
+    snapshots = stocked.snapshots
+    assert snapshots is not None
+    puts: list[list[Any]] = []
+    reads: list[uuid.UUID] = []
+    put, get = snapshots.put, stocked.repository.get
+
+    def counted_put(events: Any, **kwargs: Any) -> Any:
+        puts.append(list(events))
+        return put(events, **kwargs)
+
+    def counted_get(aggregate_id: uuid.UUID, **kwargs: Any) -> Any:
+        reads.append(aggregate_id)
+        return get(aggregate_id, **kwargs)
+
+    snapshots.put = counted_put  # type: ignore[method-assign,assignment]
+    stocked.repository.get = counted_get  # type: ignore[method-assign]
+    writer = CheckoutWriter(stocked, FrozenClock(), TTL)
+    commit_batch(writer, [request("warm", ("BULK", 1))])  # the writer has the stock now
+    version = stocked.load(Stock, stock_id).version
+    reads.clear()
+
+    got = commit_batch(writer, [request(f"s{n}", ("BULK", 1)) for n in range(60 - version)])
+
+    assert all(isinstance(o, Placed) for o in got)
+    # The stock passed its 50th event; the batch's new payments are far from their 20th.
+    [[snapshot]] = puts
+    assert (snapshot.originator_id, snapshot.originator_version) == (stock_id, 60)
+    assert stock_id not in reads
+    assert snapshot.state["reserved"] == 60 - 1  # every event after Created is a reservation
+    reloaded = stocked.load(Stock, stock_id)
+    assert (reloaded.version, reloaded.available) == (60, 100 - 59)
 
 
 class CountingTail(RecorderTail):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from uuid import uuid4, uuid5
 
 import pytest
@@ -172,3 +173,22 @@ def test_a_second_reservation_for_an_order_is_the_orders_to_refuse() -> None:
     item.reserve(order_id, 1)
     item.reserve(order_id, 1)
     assert item.reserved == 2
+
+
+def test_a_deep_copy_is_independent_of_the_original_and_equal_to_it() -> None:
+    """The checkout writer restores such copies when a batch fails (application.group_commit)."""
+    stock = Stock.create("sku-copy", 10, actor="admin:ops")
+    stock.reserve("order-1", 2, actor="customer:alice")
+    stock.legacy_reservations["order-0"] = 1  # as an upcast v2 reservation leaves it
+    stock.reserved += 1
+
+    clone = copy.deepcopy(stock)
+
+    assert vars(clone) == vars(stock)
+    for name, value in vars(stock).items():
+        if isinstance(value, list | dict | set):
+            assert getattr(clone, name) is not value, name
+    stock.reserve("order-2", 3, actor="customer:bob")
+    stock.release("order-1", 2, "expired", actor="system:reaper")
+    assert (clone.reserved, clone.version, clone.legacy_reservations) == (3, 2, {"order-0": 1})
+    assert len(clone.pending_events) == 2
