@@ -104,9 +104,11 @@ class ThreadRules:
 
 
 LOOP = ThreadRules(
+    # Under uvloop the loop's wait (and its own C code) has no Python frame below the
+    # runner's: a sample whose innermost frame is the runner is in the loop's wait.
     idle=Rule(
         "idle: in the selector (waiting for the network, and for the writer's answers)",
-        (".select (selectors.py",),
+        (".select (selectors.py", "Runner.run (asyncio/runners.py"),
     ),
     stack=(
         Rule(
@@ -145,7 +147,7 @@ LOOP = ThreadRules(
             ),
         ),
         Rule(
-            "HTTP protocol: h11 parsing and framing, socket reads and writes",
+            "HTTP protocol: httptools or h11, socket reads and writes",
             ("(h11/", "(uvicorn/protocols/", "(asyncio/selector_events.py", "(httptools"),
         ),
         Rule("event loop scheduling (asyncio, anyio)", ("(asyncio/", "(anyio/")),

@@ -170,12 +170,27 @@ def test_the_event_loop_is_split_by_its_innermost_layer() -> None:
     assert shares[LOOP.idle.what] == 0.5
     assert shares["auth: JWT, customer check, rate limits"] == 0.10
     assert shares["request body and validation (pydantic)"] == 0.05
-    assert shares["HTTP protocol: h11 parsing and framing, socket reads and writes"] == 0.12
+    assert shares["HTTP protocol: httptools or h11, socket reads and writes"] == 0.12
     assert shares["response rendering (model, JSON, headers)"] == 0.08
     assert shares["middleware, routing, metrics, logging"] == 0.05
     assert shares["hand-off to the writer (submit, the future's callbacks)"] == 0.03
     assert shares["other endpoints (webhooks, reads)"] == 0.04
     assert shares["event loop scheduling (asyncio, anyio)"] == 0.03
+
+
+def test_under_uvloop_a_sample_in_the_runner_itself_is_the_loops_wait() -> None:
+    """uvloop's loop is C: its wait shows as the runner's frame with nothing below it."""
+    runner = (
+        "thread (100): MainThread;run (uvicorn/main.py:632);"
+        "asyncio_run (uvicorn/_compat.py:60);Runner.run (asyncio/runners.py:118)"
+    )
+    parsing = (
+        f"{runner};HttpToolsProtocol.data_received (uvicorn/protocols/http/httptools_impl.py:130)"
+    )
+
+    [(idle, _), (busy, _)] = parse_collapsed([f"{runner} 1", f"{parsing} 1"])
+    assert LOOP.bucket_of(idle) == LOOP.idle.what
+    assert LOOP.bucket_of(busy) == "HTTP protocol: httptools or h11, socket reads and writes"
 
 
 def test_the_writer_is_split_by_the_step_of_the_batch() -> None:
