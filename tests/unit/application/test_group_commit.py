@@ -202,7 +202,7 @@ def test_a_conflicting_save_is_decided_again_from_fresh_state(
             real_save(rival)
         return real_save(*aggregates)
 
-    stocked.save = save_after_a_rival  # type: ignore[method-assign,assignment]
+    stocked.save = save_after_a_rival  # type: ignore[method-assign]
     (outcome,) = commit_batch(writer, [request("bo", ("TEE", 1))])
     assert raced
     assert isinstance(outcome, InsufficientStock)
@@ -315,7 +315,7 @@ def test_a_writer_takes_turns_only_once_another_writer_got_in_its_way(
             real_save(rival)
         return real_save(*aggregates)
 
-    stocked.save = save_after_a_rival  # type: ignore[method-assign,assignment]
+    stocked.save = save_after_a_rival  # type: ignore[method-assign]
     (placed,) = commit_batch(writer, [request("bo", ("MUG", 1))])
     assert isinstance(placed, Placed)
     assert writer.conflicts == 1
