@@ -66,7 +66,7 @@ def test_save_records_caches_and_notifies_as_the_library_does(
 ) -> None:
     stock = _stock_with_history(3)
     seen: list[Any] = []
-    app.notify = seen.extend  # type: ignore[method-assign]
+    app.notify = seen.extend  # type: ignore[method-assign,assignment]
 
     recordings = app.save(stock, None)
 
