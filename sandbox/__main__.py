@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
             help=f"Comma-separated event types the {provider} endpoint takes (default: all).",
         )
     options.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="Log no line per request (`run` passes it: the engine keeps its own evidence).",
+    )
+    options.add_argument(
         "--webhook-max-attempts",
         type=int,
         default=SandboxConfig.webhook_max_attempts,
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("sandbox").info(
         "provider sandbox starting: stripe=%s/stripe razorpay=%s/razorpay", base, base
     )
-    run_sandbox(args.host, args.port, config)
+    run_sandbox(args.host, args.port, config, access_log=args.access_log)
 
 
 if __name__ == "__main__":

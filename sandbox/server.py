@@ -22,11 +22,15 @@ def _with_public_url(config: SandboxConfig | None, host: str, port: int) -> Sand
 
 
 def run_sandbox(
-    host: str = "127.0.0.1", port: int = 12111, config: SandboxConfig | None = None
+    host: str = "127.0.0.1",
+    port: int = 12111,
+    config: SandboxConfig | None = None,
+    access_log: bool = True,
 ) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C / SIGTERM)."""
+    """Serve the sandbox until interrupted (Ctrl-C / SIGTERM); ``access_log`` logs a line
+    per request."""
     app = create_sandbox_app(_with_public_url(config, host, port))
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=access_log)
 
 
 class BackgroundSandbox:

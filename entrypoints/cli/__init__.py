@@ -141,6 +141,12 @@ def worker() -> None:
     help="Comma-separated event types the Razorpay endpoint is subscribed to (default: all).",
 )
 @click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log a line per request.",
+)
+@click.option(
     "--webhook-max-attempts",
     type=click.IntRange(1, 10_000),
     help="Deliveries of one webhook before giving up (the real providers retry for days).",
@@ -159,6 +165,7 @@ def sandbox(
     razorpay_webhook_secret: str | None,
     stripe_webhook_events: str | None,
     razorpay_webhook_events: str | None,
+    access_log: bool,
     webhook_max_attempts: int | None,
     webhook_retry_max_seconds: float | None,
 ) -> None:
@@ -183,6 +190,8 @@ def sandbox(
     ):
         if events is not None:
             arguments += [events_option, events]
+    if not access_log:
+        arguments.append("--no-access-log")
     if webhook_max_attempts is not None:
         arguments += ["--webhook-max-attempts", str(webhook_max_attempts)]
     if webhook_retry_max_seconds is not None:

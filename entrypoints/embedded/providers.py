@@ -52,5 +52,8 @@ def sandbox_wiring(settings: Settings, api_base: str) -> SandboxWiring | None:
         ",".join(subscribed_event_types("stripe")),
         "--razorpay-webhook-events",
         ",".join(subscribed_event_types("razorpay")),
+        # A line per provider call would be the noisiest part of run's log; the engine
+        # keeps each call's evidence itself (adr/0016).
+        "--no-access-log",
     ]
     return SandboxWiring(base, environment, arguments)
