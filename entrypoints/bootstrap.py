@@ -659,6 +659,7 @@ class Container:
         executor = ExecutorSettings(
             lease_seconds=self.settings.worker_task_lease_seconds,
             batch_size=self.settings.worker_batch_size,
+            gather_seconds=self.settings.worker_gather_ms / 1000,
         )
         return WorkerOptions(executor=executor, retention=retention)
 

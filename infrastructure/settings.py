@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=30.0, alias="WEBHOOK_LEASE_SECONDS", ge=1, le=3600)
     # Provider tasks one worker executor claims, calls and records at once (adr/0023).
     worker_batch_size: int = Field(default=32, alias="WORKER_BATCH_SIZE", ge=1, le=500)
+    # How long an executor waits after a wake-up, or a batch that was not full, so that a
+    # batch carries the tasks of several checkouts: CPU per checkout against how soon a
+    # payment gets its provider object (adr/0023).
+    worker_gather_ms: int = Field(default=50, alias="WORKER_GATHER_MS", ge=0, le=1000)
     # The API process's nice value (adr/0024): with every role on one machine (`run`
     # sets 10 unless configured), the followers get the CPU first when it is scarce.
     api_niceness: int = Field(default=0, alias="API_NICENESS", ge=0, le=19)

@@ -51,7 +51,7 @@ class ExecutorSettings:
     not_configured_retry_seconds: float = 60.0
     batch_size: int = 32  # tasks claimed at once (WORKER_BATCH_SIZE)
     call_concurrency: int = 16  # of one batch's provider calls in flight at once
-    gather_seconds: float = 0.02  # after a wake-up or a batch that was not full
+    gather_seconds: float = 0.05  # after a wake-up or a batch not full (WORKER_GATHER_MS)
 
 
 class Executor:

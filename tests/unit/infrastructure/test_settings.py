@@ -111,3 +111,26 @@ def test_the_api_niceness_is_a_nice_value_that_only_lowers_priority(
     monkeypatch.setenv("API_NICENESS", value)
     with pytest.raises(ConfigurationError, match="API_NICENESS"):
         load_settings()
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "soon"])
+def test_the_worker_gather_is_a_bounded_wait_in_milliseconds(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("WORKER_GATHER_MS", value)
+    with pytest.raises(ConfigurationError, match="WORKER_GATHER_MS"):
+        load_settings()
+
+
+def test_the_worker_gather_reaches_the_executors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.bootstrap import Container, Services
+
+    monkeypatch.setenv("WORKER_GATHER_MS", "120")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    settings = load_settings()
+    container = Container(settings, Services.from_settings(settings, jwt=False))
+    try:
+        assert container.worker_options().executor.gather_seconds == 0.12
+    finally:
+        container.close()
