@@ -20,7 +20,8 @@ Where the server keeps commit times (`track_commit_timestamp`, which the bench t
 with its statement counter), each record's latency is also split at the confirming
 transaction's commit (`pg_xact_commit_timestamp` of the event's row): `event_to_commit_ms`
 (the API: from the event's timestamp to its commit) and `commit_to_produce_ms` (the relay:
-from that commit to its produce call).
+from that commit to its produce call), and `commit_to_broker_ms` is the outbox's own part,
+from that commit to the record's receipt.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class ProbeResults:
     pay_to_broker: list[float] = field(default_factory=list)
     event_to_commit: list[float] = field(default_factory=list)
     commit_to_produce: list[float] = field(default_factory=list)
+    commit_to_broker: list[float] = field(default_factory=list)
     placed: int = 0
     placed_in_window: int = 0  # probe checkouts answered 201 inside the measured window
     paid: int = 0
@@ -133,7 +135,8 @@ class Probes:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         # order id -> (its event's timestamp, the record's produce time), in the window
-        self._produced: dict[str, tuple[float, float]] = {}
+        # order id: (its event's time, the record's CreateTime or None, its receipt)
+        self._produced: dict[str, tuple[float, float | None, float]] = {}
 
     def _in_window(self, moment: float) -> bool:
         return self.window[0] <= moment <= self.window[1]
@@ -203,10 +206,12 @@ class Probes:
         for order_id, committed_at in rows:
             if committed_at is None or order_id not in produced:
                 continue
-            event_time, created = produced[order_id]
+            event_time, created, received_at = produced[order_id]
             commit = committed_at.timestamp()
             self.results.event_to_commit.append(commit - event_time)
-            self.results.commit_to_produce.append(created - commit)
+            self.results.commit_to_broker.append(received_at - commit)
+            if created is not None:
+                self.results.commit_to_produce.append(created - commit)
 
     # -- projection lag, then handing the order to a payer ---------------------------------------
 
@@ -339,9 +344,10 @@ class Probes:
                         continue
                     self.results.outbox.append(received_at - committed)
                     _, created_ms = record.timestamp()
-                    if created_ms > 0:
-                        self.results.to_produce.append(created_ms / 1000 - committed)
-                        self._produced[order_id] = (committed, created_ms / 1000)
+                    created = created_ms / 1000 if created_ms > 0 else None
+                    if created is not None:
+                        self.results.to_produce.append(created - committed)
+                    self._produced[order_id] = (committed, created, received_at)
                     if probe.paid_at is not None:
                         self.results.pay_to_broker.append(received_at - probe.paid_at)
         finally:

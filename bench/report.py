@@ -75,7 +75,9 @@ TARGETS: tuple[tuple[str, str, str, float | tuple[float, str]], ...] = (
         (1.0, "checkout.by_clients.8.backlog.payments_per_s"),
     ),
     ("projection lag p99 <= 100 ms", "projection.lag_ms.p99", "<=", 100.0),
-    ("outbox commit -> broker p99 <= 100 ms", "outbox.latency_ms.p99", "<=", 100.0),
+    # From the confirming commit, as the target says; event -> broker, which adds the
+    # confirming transaction in the API, is outbox.latency_ms (the table shows both).
+    ("outbox commit -> broker p99 <= 100 ms", "outbox.commit_to_broker_ms.p99", "<=", 100.0),
     ("CPU per checkout, engine roles <= 4 ms", "cpu_ms_per_checkout.engine_total", "<=", 4.0),
     ("statements per checkout <= 4", "statements_per_checkout", "<=", 4.0),
     ("rebuild >= 60,000 events/s", "projection.rebuild_events_per_s", ">=", 60_000.0),
@@ -414,10 +416,17 @@ def table(document: Mapping[str, Any]) -> str:
     ]
     rows += [
         (
-            "outbox commit -> broker",
+            "outbox event -> broker",
             _ms(outbox.get("latency_ms"), "p50"),
             _ms(outbox.get("latency_ms"), "p99"),
-            f"{(outbox.get('latency_ms') or {}).get('samples', 0)} paid orders, under load",
+            f"{(outbox.get('latency_ms') or {}).get('samples', 0)} paid orders, under load;"
+            " from the event's timestamp, the confirming transaction in the API included",
+        ),
+        (
+            "outbox commit -> broker",
+            _ms(outbox.get("commit_to_broker_ms"), "p50"),
+            _ms(outbox.get("commit_to_broker_ms"), "p99"),
+            "the same records, from the confirming commit (pg_xact_commit_timestamp)",
         ),
         (
             "projection lag",

@@ -400,6 +400,7 @@ class Runner:
             "to_produce_ms": summarise_ms(found_probes.to_produce),
             "event_to_commit_ms": summarise_ms(found_probes.event_to_commit),
             "commit_to_produce_ms": summarise_ms(found_probes.commit_to_produce),
+            "commit_to_broker_ms": summarise_ms(found_probes.commit_to_broker),
             "payment_to_broker_ms": summarise_ms(found_probes.pay_to_broker),
             "probe_orders_placed": found_probes.placed,
             "probe_orders_paid": found_probes.paid,
@@ -409,7 +410,10 @@ class Runner:
                 "(the Order.Confirmed event's timestamp, taken just before the confirming "
                 "transaction commits); receipt follows the broker's ack by one fetch "
                 "(consumer_overhead_ms). to_produce_ms uses the record's CreateTime (the "
-                "relay's produce call): the broker does not stamp LogAppendTime."
+                "relay's produce call): the broker does not stamp LogAppendTime. Where the "
+                "server keeps commit times, event_to_commit_ms (in the API) and "
+                "commit_to_broker_ms (the outbox: the confirming commit to the record's "
+                "receipt) split it at the commit, and commit_to_produce_ms is the relay's part."
             ),
             "payments": "through the provider sandbox: Stripe confirm with pm_card_visa "
             "(stripe SDK), Razorpay sandbox pay; signed webhooks to the API",
@@ -426,7 +430,8 @@ class Runner:
             self.say(
                 f"outbox latency split at the commit: event -> commit (API) "
                 f"{outbox['event_to_commit_ms']}, commit -> produce (relay) "
-                f"{outbox['commit_to_produce_ms']}"
+                f"{outbox['commit_to_produce_ms']}, commit -> broker (the outbox) "
+                f"{outbox['commit_to_broker_ms']}"
             )
         if cpu is not None:
             self.say(
