@@ -144,12 +144,7 @@ class CheckoutApplication(Application[UUID]):
 
     def fold(self, stored: Iterable[StoredEvent], aggregate: Any = None) -> Any:
         """``aggregate`` (None: not created yet) with ``stored`` events applied in order."""
-        for event in stored:
-            domain_event = self.mapper.to_domain_event(event)
-            if not mutates(domain_event):
-                raise TypeError(f"{event.topic} cannot mutate an aggregate")
-            aggregate = domain_event.mutate(aggregate)
-        return aggregate
+        return project(aggregate, map(self.mapper.to_domain_event, stored))
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's ``save``, collecting the engine's aggregates without its runtime

@@ -1,4 +1,4 @@
-"""A keep-alive HTTP/1.1 client on the standard library's ``http.client`` (adr/0023).
+"""A keep-alive HTTP/1.1 client on the standard library's ``http.client`` (adr/0030).
 
 The worker sends one create per checkout to a provider, so the client's own CPU counts:
 measured against the sandbox on this machine, a request over httpx cost about 0.7 ms of
