@@ -78,6 +78,7 @@ def apply_page(
     members: Sequence[Member],
     *,
     track: bool = True,
+    prepare: bool | None = None,
 ) -> None:
     """Apply ``page`` to every member past its position, on ``conn``, in the caller's
     transaction, and (``track``) move their positions with compare-and-set; raises
@@ -87,6 +88,11 @@ def apply_page(
     moves, one more (projections.statements). A follower that is not planned (or whose
     class has its own ``apply_batch``, which is honoured) then applies its batch itself,
     statement by statement.
+
+    ``prepare``: whether the two statements may be prepared, as psycopg's ``prepare``
+    (None: once a text has run a few times on ``conn``). A prepared statement soon runs
+    PostgreSQL's generic plan, made for the tables as they were then: the caller that
+    prepares re-plans as they grow (``SharedFollower``), or passes False.
     """
     last = page[-1].id
     decoded: dict[int, DomainEvent] = {}
@@ -115,7 +121,9 @@ def apply_page(
             unplanned.append((member, events))
         moves.append((member.name, member.position, last))
     with _blamed([member for member, prepared in planned if prepared.loads]):
-        run_loads(conn, [load for _, prepared in planned for load in prepared.loads])
+        run_loads(
+            conn, [load for _, prepared in planned for load in prepared.loads], prepare=prepare
+        )
     writes: list[Write] = []
     writers: list[Member] = []
     for member, prepared in planned:
@@ -129,7 +137,7 @@ def apply_page(
     if not track:
         moves = []
     with _blamed(writers):
-        moved = run_writes(conn, writes, moves)
+        moved = run_writes(conn, writes, moves, prepare=prepare)
     for name, expected, _ in sorted(moves):
         if name not in moved:
             raise PositionMoved(name, expected)

@@ -106,8 +106,11 @@ class _Filler:
             return False
         if ahead:
             self.reader.read_ahead(page[-1].id)
-        # The shadow has no tracking row: the swap sets the live one's position.
-        apply_page(conn, self.app.mapper, page, [self.shadow], track=False)
+        # The shadow has no tracking row: the swap sets the live one's position. Never
+        # prepared: a generic plan made on the first pages, while the shadow tables were
+        # empty, would scan them whole on every later page; planning a page of thousands
+        # of events costs nothing beside it.
+        apply_page(conn, self.app.mapper, page, [self.shadow], track=False, prepare=False)
         self.shadow.position = page[-1].id
         self.events += len(page)
         return True

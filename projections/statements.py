@@ -55,8 +55,9 @@ class PlannedFollower(Follower):
         run_writes(conn, prepared.finish())
 
 
-def run_loads(conn: Connection, loads: Sequence[Load]) -> None:
-    """Read every load's rows in one statement, and hand each its rows."""
+def run_loads(conn: Connection, loads: Sequence[Load], *, prepare: bool | None = None) -> None:
+    """Read every load's rows in one statement, and hand each its rows. ``prepare``: as
+    psycopg's (None: once the text has run a few times on ``conn``; False: never)."""
     if not loads:
         return
     parts = []
@@ -67,7 +68,7 @@ def run_loads(conn: Connection, loads: Sequence[Load]) -> None:
     sql = "SELECT * FROM " + ", ".join(parts)
     with as_sqlalchemy_errors(sql):
         cursor = driver_cursor(conn)
-        cursor.execute(sql, params)
+        cursor.execute(sql, params, prepare=prepare)
         row = cursor.fetchone()
     assert row is not None  # aggregates without GROUP BY: always one row
     start = 0
@@ -82,15 +83,18 @@ def run_writes(
     conn: Connection,
     writes: Sequence[Write],
     moves: Sequence[tuple[str, int, int]] = (),
+    *,
+    prepare: bool | None = None,
 ) -> set[str]:
     """Run every write, and the tracking moves (name, expected, new), as one statement in
-    the caller's transaction; returns the names whose position moved as expected."""
+    the caller's transaction; returns the names whose position moved as expected.
+    ``prepare``: as ``run_loads``'s."""
     notify = sorted({w.notify for w in writes if w.notify is not None})
     if not moves and not writes:
         return set()
     if not moves and len(writes) == 1 and not notify:
         (write,) = writes
-        _execute(conn, write.sql, write.params)
+        _execute(conn, write.sql, write.params, prepare)
         return set()
     ctes: list[str] = []
     params: list[Any] = []
@@ -104,12 +108,14 @@ def run_writes(
     moved = "(SELECT array_agg(name) FROM moved)" if moves else "NULL::text[]"
     signals = "".join(f", pg_notify('{channel}', '')" for channel in notify)
     sql = f"WITH {', '.join(ctes)} SELECT {moved}{signals}"
-    row = _execute(conn, sql, params)
+    row = _execute(conn, sql, params, prepare)
     return set(row[0] or ()) if row is not None else set()
 
 
-def _execute(conn: Connection, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+def _execute(
+    conn: Connection, sql: str, params: list[Any], prepare: bool | None
+) -> tuple[Any, ...] | None:
     with as_sqlalchemy_errors(sql):
         cursor = driver_cursor(conn)
-        cursor.execute(sql, params)
+        cursor.execute(sql, params, prepare=prepare)
         return cursor.fetchone() if cursor.description is not None else None

@@ -15,15 +15,16 @@ from sqlalchemy.engine import Engine
 from application.application import CheckoutApplication
 from domain import Order
 from infrastructure.followers import check_followers
-from projections import ALL_PROJECTIONS
+from projections import ALL_PROJECTIONS, runner
 from projections.follower import DomainEvent
 from projections.orders import OrdersView
 from projections.page import Member, PageReader, commit_page
 from projections.payments import PaymentsView
 from projections.queries import OrderQueries, PaymentQueries
+from projections.rebuild import rebuild
 from projections.rows import Write
 from projections.runner import SharedFollower, position
-from projections.schema import order_stock_movements, order_view
+from projections.schema import order_stock_movements, order_view, payment_status_view
 from projections.statements import PlannedFollower, Prepared
 from projections.stock_movements import StockMovements
 from projections.tracking import PositionMoved, ensure_tracking_row, set_position
@@ -158,3 +159,75 @@ def test_the_task_feed_rings_the_doorbell_only_when_its_page_commits(
         feed.catch_up()
         rung = list(listener.notifies(timeout=2.0, stop_after=1))
     assert [n.channel for n in rung] == [TASKS_CHANNEL]
+
+
+def backend(conn: sa.Connection) -> tuple[int, int]:
+    """The connection's server process and how many statements it holds prepared."""
+    pid, prepared = conn.exec_driver_sql(
+        "SELECT pg_backend_pid(), (SELECT count(*) FROM pg_prepared_statements)"
+    ).one()
+    conn.commit()
+    return int(pid), int(prepared)
+
+
+def test_the_follower_renews_its_page_connection_each_time_the_log_doubles(
+    app: CheckoutApplication, db: Engine, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generic plan made while the views were small scans them whole (a prepared
+    statement keeps its plan until the next ANALYZE): the follower re-plans as they grow,
+    on a new connection."""
+    monkeypatch.setattr(runner, "REPLAN_AFTER_EVENTS", 4)
+    for n in range(30):
+        shop.buy("stripe", quantity=1, customer=f"customer-{n}")
+    shared = SharedFollower(app, db, [OrdersView(), PaymentsView()], batch_size=4)
+    pages: list[tuple[int, int, int]] = []  # (page's end, backend, statements prepared)
+    page_connection = SharedFollower._page_connection
+
+    def recording(self: SharedFollower, at: int) -> sa.Connection:
+        connection = page_connection(self, at)
+        pages.append((at, *backend(connection)))
+        return connection
+
+    monkeypatch.setattr(SharedFollower, "_page_connection", recording)
+
+    assert shared.catch_up() == app.head_position()
+
+    opened: list[tuple[int, int, int]] = []  # the first page on each connection
+    for page in pages:
+        at, pid, _ = page
+        if opened and pid == opened[-1][1]:
+            assert at < 2 * opened[-1][0] + 4, f"kept too long: {pages}"
+        else:
+            assert not opened or at >= 2 * opened[-1][0] + 4, f"renewed too soon: {pages}"
+            opened.append(page)
+    assert len(opened) >= 4, pages
+    assert all(prepared == 0 for _, _, prepared in opened), "a new connection prepares anew"
+    assert max(prepared for _, _, prepared in pages) > 0, "the pages' statements were prepared"
+    assert count(db, order_view) == 30
+
+
+def test_a_rebuild_plans_each_page_and_prepares_none(
+    app: CheckoutApplication, db: Engine, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its shadow tables start empty: a plan made on the first pages would scan them
+    whole on every later one."""
+    for n in range(12):
+        shop.buy("stripe", quantity=1, customer=f"customer-{n}")
+    preparing: list[object] = []
+    original = psycopg.Cursor.execute
+
+    def execute(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(query).startswith(
+            ("SELECT * FROM (SELECT array_agg(", "INSERT INTO payment_status_view__rebuild")
+        ):
+            preparing.append(kwargs.get("prepare"))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+
+    result = rebuild(app, db, PaymentsView(), batch_size=3)
+
+    assert result.events == app.head_position()
+    assert len(preparing) > 10, preparing  # psycopg would have prepared after five
+    assert set(preparing) == {False}
+    assert count(db, payment_status_view) == 12
