@@ -133,6 +133,7 @@ class Probes:
         self._to_pay: queue.Queue[_Probe | None] = queue.Queue()
         self._probes: dict[str, _Probe] = {}
         self._lock = threading.Lock()
+        self._unpaid = 0  # probes handed to the payers and not yet paid (or given up on)
         self._threads: list[threading.Thread] = []
         # order id -> (its event's timestamp, the record's produce time), in the window
         # order id: (its event's time, the record's CreateTime or None, its receipt)
@@ -165,8 +166,9 @@ class Probes:
     def finish(self, drain_timeout: float = 30.0, first_timeout: float = 10.0) -> ProbeResults:
         """Stop placing; give paid orders time to reach the broker; stop everything.
 
-        Waits until every paid probe order's record arrived, at most `drain_timeout`
-        seconds, or `first_timeout` if no record arrived at all (nothing is coming).
+        Waits until every probe order handed to the payers was paid (or given up on) and
+        every paid one's record arrived, at most `drain_timeout` seconds, or
+        `first_timeout` if no record arrived at all (nothing is coming).
         """
         self._stop_placing.set()
         started = time.monotonic()
@@ -174,7 +176,8 @@ class Probes:
             waited = time.monotonic() - started
             with self._lock:
                 paid, confirmed = self.results.paid, self.results.confirmed
-            if confirmed >= paid and self._to_pay.empty():
+                unpaid = self._unpaid
+            if confirmed >= paid and unpaid == 0:
                 break
             if waited > drain_timeout or (confirmed == 0 and waited > first_timeout):
                 break
@@ -254,6 +257,8 @@ class Probes:
                         self.results.lags.append(visible_at - committed_at)
                 if visible_at is None:
                     self._problem(f"order {order_id} not visible in the view after 30 s")
+                with self._lock:
+                    self._unpaid += 1
                 self._to_pay.put(probe)
                 self._stop_placing.wait(max(0.0, next_at - time.monotonic()))
 
@@ -283,27 +288,43 @@ class Probes:
                 probe = self._to_pay.get()
                 if probe is None:
                     return
-                gateway_order_id = self._await_pending(conn, probe.order_id)
-                if gateway_order_id is None:
-                    self._problem(f"order {probe.order_id}: no provider order within 60 s")
-                    continue
                 try:
-                    if probe.provider == "stripe":
-                        stripe_client.payment_intents.confirm(
-                            gateway_order_id, params={"payment_method": "pm_card_visa"}
-                        )
-                    else:
-                        answer = sandbox.post(
-                            f"/razorpay/v1/sandbox/orders/{gateway_order_id}/pay",
-                            json={"outcome": "success"},
-                        )
-                        answer.raise_for_status()
-                except (stripe.StripeError, httpx.HTTPError) as exc:
-                    self._problem(f"paying {probe.order_id} failed: {exc!r}")
-                    continue
-                with self._lock:
-                    probe.paid_at = time.time()
-                    self.results.paid += 1
+                    self._pay_one(probe, conn, stripe_client, sandbox)
+                finally:
+                    with self._lock:
+                        self._unpaid -= 1
+
+    def _pay_one(
+        self,
+        probe: _Probe,
+        conn: psycopg.Connection[Any],
+        stripe_client: stripe.StripeClient,
+        sandbox: httpx.Client,
+    ) -> None:
+        gateway_order_id = self._await_pending(conn, probe.order_id)
+        if gateway_order_id is None:
+            if self._stop_all.is_set():
+                self._problem(f"order {probe.order_id}: no provider order when the probes stopped")
+            else:
+                self._problem(f"order {probe.order_id}: no provider order within 60 s")
+            return
+        try:
+            if probe.provider == "stripe":
+                stripe_client.payment_intents.confirm(
+                    gateway_order_id, params={"payment_method": "pm_card_visa"}
+                )
+            else:
+                answer = sandbox.post(
+                    f"/razorpay/v1/sandbox/orders/{gateway_order_id}/pay",
+                    json={"outcome": "success"},
+                )
+                answer.raise_for_status()
+        except (stripe.StripeError, httpx.HTTPError) as exc:
+            self._problem(f"paying {probe.order_id} failed: {exc!r}")
+            return
+        with self._lock:
+            probe.paid_at = time.time()
+            self.results.paid += 1
 
     def _await_pending(self, conn: psycopg.Connection[Any], order_id: str) -> str | None:
         query = (
