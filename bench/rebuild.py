@@ -125,6 +125,7 @@ def measure_rebuild(
     result = rebuild(app, db, PaymentsView())
     return {
         "events": result.events,
+        "events_applied": result.applied,
         "seconds": round(result.seconds, 2),
         "events_per_s": round(result.events_per_s, 1),
         "projection": PaymentsView.name,

@@ -15,7 +15,7 @@ so reading ahead changes nothing about what is seen, only when.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -191,11 +191,18 @@ class PageReader:
     """Reads pages after a position; ``read_ahead`` starts the next one on a thread."""
 
     def __init__(
-        self, recorder: ApplicationRecorder, batch_size: int, stop: int | None = None
+        self,
+        recorder: ApplicationRecorder,
+        batch_size: int,
+        stop: int | None = None,
+        topics: Collection[str] = (),
     ) -> None:
+        """``topics``: read only notifications of these (all when empty). A page then
+        ends at its last such notification, not at the last one of the log it passed."""
         self.recorder = recorder
         self.batch_size = batch_size
         self.stop = stop
+        self.topics = sorted(topics)
         self._threads: ThreadPoolExecutor | None = None
         self._ahead: tuple[tuple[int, int | None], Future[list[Notification]]] | None = None
 
@@ -205,7 +212,11 @@ class PageReader:
     def _select(self, start: int, stop: int | None) -> list[Notification]:
         return list(
             self.recorder.select_notifications(
-                start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
+                start=start,
+                limit=self.batch_size,
+                stop=stop,
+                topics=self.topics,
+                inclusive_of_start=False,
             )
         )
 

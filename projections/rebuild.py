@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from projections.follower import Follower
 from projections.migrations import upgrade_database
 from projections.page import Member, PageReader, apply_page
 from projections.projection import Projection
+from projections.stock_movements import EVENTS_TABLE
 from projections.tracking import ensure_tracking_row, read_position, set_position
 
 if TYPE_CHECKING:
@@ -44,9 +46,10 @@ class RebuildInProgress(Exception):
 
 @dataclass(frozen=True)
 class RebuildResult:
-    events: int  # notifications read from the log, handled or not
+    events: int  # the log's events the rebuild went over, from the first to its position
     seconds: float
-    events_per_s: float
+    events_per_s: float  # of ``events``
+    applied: int = 0  # of those, the ones of the projection's topics: read and applied
 
 
 def rebuild(
@@ -76,12 +79,32 @@ def rebuild(
                         break
                 report(filler.position, target)
             with db.begin() as conn:
-                _swap(conn, projection, shadow, filler)
+                _swap(conn, app, projection, shadow, filler)
         finally:
             filler.close()
         report(filler.position, max(target, filler.position))
     seconds = time.perf_counter() - started
-    return RebuildResult(filler.events, seconds, filler.events / seconds if seconds else 0.0)
+    events = _events_up_to(db, filler.position)
+    return RebuildResult(events, seconds, events / seconds if seconds else 0.0, filler.applied)
+
+
+def _events_up_to(db: Engine, position: int) -> int:
+    """How many events of the log lie at or before ``position`` (notification ids may have
+    gaps, where an inserting transaction rolled back)."""
+    with db.connect() as conn:
+        found = conn.execute(
+            sa.text(f'SELECT count(*) FROM "{EVENTS_TABLE}" WHERE notification_id <= :position'),
+            {"position": position},
+        )
+        return int(found.scalar_one())
+
+
+def topics_read(projection: Projection) -> frozenset[str]:
+    """The topics a rebuild of ``projection`` reads from the log: those it follows, or every
+    one (empty) when its class decides what it wants some other way."""
+    if type(projection).wants is Follower.wants:
+        return projection.topics
+    return frozenset()
 
 
 class _Filler:
@@ -91,28 +114,35 @@ class _Filler:
     def __init__(self, app: CheckoutApplication, shadow: Projection, batch_size: int) -> None:
         self.app = app
         self.shadow = Member(shadow)
-        self.reader = PageReader(app.recorder, batch_size)
-        self.events = 0
+        # Only the projection's own topics come back from the server: most of the log
+        # (the stock's events, for the payment status view) is never sent, decoded into a
+        # row, or looked at.
+        self.reader = PageReader(app.recorder, batch_size, topics=topics_read(shadow))
+        self.batch_size = batch_size
+        self.applied = 0
 
     @property
     def position(self) -> int:
         return self.shadow.position
 
-    def fill(self, conn: Connection, stop: int | None = None, ahead: bool = False) -> bool:
-        """Apply the next page on ``conn``; False when there was nothing to read."""
+    def fill(self, conn: Connection, stop: int, ahead: bool = False) -> bool:
+        """Apply the next page up to ``stop`` on ``conn``; False when there was nothing
+        more to read up to it. A page shorter than a whole one was the last of its topics
+        up to ``stop``: the position then moves to ``stop``, past the other topics'."""
         self.reader.stop = stop
         page = self.reader.read(self.position)
         if not page:
+            self.shadow.position = max(self.position, stop)
             return False
-        if ahead:
+        if ahead and len(page) >= self.batch_size:
             self.reader.read_ahead(page[-1].id)
         # The shadow has no tracking row: the swap sets the live one's position. Never
         # prepared: a generic plan made on the first pages, while the shadow tables were
         # empty, would scan them whole on every later page; planning a page of thousands
         # of events costs nothing beside it.
         apply_page(conn, self.app.mapper, page, [self.shadow], track=False, prepare=False)
-        self.shadow.position = page[-1].id
-        self.events += len(page)
+        self.shadow.position = page[-1].id if len(page) >= self.batch_size else stop
+        self.applied += len(page)
         return True
 
     def close(self) -> None:
@@ -145,14 +175,24 @@ def _create_shadow(db: Engine, shadow: Projection) -> None:
             table.create(conn)
 
 
-def _swap(conn: Connection, live: Projection, shadow: Projection, filler: _Filler) -> None:
+def _swap(
+    conn: Connection,
+    app: CheckoutApplication,
+    live: Projection,
+    shadow: Projection,
+    filler: _Filler,
+) -> None:
     quote = conn.dialect.identifier_preparer.format_table
     # Tables before the tracking row: the order a runner's batch takes them in.
     for table in live.tables:
         conn.execute(sa.text(f"LOCK TABLE {quote(table)} IN ACCESS EXCLUSIVE MODE"))
     ensure_tracking_row(conn, live.name)
     read_position(conn, live.name, for_update=True)
-    while filler.fill(conn):
+    # Up to the head as it is now, taken before the reads: every event at or before it has
+    # committed (adr/0003), so the position can move past other topics' events to it, and
+    # what commits later is the live follower's, from there.
+    head = app.head_position()
+    while filler.fill(conn, stop=head):
         pass
     for old, new in zip(live.tables, shadow.tables, strict=True):
         conn.execute(sa.text(f"DROP TABLE {quote(old)}"))

@@ -74,7 +74,7 @@ def run_rebuild(database_url: str, name: str) -> RebuildResult:
         result = rebuild(app, db, projection, decile_progress(name))
     click.echo(
         f"rebuilt {name}: {result.events} events in {result.seconds:.2f} s "
-        f"({result.events_per_s:.0f} events/s)",
+        f"({result.events_per_s:.0f} events/s), {result.applied} of them of its topics",
         err=True,
     )
     return result

@@ -144,3 +144,38 @@ def test_the_runner_rolls_back_a_batch_the_swap_overtook_and_continues(
         count = conn.execute(sa.text("SELECT count(*) FROM order_view")).scalar_one()
     assert count == 14
     assert running.errors == []
+
+
+@pytest.mark.parametrize("batch_size", [2, 3, 500])
+def test_a_rebuild_reads_only_its_topics_and_ends_at_the_head(
+    batch_size: int, histories: Histories, app: CheckoutApplication, db: Engine
+) -> None:
+    """The log ends with events the view does not follow (the stock's): the rebuild never
+    reads them, yet its position, and the live follower's start, is the head."""
+    projection = PaymentsView()
+    make_history(histories)
+    for stock in histories.stock.values():
+        stock.restock(5)
+    app.save(*histories.stock.values())
+    log = list(app.recorder.select_notifications(1, 10_000))
+    own = [n for n in log if projection.wants(n.topic)]
+    assert log[-1] not in own
+    assert 0 < len(own) < len(log)
+    read: list[str] = []
+    select = app.recorder.select_notifications
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        found = select(*args, **kwargs)
+        read.extend(n.topic for n in found)
+        return found
+
+    app.recorder.select_notifications = recording  # type: ignore[method-assign]
+
+    result = rebuild(app, db, projection, batch_size=batch_size)
+
+    assert sorted(read) == sorted(n.topic for n in own)
+    assert result.events == len(log) == app.head_position()
+    assert result.applied == len(own)
+    assert position(db, projection.name) == app.head_position()
+    for order_id in {n.originator_id for n in own if "Order." in n.topic}:
+        assert PaymentQueries(db).get(order_id) is not None
