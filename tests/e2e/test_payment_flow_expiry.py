@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infrastructure.webhooks.inbox import InboxStatus
+from infrastructure.webhooks.inbox import SETTLED, InboxStatus
 from tests.e2e.payment_shop import OpenShop, customer
 from tests.e2e.payment_shop import open_shop as open_shop
 from tests.e2e.payment_shop import provider_sandbox as provider_sandbox
@@ -30,13 +30,16 @@ def test_an_unpaid_order_expires_and_its_intent_is_cancelled(open_shop: OpenShop
         timeout=20,
         what="the intent to be cancelled in the sandbox",
     )
-    # Stripe echoes the cancellation; the engine knows it already.
+    # Stripe echoes the cancellation; the engine knows it already. The row is committed as
+    # received before the delivery applies it, so wait for it to be settled.
     canceled = wait_until(
         lambda: [
-            e for e in shop.inbox_entries("stripe") if e.event_type == "payment_intent.canceled"
+            e
+            for e in shop.inbox_entries("stripe")
+            if e.event_type == "payment_intent.canceled" and e.status in SETTLED
         ],
         timeout=20,
-        what="the payment_intent.canceled webhook",
+        what="the payment_intent.canceled webhook, applied",
     )
     assert [e.status for e in canceled] == [InboxStatus.IGNORED]
     assert shop.order(order_id, buyer)["status"] == "CANCELLED"
