@@ -47,6 +47,7 @@ from domain import Provider
 from entrypoints.roles import NamedLoop
 from infrastructure.database import DatabaseAddress, schema_lock
 from infrastructure.settings import Settings
+from infrastructure.transcoder import TRANSCODER_TOPIC
 from infrastructure.webhooks.applier import RetryPolicy
 from infrastructure.worker.executor import ExecutorSettings
 from infrastructure.worker.retention import RetentionPolicy
@@ -77,7 +78,7 @@ if TYPE_CHECKING:  # the SDKs and the Kafka client load when first needed, not a
 
 log = structlog.get_logger(__name__)
 
-IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo", "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
 
 
 def build_application(

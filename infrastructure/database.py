@@ -11,6 +11,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from infrastructure.transcoder import TRANSCODER_TOPIC
+
 
 @dataclass(frozen=True)
 class DatabaseAddress:
@@ -53,6 +55,7 @@ class DatabaseAddress:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": "infrastructure.event_recorder:CheckoutRecorder",
+            "TRANSCODER_TOPIC": TRANSCODER_TOPIC,
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -14,6 +14,12 @@ CPU fell from 2.47 to 1.5-1.7 ms.
 
 ``select_events_of_many`` reads every event of several aggregates with one statement, for
 ``CheckoutApplication.load_many`` (the worker's batches load their payments and orders so).
+
+``select_notifications`` is the library's query, its rows read in binary as tuples: the
+library's cursor reads them as text into dicts, so every state came hex-encoded and was
+decoded, and every row built a dict. Measured on this machine, reading 328,640
+notifications in pages of 2,000 took the client 6.5 s the library's way and 1.9 s this way;
+the server's part is the same statement, about 3 ms a page.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg import Cursor, InterfaceError, OperationalError
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Composable, Identifier
 
 from application.crash_points import crash_point
 
@@ -57,6 +64,52 @@ class CheckoutRecorder(PostgresApplicationRecorder):
             ),
         )
         crash_point("events.in_transaction")
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """As the library's: the notifications after (or from) ``start``, up to ``stop``,
+        of ``topics`` (all when empty), in notification order, at most ``limit``."""
+        conditions: list[Composable] = []
+        params: list[Any] = []
+        if start is not None:
+            conditions.append(
+                SQL("notification_id >= %s" if inclusive_of_start else "notification_id > %s")
+            )
+            params.append(start)
+        if stop is not None:
+            conditions.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            conditions.append(SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        where = SQL(" WHERE ") + SQL(" AND ").join(conditions) if conditions else SQL("")
+        statement = (
+            SQL(
+                # In the order of Notification's fields: positional arguments build it
+                # in about half the time keywords take.
+                "SELECT originator_id, originator_version, topic, state, notification_id"
+                " FROM {schema}.{table}"
+            ).format(
+                schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+            )
+            + where
+            + SQL(" ORDER BY notification_id LIMIT %s")
+        )
+        params.append(limit)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(binary=True, row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, params, prepare=True)
+            return [Notification(*row) for row in curs.fetchall()]
 
     def select_events_of_many(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
         wanted = list(dict.fromkeys(ids))

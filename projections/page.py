@@ -8,14 +8,16 @@ tracking compare-and-set one more (projections.statements). ``commit_page`` wrap
 ONE transaction: a crash loses the whole page for every follower, or nothing.
 
 ``PageReader`` reads the next page on another thread, on the recorder's own pooled
-connection, while the caller writes the current one. Reading from a position is gap-free
+connection, while the caller writes the current one; given ``decode``, it decodes that page
+there too, while the caller waits on its own statements (the rebuild's pages are all of
+topics it wants). Reading from a position is gap-free
 whenever it runs (adr/0003: the recorder's table lock makes ids visible in commit order),
 so reading ahead changes nothing about what is seen, only when.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from projections.statements import PlannedFollower, Prepared, run_loads, run_wri
 from projections.tracking import PositionMoved
 
 Page = Sequence[Notification]
+Decoded = dict[int, DomainEvent]
 
 
 @dataclass(eq=False)
@@ -79,6 +82,7 @@ def apply_page(
     *,
     track: bool = True,
     prepare: bool | None = None,
+    decoded: dict[int, DomainEvent] | None = None,
 ) -> None:
     """Apply ``page`` to every member past its position, on ``conn``, in the caller's
     transaction, and (``track``) move their positions with compare-and-set; raises
@@ -93,9 +97,13 @@ def apply_page(
     (None: once a text has run a few times on ``conn``). A prepared statement soon runs
     PostgreSQL's generic plan, made for the tables as they were then: the caller that
     prepares re-plans as they grow (``SharedFollower``), or passes False.
+
+    ``decoded``: events of the page already decoded, by notification id (the others are
+    decoded here, and added to it).
     """
     last = page[-1].id
-    decoded: dict[int, DomainEvent] = {}
+    if decoded is None:
+        decoded = {}
     moves: list[tuple[str, int, int]] = []
     planned: list[tuple[Member, Prepared]] = []
     unplanned: list[tuple[Member, list[DomainEvent]]] = []
@@ -196,15 +204,20 @@ class PageReader:
         batch_size: int,
         stop: int | None = None,
         topics: Collection[str] = (),
+        decode: Callable[[Notification], DomainEvent] | None = None,
     ) -> None:
         """``topics``: read only notifications of these (all when empty). A page then
-        ends at its last such notification, not at the last one of the log it passed."""
+        ends at its last such notification, not at the last one of the log it passed.
+        ``decode``: decode every notification of a page read ahead, on its thread."""
         self.recorder = recorder
         self.batch_size = batch_size
         self.stop = stop
         self.topics = sorted(topics)
+        self.decode = decode
         self._threads: ThreadPoolExecutor | None = None
-        self._ahead: tuple[tuple[int, int | None], Future[list[Notification]]] | None = None
+        self._ahead: (
+            tuple[tuple[int, int | None], Future[tuple[list[Notification], Decoded]]] | None
+        ) = None
 
     def select(self, start: int) -> list[Notification]:
         return self._select(start, self.stop)
@@ -220,21 +233,33 @@ class PageReader:
             )
         )
 
+    def _select_decoded(self, start: int, stop: int | None) -> tuple[list[Notification], Decoded]:
+        page = self._select(start, stop)
+        decode = self.decode
+        return page, ({} if decode is None else {n.id: decode(n) for n in page})
+
     def read(self, start: int) -> list[Notification]:
         """The page after ``start``: the one read ahead if it was for ``start`` and found
         something (an empty one may predate the latest commits), else a fresh read."""
+        return self.read_decoded(start)[0]
+
+    def read_decoded(self, start: int) -> tuple[list[Notification], Decoded]:
+        """As ``read``, with the events decoded ahead (none when the page was read now)."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             at, future = ahead
-            page = future.result()  # also when unused: its errors are not left unseen
+            page, events = future.result()  # also when unused: its errors are not left unseen
             if at == (start, self.stop) and page:
-                return page
-        return self.select(start)
+                return page, events
+        return self.select(start), {}
 
     def read_ahead(self, start: int) -> None:
         if self._threads is None:
             self._threads = ThreadPoolExecutor(1, thread_name_prefix="page-reader")
-        self._ahead = ((start, self.stop), self._threads.submit(self._select, start, self.stop))
+        self._ahead = (
+            (start, self.stop),
+            self._threads.submit(self._select_decoded, start, self.stop),
+        )
 
     def close(self) -> None:
         ahead, self._ahead = self._ahead, None

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self
 import sqlalchemy as sa
 
 from projections.follower import DomainEvent, Follower
-from projections.rows import RowStore, Write, row_ids
+from projections.rows import RowStore, Write, WrittenIds, row_ids
 from projections.schema import new_metadata, shadow_of
 from projections.statements import NOTHING, PlannedFollower, Prepared
 
@@ -52,6 +52,8 @@ class BatchedView(Projection, PlannedFollower):
     handlers: ClassVar[Mapping[type[Any], Handler]]
     found_by: ClassVar[tuple[str, ...]]
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # Set on a rebuild's shadow (projections.rebuild): what its rows can be found by.
+    written: WrittenIds | None = None
 
     def followed(self) -> Iterable[type[Any]]:
         return self.handlers
@@ -61,11 +63,12 @@ class BatchedView(Projection, PlannedFollower):
         relevant = [event for event in domain_events if type(event) in self.handlers]
         if not relevant:
             return NOTHING
-        rows = RowStore(self.table, self.found_by, self.defaults)
+        rows = RowStore(self.table, self.found_by, self.defaults, self.written)
 
         def finish() -> list[Write]:
             for event in relevant:
                 self.handlers[type(event)](rows, event)
             return rows.writes()
 
-        return Prepared([rows.loading(row_ids(relevant))], finish)
+        load = rows.loading(row_ids(relevant))
+        return Prepared(() if load is None else [load], finish)

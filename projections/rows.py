@@ -222,6 +222,32 @@ def statements_for(table: sa.Table, found_by: tuple[str, ...]) -> TableStatement
     return found
 
 
+class WrittenIds:
+    """What the rows of a table that only a rebuild writes can be found by: every
+    ``found_by`` value of every row it wrote. An id not among them finds no row, so a page
+    need not look for it: most of a rebuild's ids are of rows its page creates, and
+    looking for each of them was most of the page's read.
+
+    Bounded: past ``limit`` ids it forgets them all and says every id may find a row (the
+    page then looks for every one, as the live follower does)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.ids: set[Any] | None = set()
+
+    def may_find(self, ids: Iterable[Any]) -> list[Any]:
+        known = self.ids
+        return list(ids) if known is None else [i for i in ids if i in known]
+
+    def add(self, values: Iterable[Any]) -> None:
+        known = self.ids
+        if known is None:
+            return
+        known.update(v for v in values if v is not None)
+        if len(known) > self.limit:
+            self.ids = None
+
+
 class RowStore:
     """The rows of one view that a batch touches.
 
@@ -232,9 +258,16 @@ class RowStore:
     """
 
     def __init__(
-        self, table: sa.Table, found_by: Collection[str], defaults: Mapping[str, Any]
+        self,
+        table: sa.Table,
+        found_by: Collection[str],
+        defaults: Mapping[str, Any],
+        written: WrittenIds | None = None,
     ) -> None:
+        """``written``: the table is a rebuild's, and these are what its rows can be found
+        by (kept up to date by ``writes``)."""
         (key,) = table.primary_key.columns
+        self._written = written
         self._table = table
         self._key = key.name
         self._found_by = tuple(found_by)
@@ -244,10 +277,14 @@ class RowStore:
         self._keys: dict[str, dict[Any, Any]] = {column: {} for column in self._found_by}
         self._dirty: dict[Any, Row] = {}
 
-    def loading(self, ids: Collection[UUID]) -> Load:
-        """``load`` as a part of a page's single read (projections.statements.run_loads)."""
+    def loading(self, ids: Collection[UUID]) -> Load | None:
+        """``load`` as a part of a page's single read (projections.statements.run_loads);
+        None when none of ``ids`` can find a row."""
         statements = self._statements
-        return Load(statements.aggregate, len(statements.columns), list(ids), self.receive)
+        wanted = list(ids) if self._written is None else self._written.may_find(ids)
+        if not wanted:
+            return None
+        return Load(statements.aggregate, len(statements.columns), wanted, self.receive)
 
     def receive(self, found: Iterable[Sequence[Any]]) -> None:
         """Remember rows read (values in the table's column order)."""
@@ -294,4 +331,7 @@ class RowStore:
         upsert = self._statements.upsert
         rows = list(self._dirty.values())
         self._dirty.clear()
+        if self._written is not None:
+            for column in self._found_by:
+                self._written.add(row[column] for row in rows)
         return [Write(upsert.sql, upsert.parameters(rows))]

@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+import projections.rebuild as rebuild_module
 from application.application import CheckoutApplication
 from projections.follower import DomainEvent
 from projections.orders import OrdersView
 from projections.payments import PaymentsView
 from projections.projection import Projection
 from projections.queries import OrderQueries, PaymentQueries
+from projections.rows import RowStore
 from projections.runner import position, rebuild
 from projections.statements import Prepared
 from tests.integration.projections.conftest import StartRunner
@@ -179,3 +181,45 @@ def test_a_rebuild_reads_only_its_topics_and_ends_at_the_head(
     assert position(db, projection.name) == app.head_position()
     for order_id in {n.originator_id for n in own if "Order." in n.topic}:
         assert PaymentQueries(db).get(order_id) is not None
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "written_ids"),
+    [(3, 1_000_000), (7, 1_000_000), (5, 9)],
+    ids=["pages-of-3", "pages-of-7", "forgets-its-ids"],
+)
+@pytest.mark.parametrize("projection", [OrdersView(), PaymentsView()], ids=lambda p: p.name)
+def test_a_rebuild_in_small_pages_looks_only_for_rows_it_wrote_and_reproduces_the_view(
+    projection: Projection,
+    batch_size: int,
+    written_ids: int,
+    histories: Histories,
+    app: CheckoutApplication,
+    db: Engine,
+    start_runner: StartRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An order's events span pages: a later page must find the rows an earlier one wrote,
+    while the ids of rows nobody wrote yet are not looked for (until, past the bound, every
+    id is looked for again)."""
+    make_history(histories)
+    running = start_runner(projection)
+    wait_until(lambda: position(db, projection.name) == app.head_position())
+    before = contents(db, projection)
+    looked_for: list[int] = []
+    loading = RowStore.loading
+
+    def counting(store: RowStore, ids: Any) -> Any:
+        load = loading(store, ids)
+        looked_for.append(0 if load is None else len(load.ids))
+        return load
+
+    monkeypatch.setattr(RowStore, "loading", counting)
+    monkeypatch.setattr(rebuild_module, "WRITTEN_IDS_LIMIT", written_ids)
+
+    rebuild(app, db, projection, batch_size=batch_size)
+
+    assert contents(db, projection) == before
+    assert 0 in looked_for, "a page of new rows only looked for nothing"
+    assert any(looked_for), "a page found rows an earlier one wrote"
+    assert running.errors == []
