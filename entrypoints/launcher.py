@@ -15,6 +15,7 @@ import httpx
 import structlog
 import uvicorn
 
+from entrypoints import heap
 from entrypoints.bootstrap import Container, Services
 from entrypoints.embedded import resolve_services
 from entrypoints.embedded.providers import SandboxWiring, sandbox_wiring
@@ -90,7 +91,9 @@ def run_background_role(
     """Run a role's loops until SIGINT/SIGTERM; the exit code says whether one crashed."""
     container = role_container(settings, role, pool_size=pool_size)
     try:
-        return run_loops(loops(container))
+        named = loops(container)
+        heap.settle()
+        return run_loops(named)
     finally:
         container.close()
 
@@ -102,8 +105,10 @@ def run_api(settings: Settings) -> None:
     # inherit their creator's.
     yield_cpu(settings.api_niceness)
     container = role_container(settings, "api", jwt=True)  # create_app's lifespan closes it
+    app = create_app(container)
+    heap.settle()
     uvicorn.run(
-        create_app(container),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -15,6 +15,7 @@ its table gone), rolls back and resumes from the position the rebuild set.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ REBUILD_BATCH = 2000
 # The ids a shadow's rows can be found by, kept in memory while fewer than this (about 100
 # MB; each row has one or two): a page then looks only for rows it may find.
 WRITTEN_IDS_LIMIT = 1_000_000
+# Allocations between two collections of the youngest generation while a rebuild runs
+# (Python's default: 700).
+REBUILD_GC_THRESHOLD = 50_000
 
 
 class RebuildInProgress(Exception):
@@ -68,7 +72,7 @@ def rebuild(
     upgrade_database(db)
     report = progress or (lambda done, total: None)
     started = time.perf_counter()
-    with _exclusive_rebuild(db, projection.name):
+    with _exclusive_rebuild(db, projection.name), _fewer_collections():
         shadow = projection.shadow()
         if isinstance(shadow, BatchedView):
             shadow.written = WrittenIds(WRITTEN_IDS_LIMIT)  # the shadow is written by us alone
@@ -174,6 +178,22 @@ class _Filler:
 
     def close(self) -> None:
         self.reader.close()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A page makes tens of thousands of short-lived objects (rows, notifications, events),
+    freed by their reference counts, and each 700 of them started a collection of the
+    youngest generation, every tenth of those one of the middle, and so on up to the whole
+    heap. On the bench's log that was a third of the rebuild's time: 16.9 s with the default
+    thresholds, 10.5-11.8 s with this one, 10.9-11.1 s with the collector off. The
+    thresholds are the process's: they are put back when the rebuild ends."""
+    before = gc.get_threshold()
+    gc.set_threshold(REBUILD_GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import socket
 import threading
 import time
@@ -30,6 +31,12 @@ def run_sandbox(
     """Serve the sandbox until interrupted (Ctrl-C / SIGTERM); ``access_log`` logs a line
     per request."""
     app = create_sandbox_app(_with_public_url(config, host, port))
+    # As the engine's roles do (entrypoints/heap.py; the sandbox imports nothing of the
+    # engine): what exists now is never garbage, and most of what follows is freed by
+    # reference counts. The sandbox keeps every provider object, so its heap only grows.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=access_log)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -217,9 +218,14 @@ def test_a_rebuild_in_small_pages_looks_only_for_rows_it_wrote_and_reproduces_th
     monkeypatch.setattr(RowStore, "loading", counting)
     monkeypatch.setattr(rebuild_module, "WRITTEN_IDS_LIMIT", written_ids)
 
-    rebuild(app, db, projection, batch_size=batch_size)
+    thresholds = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    rebuild(app, db, projection, lambda *_: during.append(gc.get_threshold()), batch_size)
 
     assert contents(db, projection) == before
+    assert during
+    assert all(t[0] == rebuild_module.REBUILD_GC_THRESHOLD for t in during)
+    assert gc.get_threshold() == thresholds, "the process's thresholds are put back"
     assert 0 in looked_for, "a page of new rows only looked for nothing"
     assert any(looked_for), "a page found rows an earlier one wrote"
     assert running.errors == []
