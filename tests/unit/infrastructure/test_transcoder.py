@@ -97,6 +97,9 @@ def test_every_encoded_state_reads_back_as_the_library_reads_it(state: dict[str,
     [
         b'{"a": NaN, "b": Infinity}',  # the library writes these for float nan / inf
         b'{"big": 123456789012345678901234567890}',
+        b'{"deep": [1, {"big": -123456789012345678901234567890}]}',
+        b'{"f": [1.5, {"g": 2.25e-3}]}',
+        b"1.5",
         b'{"_type_": "uuid_hex", "_data_": "8d6cdb3b0d1d4b7c9f0e1d2c3b4a5968"}',
         b'[{"_type_": "decimal_str", "_data_": "1.10"}, [{"_data_": "x", "_type_": "uuid_hex"'
         b', "more": 1}]]',
