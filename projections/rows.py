@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -179,11 +180,18 @@ class UnnestUpsert:
 
     def parameters(self, rows: Collection[Mapping[str, Any]]) -> list[list[Any]]:
         """One list per column, in column order."""
-        arrays: list[list[Any]] = []
-        for name, convert in zip(self.columns, self._convert, strict=True):
-            values = [row[name] for row in rows]
-            arrays.append(values if convert is None else [convert(v) for v in values])
-        return arrays
+        if not rows:
+            return [[] for _ in self.columns]
+        if len(self.columns) == 1:
+            (name,) = self.columns
+            columns: Iterable[Sequence[Any]] = [[row[name] for row in rows]]
+        else:
+            # Each row's values in column order, then turned into columns: both in C.
+            columns = zip(*map(itemgetter(*self.columns), rows), strict=True)
+        return [
+            list(values) if convert is None else [convert(v) for v in values]
+            for values, convert in zip(columns, self._convert, strict=True)
+        ]
 
     def execute(
         self, conn: Connection, rows: Collection[Mapping[str, Any]], sql: str | None = None
@@ -248,7 +256,8 @@ class WrittenIds:
         known = self.ids
         if known is None:
             return
-        known.update(v for v in values if v is not None)
+        known.update(values)
+        known.discard(None)
         if len(known) > self.limit:
             self.ids = None
 
