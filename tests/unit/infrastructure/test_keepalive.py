@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import select
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -191,3 +194,152 @@ def test_a_refused_connection_is_unreachable(client: KeepAliveClient) -> None:
 def test_only_http_and_https_urls_are_taken(client: KeepAliveClient) -> None:
     with pytest.raises(ValueError, match="not an http"):
         client.request("GET", "ftp://example.test/")
+
+
+def _answering_once(reply: bytes) -> tuple[str, threading.Thread]:
+    """A server that reads one request, writes ``reply`` and closes: answers that
+    http.server would not send (chunks, no length, cut short)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            peer, _ = listener.accept()
+            with peer:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += peer.recv(4096)
+                peer.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", thread
+
+
+def test_a_chunked_answer_is_read_whole(client: KeepAliveClient) -> None:
+    url, served = _answering_once(
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'4\r\n{"a"\r\n5\r\n: 1}\n\r\n0\r\n\r\n'
+    )
+    answer = client.request("POST", url, body=b"{}")
+    served.join(5)
+
+    assert (answer.status, answer.reason, answer.json()) == (201, "Created", {"a": 1})
+
+
+def test_an_answer_without_a_length_ends_when_the_server_closes(
+    client: KeepAliveClient,
+) -> None:
+    url, served = _answering_once(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
+    answer = client.request("GET", url)
+    served.join(5)
+
+    assert answer.body == b"all of it"
+    assert not client._idle.get(("http", "127.0.0.1", int(url.rsplit(":", 1)[1])))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nten bytes.",  # short of its length
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n",  # no last chunk
+        b"HTTP/1.1 200 OK\r\nContent-Le",  # mid-headers
+        b"",  # nothing at all
+    ],
+)
+def test_an_answer_cut_short_is_unreachable(client: KeepAliveClient, reply: bytes) -> None:
+    url, served = _answering_once(reply)
+    with pytest.raises(Unreachable):
+        client.request("GET", url)
+    served.join(5)
+
+
+def test_an_answer_that_is_not_http_is_unreachable(client: KeepAliveClient) -> None:
+    url, served = _answering_once(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    with pytest.raises(Unreachable):
+        client.request("GET", url)
+    served.join(5)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Idempotency-Key": "k\r\nX-Injected: 1"},
+        {"Bad Name": "v"},
+        {"X-Null": "a\x00b"},
+    ],
+)
+def test_a_header_that_could_split_the_request_is_refused_before_anything_is_sent(
+    server: str, client: KeepAliveClient, headers: dict[str, str]
+) -> None:
+    with pytest.raises(ValueError, match="not a header"):
+        client.request("POST", f"{server}/v1/orders", body=b"{}", headers=headers)
+
+    assert Handler.seen == []
+
+
+def test_the_request_goes_out_with_its_host_and_length(
+    server: str, client: KeepAliveClient
+) -> None:
+    client.request("POST", f"{server}/v1/orders", body=b"12345")
+    client.request("POST", f"{server}/v1/empty")
+
+    port = server.rsplit(":", 1)[1]
+    first, second = Handler.seen
+    assert first["headers"]["Host"] == f"127.0.0.1:{port}"
+    assert (first["headers"]["Content-Length"], first["body"]) == ("5", b"12345")
+    assert second["headers"]["Content-Length"] == "0"
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
+    """The same server over TLS, with a certificate for 127.0.0.1 made for the test, and a
+    client context that trusts only it."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        ["openssl", *request, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    Handler.seen = []
+    Handler.close_after = Handler.drop_after = Handler.stalling = False
+    serving = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    serving.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = serving.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", ssl.create_default_context(cafile=cert)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_over_tls_a_connection_is_verified_kept_and_reused(
+    tls_server: tuple[str, ssl.SSLContext],
+) -> None:
+    url, trusting = tls_server
+    http = KeepAliveClient(2.0, 1.0, max_idle=2, user_agent="keepalive-test", tls=trusting)
+    try:
+        answers = [http.request("POST", f"{url}/v1/orders/{n}", body=b"{}") for n in range(3)]
+    finally:
+        http.close()
+
+    assert [answer.json() for answer in answers] == [{"path": f"/v1/orders/{n}"} for n in range(3)]
+    assert len({seen["peer"] for seen in Handler.seen}) == 1
+
+
+def test_over_tls_a_certificate_nobody_vouches_for_is_unreachable(
+    tls_server: tuple[str, ssl.SSLContext],
+) -> None:
+    url, _ = tls_server
+    http = KeepAliveClient(2.0, 1.0, max_idle=2, user_agent="keepalive-test")  # system CAs
+    try:
+        with pytest.raises(Unreachable, match="CERTIFICATE_VERIFY_FAILED"):
+            http.request("GET", f"{url}/v1/orders")
+    finally:
+        http.close()
+    assert Handler.seen == []

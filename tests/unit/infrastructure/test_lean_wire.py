@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from requests.adapters import BaseAdapter
 
 from application.ports import (
@@ -34,7 +36,7 @@ from infrastructure.payments.lean_http import USER_AGENT, LeanCreates
 from infrastructure.payments.razorpay.client import RazorpayGateway, razorpay_client
 from infrastructure.payments.razorpay.orders import RazorpayOrders
 from infrastructure.payments.stripe.client import API_VERSION, StripeGateway
-from infrastructure.payments.stripe.intents import StripeIntents
+from infrastructure.payments.stripe.intents import StripeIntents, form_encoded
 
 STRIPE_KEY = "sk_test_wire"
 KEY_ID, KEY_SECRET = "rzp_test_Wire00000001", "wire_secret"
@@ -316,3 +318,26 @@ def _failure(gateway: PaymentGateway, req: ProviderOrderRequest) -> ProviderErro
     with pytest.raises(ProviderError) as failed:
         gateway.create_order(req)
     return failed.value
+
+
+_names = st.text(min_size=1, max_size=12)
+_leaves = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.none())
+_params = st.dictionaries(
+    _names,
+    st.recursive(
+        _leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_names, inner, max_size=3),
+        max_leaves=8,
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_params)
+def test_the_lean_form_encoding_is_the_sdks_for_any_parameters(params: dict[str, Any]) -> None:
+    from stripe._encode import _api_encode
+
+    sdk = urlencode(list(_api_encode(params))).replace("%5B", "[").replace("%5D", "]")
+
+    assert form_encoded(params) == sdk
