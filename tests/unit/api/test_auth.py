@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
+from api import auth
 from api.auth import Principal, principal_from, require_customer, require_role
 from api.problems import Problem
 from entrypoints.tokens import mint_token
@@ -131,3 +132,67 @@ def test_read_only_roles_make_no_customer_writes(roles: set[str]) -> None:
 def test_customers_and_admins_make_customer_writes(roles: set[str]) -> None:
     principal = Principal("x", frozenset(roles))
     assert require_customer(principal) is principal
+
+
+def _counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    real = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return decoded
+
+
+def test_a_token_that_verified_is_not_verified_again_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded = _counting_decodes(monkeypatch)
+    expires = int(time.time()) + 2
+    header = _header({"sub": "remembered", "roles": ["admin"], "exp": expires})
+
+    first = principal_from(header, SECRET)
+    again = principal_from(header, SECRET)
+    assert first == again == Principal("remembered", frozenset({"admin"}))
+    assert len(decoded) == 1
+
+    time.sleep(max(0.0, expires - time.time()))  # PyJWT's clock and ours are the same one
+    with pytest.raises(Problem) as caught:
+        principal_from(header, SECRET)
+    assert caught.value.status == 401
+    assert "expired" in caught.value.detail
+    assert len(decoded) == 2  # checked in full again, and refused as PyJWT refuses it
+
+
+def test_a_remembered_token_is_not_taken_under_another_secret() -> None:
+    header = _header({"sub": "one-secret", "exp": int(time.time()) + 60})
+    principal_from(header, SECRET)
+
+    with pytest.raises(Problem) as caught:
+        principal_from(header, OTHER_SECRET)
+    assert caught.value.status == 401
+
+
+def test_a_token_that_failed_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = _counting_decodes(monkeypatch)
+    forged = _header({"sub": "forged", "exp": int(time.time()) + 60}, key=OTHER_SECRET)
+
+    for _ in range(3):
+        assert _refusal(forged).status == 401
+    assert len(decoded) == 3
+    assert all(token != forged.removeprefix("Bearer ") for _, token in auth._verified)
+
+
+def test_the_remembered_tokens_are_bounded_and_the_oldest_go_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(auth, "VERIFIED_LIMIT", 3)
+    monkeypatch.setattr(auth, "_verified", {})
+    headers = [_header({"sub": f"c{n}", "exp": int(time.time()) + 60}) for n in range(5)]
+    for header in headers:
+        principal_from(header, SECRET)
+
+    remembered = [token for _, token in auth._verified]
+    assert remembered == [header.removeprefix("Bearer ") for header in headers[2:]]
