@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 
 from application.ports import Evidence, EvidenceKind
 from infrastructure.database import autocommit
-from projections.rows import UnnestUpsert
+from projections.rows import RowsUpsert
 from projections.schema import evidence
 
 _c = evidence.c
 # The same text twice is one row: a conflict on the digest keeps the first.
-_INSERT = UnnestUpsert(
+_INSERT = RowsUpsert(
     evidence,
     ("digest", "kind", "provider", "object_id", "body"),
     conflict=("digest",),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from projections.follower import Follower
@@ -36,6 +37,8 @@ from projections.tracking import ensure_tracking_row, read_position, set_positio
 if TYPE_CHECKING:
     from application.application import CheckoutApplication
 
+log = structlog.get_logger(__name__)
+
 Progress = Callable[[int, int], None]
 
 REBUILD_BATCH = 2000
@@ -45,6 +48,8 @@ WRITTEN_IDS_LIMIT = 1_000_000
 # Allocations between two collections of the youngest generation while a rebuild runs
 # (Python's default: 700).
 REBUILD_GC_THRESHOLD = 50_000
+# How long the log's ANALYZE may wait for its lock (an autovacuum of the table holds it).
+ANALYZE_LOCK_TIMEOUT = "2s"
 
 
 class RebuildInProgress(Exception):
@@ -73,6 +78,7 @@ def rebuild(
     report = progress or (lambda done, total: None)
     started = time.perf_counter()
     with _exclusive_rebuild(db, projection.name), _fewer_collections():
+        _planner_knows_the_log(db)
         shadow = projection.shadow()
         if isinstance(shadow, BatchedView):
             shadow.written = WrittenIds(WRITTEN_IDS_LIMIT)  # the shadow is written by us alone
@@ -105,6 +111,38 @@ def _find_rows_by_index(conn: Connection) -> None:
     table (the whole rebuild quadratic in the view's size: 4 ms a page at first, 20 ms at
     80k rows), to the index probes, whose time does not: forbid it for this transaction."""
     conn.execute(sa.text("SET LOCAL enable_seqscan TO OFF"))
+
+
+def _planner_knows_the_log(db: Engine) -> bool:
+    """ANALYZE the log first if its statistics are behind, as PostgreSQL's autovacuum would
+    soon (more changes since the last ANALYZE than 50 + 10% of its rows); True if it did.
+
+    A page is read by a range of notification ids and a list of topics. Planned from
+    statistics of a log a tenth its size, that range looked like a few thousand rows, and
+    PostgreSQL chose a bitmap scan of the WHOLE remaining range, then a sort, for every
+    page: 312 ms a page of 2,000 at the start of 320k events, against 2.2 ms for the index
+    scan it picks once it knows the log, and a rebuild twice as long (adr/0033). A log just
+    filled by an import, or by a bench, is in that state until autovacuum gets to it.
+    """
+    with db.connect() as conn:
+        found = conn.execute(
+            sa.text(
+                "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables"
+                " WHERE relid = to_regclass(:table)"
+            ),
+            {"table": f'"{EVENTS_TABLE}"'},
+        ).one_or_none()
+    if found is None or found[0] <= 50 + 0.1 * found[1]:
+        return False
+    try:
+        with db.begin() as conn:
+            conn.execute(sa.text(f"SET LOCAL lock_timeout TO '{ANALYZE_LOCK_TIMEOUT}'"))
+            conn.execute(sa.text(f'ANALYZE "{EVENTS_TABLE}"'))
+    except sa.exc.OperationalError as exc:  # its lock is held: the rebuild goes on without
+        log.warning("could not analyze the log before the rebuild", error=str(exc.orig))
+        return False
+    log.info("analyzed the log before the rebuild", changed=found[0], rows=found[1])
+    return True
 
 
 def _events_up_to(db: Engine, position: int) -> int:

@@ -6,9 +6,10 @@ size, which is what makes a rebuild fast (adr/0006). Both are parts of the page'
 read and single write, shared with every other view (projections.statements).
 
 Both are plain SQL built once per table (``TableStatements``) and run with psycopg on the
-SQLAlchemy connection's driver connection, inside its transaction: the upsert sends one
-array per column (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``), so its cost does not
-grow with SQLAlchemy's per-row work, which was most of the projector's CPU (adr/0022). The
+SQLAlchemy connection's driver connection, inside its transaction: the upsert sends the
+batch's rows as one JSON parameter (``INSERT ... SELECT FROM json_to_recordset(...) ON
+CONFLICT``, adr/0033), so its cost does not grow with SQLAlchemy's per-row work, which was
+most of the projector's CPU (adr/0022), nor with psycopg's per-element array dumping. The
 SQL text of a page's statements repeats, so psycopg prepares it after a few runs.
 """
 
@@ -20,10 +21,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -105,37 +108,53 @@ def _is_json(column: sa.Column[Any]) -> bool:
     return isinstance(column.type, sa.JSON)
 
 
-def _json_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    # Most rows' maps (refunds, disputes) are empty: json.dumps({}) is "{}" too.
-    if type(value) is dict and not value:
-        return "{}"
-    return json.dumps(value)
+def _beyond_json(value: Any) -> Any:
+    """What orjson does not write itself: bytes as PostgreSQL's hex text, Decimals as text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a view value")
 
 
-@dataclass(frozen=True)
-class ColumnArray:
-    """How one column travels in the upsert: as an array parameter of ``cast`` type, its
-    values converted by ``convert`` (JSON goes as text and is cast back to json(b) by the
-    server: psycopg would otherwise need a wrapper object per value)."""
+def rows_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """A batch of rows as one JSON array of objects, for ``json_to_recordset``.
 
-    name: str
-    cast: str
-    select: str
-    convert: Callable[[Any], Any] | None
-
-
-def column_array(column: sa.Column[Any]) -> ColumnArray:
-    name = _quote(column.name)
-    if _is_json(column):
-        return ColumnArray(name, "text[]", f"{name}::{_sql_type(column)}", _json_text)
-    return ColumnArray(name, f"{_sql_type(column)}[]", name, None)
+    orjson writes UUIDs, datetimes (with their offset) and enums itself, in C. What it
+    refuses (an integer beyond 64 bits, a key that is not exactly a str) goes through the
+    standard library instead, which writes the value as it is, so PostgreSQL refuses it
+    loudly (``bigint`` out of range) rather than anything being changed on the way. View
+    rows carry no floats: their columns have none, and money is in integer minor units.
+    """
+    listed = rows if isinstance(rows, list) else list(rows)
+    try:
+        return orjson.dumps(listed, default=_beyond_json).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(listed, default=_plain_beyond_json, allow_nan=False)
 
 
-class UnnestUpsert:
-    """``INSERT INTO t (cols) SELECT cols FROM unnest(arrays) ON CONFLICT (key) DO ...``,
-    built once for a table and a set of its columns (every column by default)."""
+def _plain_beyond_json(value: Any) -> Any:
+    """``_beyond_json`` for the standard library, which also needs UUIDs, datetimes and
+    enums written as orjson writes them."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return _beyond_json(value)
+
+
+class RowsUpsert:
+    """``INSERT INTO t (cols) SELECT cols FROM json_to_recordset(rows) ... ON CONFLICT (key)
+    DO ...``, built once for a table and a set of its columns (every column by default).
+
+    The batch's rows go as ONE parameter, a JSON array of objects (``rows_json``), typed
+    back into the columns' types by the server. That replaced one binary array per column:
+    psycopg dumps arrays element by element in Python, about 6.6 µs per array of 3 values,
+    so a page's write of a few views (54 arrays) cost some 350 µs of the follower's CPU
+    before it was sent; the same rows as JSON cost a few µs (adr/0033).
+    """
 
     def __init__(
         self,
@@ -151,14 +170,13 @@ class UnnestUpsert:
         ``on_conflict=False``: a plain INSERT, which raises on any conflict."""
         names = [c.name for c in table.columns] if columns is None else list(columns)
         keys = [c.name for c in table.primary_key.columns] if conflict is None else conflict
-        arrays = [column_array(table.c[name]) for name in names]
-        self.columns = tuple(names)
-        self._convert = [a.convert for a in arrays]
-        target = ", ".join(a.name for a in arrays)
-        # Arrays go in binary: psycopg dumps them several times faster than as text.
-        sources = ", ".join(f"%b::{a.cast}" for a in arrays)
-        selects = ", ".join(a.select for a in arrays)
-        updated = [a.name for a in arrays if a.name not in {_quote(k) for k in keys}]
+        self.columns = tuple(str(name) for name in names)
+        quoted = [_quote(name) for name in names]
+        target = ", ".join(quoted)
+        record = ", ".join(
+            f"{q} {_sql_type(table.c[n])}" for q, n in zip(quoted, names, strict=True)
+        )
+        updated = [q for q in quoted if q not in {_quote(k) for k in keys}]
         action = (
             "DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
             if update and updated
@@ -168,7 +186,7 @@ class UnnestUpsert:
         on = f"({', '.join(_quote(k) for k in keys)}) " if keys else ""
         self._insert = (
             f"INSERT INTO {_DIALECT.identifier_preparer.format_table(table)} ({target}) "
-            f"SELECT {selects} FROM unnest({sources}) AS v({target})"
+            f"SELECT {target} FROM json_to_recordset(%s::json) AS v({record})"
         )
         self._conflict = f" ON CONFLICT {on}{action}" if on_conflict else ""
         self.sql = self._insert + self._conflict
@@ -178,20 +196,10 @@ class UnnestUpsert:
         or anything a WITH before it defines)."""
         return f"{self._insert} WHERE {condition}{self._conflict}"
 
-    def parameters(self, rows: Collection[Mapping[str, Any]]) -> list[list[Any]]:
-        """One list per column, in column order."""
-        if not rows:
-            return [[] for _ in self.columns]
-        if len(self.columns) == 1:
-            (name,) = self.columns
-            columns: Iterable[Sequence[Any]] = [[row[name] for row in rows]]
-        else:
-            # Each row's values in column order, then turned into columns: both in C.
-            columns = zip(*map(itemgetter(*self.columns), rows), strict=True)
-        return [
-            list(values) if convert is None else [convert(v) for v in values]
-            for values, convert in zip(columns, self._convert, strict=True)
-        ]
+    def parameters(self, rows: Collection[Mapping[str, Any]]) -> list[Any]:
+        """The statement's one parameter: the rows' columns (only those), as JSON."""
+        columns = self.columns
+        return [rows_json([{name: row[name] for name in columns} for row in rows])]
 
     def execute(
         self, conn: Connection, rows: Collection[Mapping[str, Any]], sql: str | None = None
@@ -218,7 +226,7 @@ class TableStatements:
         self.aggregate = f"SELECT {aggregates} FROM {source} WHERE " + " OR ".join(
             f"{_quote(name)} = ANY({{ids}}::{_sql_type(table.c[name])}[])" for name in found_by
         )
-        self.upsert = UnnestUpsert(table)
+        self.upsert = RowsUpsert(table)
 
 
 # Built on first use per table (a rebuild's shadow table gets its own, dropped with it).

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from application.application import CheckoutApplication
-from projections.rows import UnnestUpsert, as_sqlalchemy_errors, driver_cursor
+from projections.rows import RowsUpsert, as_sqlalchemy_errors, driver_cursor
 from projections.schema import projection_tracking
 
 # Waiting for a position looks again after 5 ms, then twice as long each time, at most
@@ -86,7 +86,7 @@ def run_gated(
     name: str,
     expected: int,
     new: int,
-    insert: UnnestUpsert,
+    insert: RowsUpsert,
     rows: Collection[Mapping[str, Any]],
 ) -> int:
     """Move ``name``'s position from ``expected`` to ``new`` and insert ``rows``, in ONE

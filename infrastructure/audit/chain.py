@@ -37,7 +37,7 @@ from application.application import CheckoutApplication
 from application.backoff import Backoff
 from infrastructure.audit.anchors import Anchoring, ChainHead
 from projections.migrations import upgrade_database
-from projections.rows import UnnestUpsert
+from projections.rows import RowsUpsert
 from projections.runner import CONNECTION_LOST, channel_of
 from projections.schema import audit_chain
 from projections.tracking import PositionMoved, ensure_tracking_row, read_position, run_gated
@@ -51,7 +51,7 @@ LOCK_KEY = "audit:audit_chain"
 # one of another format version. Its hex is in adr/0015.
 GENESIS = hashlib.sha256(b"checkout-engine audit chain v1").digest()
 # A batch's links, in one statement with the position's compare-and-set (run_gated).
-_INSERT_LINKS = UnnestUpsert(
+_INSERT_LINKS = RowsUpsert(
     audit_chain,
     ("notification_id", "originator_id", "originator_version", "topic", "link"),
     on_conflict=False,

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from domain import Order, Payment
 from infrastructure.worker.tasks import TaskKind, provider_tasks
 from projections.follower import DomainEvent
-from projections.rows import UnnestUpsert, Write
+from projections.rows import RowsUpsert, Write
 from projections.statements import NOTHING, PlannedFollower, Prepared
 
 TASKS_CHANNEL = "provider_tasks"
@@ -94,7 +94,7 @@ class ProviderTaskFeed(PlannedFollower):
         super().__init__()
         self.table = table
         # Any conflict (the unique call key) means the task is there already: a replay.
-        self._insert = UnnestUpsert(table, _COLUMNS, conflict=(), update=False)
+        self._insert = RowsUpsert(table, _COLUMNS, conflict=(), update=False)
 
     def followed(self) -> Iterable[type[Any]]:
         return self.tasks

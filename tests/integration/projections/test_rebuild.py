@@ -229,3 +229,42 @@ def test_a_rebuild_in_small_pages_looks_only_for_rows_it_wrote_and_reproduces_th
     assert 0 in looked_for, "a page of new rows only looked for nothing"
     assert any(looked_for), "a page found rows an earlier one wrote"
     assert running.errors == []
+
+
+def _log_statistics(db: Engine, column: str) -> Any:
+    with db.connect() as conn:  # a new snapshot of the statistics each time
+        return conn.execute(
+            sa.text(f"SELECT {column} FROM pg_stat_user_tables WHERE relid = to_regclass(:t)"),
+            {"t": f'"{rebuild_module.EVENTS_TABLE}"'},
+        ).scalar_one()
+
+
+def _analyzed_at(db: Engine) -> Any:
+    return _log_statistics(db, "last_analyze")
+
+
+def test_a_rebuild_first_analyzes_a_log_whose_statistics_are_behind_and_only_then(
+    histories: Histories, app: CheckoutApplication, db: Engine
+) -> None:
+    """Statistics from before most of the log was written plan every page as a scan of the
+    whole remaining log: the rebuild analyzes it first (an autovacuum sets another column,
+    last_autoanalyze), and a log analyzed since its last changes is left alone."""
+    with db.begin() as conn:
+        conn.execute(sa.text(f'ANALYZE "{rebuild_module.EVENTS_TABLE}"'))  # an empty log's
+    wait_until(lambda: _analyzed_at(db) is not None, what="the statistics to show the ANALYZE")
+    before = _analyzed_at(db)
+    make_history(histories)
+    events = app.head_position()
+    # A backend reports its changes to the statistics within seconds, not at each commit.
+    wait_until(
+        lambda: _log_statistics(db, "n_mod_since_analyze") >= events,
+        timeout=30,
+        what="the statistics to count the new events",
+    )
+
+    rebuild(app, db, PaymentsView())
+    wait_until(lambda: _analyzed_at(db) != before, what="the rebuild's ANALYZE")
+    analyzed = _analyzed_at(db)
+
+    rebuild(app, db, PaymentsView())
+    assert _analyzed_at(db) == analyzed, "nothing changed since: no second ANALYZE"
