@@ -22,6 +22,7 @@ from projections.queries import OrderQueries, PaymentQueries
 from projections.rows import RowStore
 from projections.runner import position, rebuild
 from projections.statements import Prepared
+from projections.stock_movements import EVENTS_TABLE
 from tests.integration.projections.conftest import StartRunner
 from tests.integration.projections.histories import Histories
 from tests.waiting import wait_until
@@ -235,7 +236,7 @@ def _log_statistics(db: Engine, column: str) -> Any:
     with db.connect() as conn:  # a new snapshot of the statistics each time
         return conn.execute(
             sa.text(f"SELECT {column} FROM pg_stat_user_tables WHERE relid = to_regclass(:t)"),
-            {"t": f'"{rebuild_module.EVENTS_TABLE}"'},
+            {"t": f'"{EVENTS_TABLE}"'},
         ).scalar_one()
 
 
@@ -250,7 +251,7 @@ def test_a_rebuild_first_analyzes_a_log_whose_statistics_are_behind_and_only_the
     whole remaining log: the rebuild analyzes it first (an autovacuum sets another column,
     last_autoanalyze), and a log analyzed since its last changes is left alone."""
     with db.begin() as conn:
-        conn.execute(sa.text(f'ANALYZE "{rebuild_module.EVENTS_TABLE}"'))  # an empty log's
+        conn.execute(sa.text(f'ANALYZE "{EVENTS_TABLE}"'))  # an empty log's
     wait_until(lambda: _analyzed_at(db) is not None, what="the statistics to show the ANALYZE")
     before = _analyzed_at(db)
     make_history(histories)
