@@ -8,9 +8,12 @@ before the commit: a process killed there must leave nothing behind (tests/chaos
 The insert is the library's, in the same transaction after the same lock and NOTIFY, with
 the same RETURNING, but its rows come as four plain arrays (``unnest(uuid[], bigint[],
 text[], bytea[])``) rather than one array of the library's composite type. psycopg dumps a
-composite value in Python, field by field, as text with its bytes escaped; plain arrays go
-as binary. Measured on this machine with 100 events of 300 bytes a statement, the client's
-CPU fell from 2.47 to 1.5-1.7 ms.
+composite value in Python, field by field, as text with its bytes escaped. Measured on this
+machine with 100 events of 300 bytes a statement, the client's CPU fell from 2.47 to
+1.5-1.7 ms. The arrays were still sent as text then (``%s`` lets psycopg choose, and it
+chooses text for lists); they go in binary now (``%b``): 4 arrays of 20 events took 395 µs
+to dump as text and 40 µs in binary, of 60 events 1.56 ms and 0.10 ms (2026-12-03). The
+look-ups here and in ``infrastructure.event_tail`` send their id arrays in binary too.
 
 ``select_events_of_many`` reads every event of several aggregates with one statement, for
 ``CheckoutApplication.load_many`` (the worker's batches load their payments and orders so).
@@ -44,7 +47,7 @@ class CheckoutRecorder(PostgresApplicationRecorder):
         self.insert_events_statement = SQL(
             "INSERT INTO {schema}.{table} AS t"
             " (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
             " RETURNING notification_id"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
@@ -117,7 +120,7 @@ class CheckoutRecorder(PostgresApplicationRecorder):
             return {}
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
+            "WHERE originator_id = ANY(%b::uuid[]) ORDER BY originator_id, originator_version"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -40,7 +40,7 @@ class PostgresEventTail:
         )
         self._since = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS held(id, version) "
+            "FROM unnest(%b::uuid[], %b::bigint[]) AS held(id, version) "
             "CROSS JOIN LATERAL ("
             "  SELECT originator_id, originator_version, topic, state FROM {table}"
             "  WHERE originator_id = held.id AND originator_version > held.version"
@@ -49,7 +49,7 @@ class PostgresEventTail:
         ).format(table=table)
         self._firsts = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {table} "
-            "WHERE originator_id = ANY(%s::uuid[]) AND originator_version = 1"
+            "WHERE originator_id = ANY(%b::uuid[]) AND originator_version = 1"
         ).format(table=table)
 
     def since(self, versions: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
