@@ -74,6 +74,16 @@ class EventTail(Protocol):
         turns, so that they do not conflict with each other (adr/0020)."""
         ...
 
+    def announce(self) -> None:
+        """Make this writer known to the writers of other processes (``others_writing``)."""
+        ...
+
+    def others_writing(self) -> bool:
+        """Whether a writer of another process is about. Only then can turns spare a
+        conflict: the other parties (a webhook's stock commit, a cancel, the reaper) never
+        take them."""
+        ...
+
 
 class RecorderTail:
     """``EventTail`` over any eventsourcing recorder: one query per aggregate (in-memory
@@ -92,6 +102,12 @@ class RecorderTail:
 
     def turn(self) -> AbstractContextManager[None]:
         return nullcontext()  # one process: its writer is the only one
+
+    def announce(self) -> None:
+        pass
+
+    def others_writing(self) -> bool:
+        return False
 
 
 class _Aggregates:
@@ -226,6 +242,10 @@ class CheckoutWriter:
     # -- the writer's thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._aggregates.tail.announce()
+        except Exception as exc:  # the database away: it is announced when it next turns
+            log.warning("checkout writer could not announce itself", error=str(exc))
         stopping = False
         while not stopping:
             first = self._queue.get()
@@ -256,7 +276,8 @@ class CheckoutWriter:
                 # Back to the versions stored before the batch: the next refresh reads what
                 # the other writer appended, with one query and no reload.
                 self._aggregates.restore(touched)
-                self._turns_until = time.monotonic() + TURNS_AFTER_CONFLICT_S
+                if self._others_writing():
+                    self._turns_until = time.monotonic() + TURNS_AFTER_CONFLICT_S
                 self.conflicts += 1
                 if self.on_conflict is not None:
                     self.on_conflict()
@@ -276,6 +297,16 @@ class CheckoutWriter:
             return
         for queued in batch:
             _settle(queued.future, ContentionExhausted(self.attempts))
+
+    def _others_writing(self) -> bool:
+        """After a conflict: take turns only if another process's writer may have caused
+        it. One that cannot tell (the database away) takes them: they cost two statements
+        a batch, a missed one costs conflicts."""
+        try:
+            return self._aggregates.tail.others_writing()
+        except Exception as exc:
+            log.warning("could not tell whether other writers are about", error=str(exc))
+            return True
 
     def _turn(self) -> AbstractContextManager[None]:
         """The writers' turn, taken only while another writer is about: from a conflict

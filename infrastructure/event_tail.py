@@ -6,6 +6,11 @@ index range scan per aggregate, and an empty one for an aggregate nobody changed
 ``first_events``: version 1 of the orders and payments an Idempotency-Key names.
 ``turn``: a session advisory lock that the writers of every API process take from their
 refresh to their commit (adr/0020), on a connection of its own.
+``announce`` and ``others_writing``: every writer holds a shared advisory lock on that
+connection for as long as it lives, so that one that conflicted can tell whether another
+writer is about (``pg_locks``). Only then does it take turns: in the bench, the few
+conflicts with a webhook's stock commit had put a lone writer in turn mode for most of the
+run, two more statements a batch for nothing (adr/0020 addendum).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infrastructure.event_recorder import stored_events
 
 WRITERS_TURN_KEY = 0x636B2D7772697465  # "ck-write"
+WRITERS_PRESENT_KEY = 0x636B2D7072657365  # "ck-prese": held shared by every live writer
 TURN_WAIT_S = 2.0
 
 log = structlog.get_logger(__name__)
@@ -91,18 +97,44 @@ class PostgresEventTail:
             except psycopg.Error:
                 self._drop_turn_connection()  # closing the session releases the lock
 
+    def announce(self) -> None:
+        self._turn_connection()
+
+    def others_writing(self) -> bool:
+        conn = self._turn_connection()
+        try:
+            found = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND classid = %s::oid AND objid = %s::oid AND objsubid = 1"
+                " AND pid <> pg_backend_pid()",
+                (WRITERS_PRESENT_KEY >> 32, WRITERS_PRESENT_KEY & 0xFFFFFFFF),
+            ).fetchone()
+        except psycopg.Error:
+            self._drop_turn_connection()
+            raise
+        return bool(found and found[0])
+
     def close(self) -> None:
         self._drop_turn_connection()
 
     def _turn_connection(self) -> psycopg.Connection[Any]:
+        """The writer's own session, present (``WRITERS_PRESENT_KEY`` held shared) from
+        the moment it opens: a new one after a failure announces the writer again."""
         if self._turns is None or self._turns.closed:
-            self._turns = psycopg.connect(
+            conn = psycopg.connect(
                 self.conninfo,
                 autocommit=True,
                 connect_timeout=10,
                 options=f"-c lock_timeout={int(TURN_WAIT_S * 1000)}",
                 application_name="checkout-api:writer-turn",
             )
+            try:
+                conn.execute("SELECT pg_advisory_lock_shared(%s)", (WRITERS_PRESENT_KEY,))
+            except BaseException:
+                conn.close()
+                raise
+            self._turns = conn
         return self._turns
 
     def _drop_turn_connection(self) -> None:

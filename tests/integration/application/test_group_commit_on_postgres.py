@@ -17,12 +17,15 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from application.catalog import CatalogEntry
 from application.checkout import CartItem, CheckoutRequest, Placed
 from application.crash_points import ENVIRONMENT_VARIABLE
 from domain import InsufficientStock, Order, Payment, Product, Stock
 from entrypoints.bootstrap import Container, Services
+from infrastructure import event_tail
+from infrastructure.database import DatabaseAddress
 from infrastructure.event_tail import WRITERS_TURN_KEY, PostgresEventTail
 from infrastructure.settings import Settings
 from tests.waiting import wait_until
@@ -195,3 +198,27 @@ def test_a_writer_whose_turn_is_held_by_a_stuck_process_goes_on_without_it(
         )
     assert container.app.load(Stock, Stock.id_for("TURN")).reserved == 1
     assert placed.order.customer_id == "alice"
+
+
+def test_writers_see_each_other_only_while_both_live(
+    container: Container, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that conflicted takes turns only if another writer is about: each holds a
+    presence lock on its own session from its announcement until it closes. (A key of the
+    test's own: the other tests' writers may still be about.)"""
+    monkeypatch.setattr(event_tail, "WRITERS_PRESENT_KEY", 0x7465_7374_0000_0000 + os.getpid())
+    recorder = container.app.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    conninfo = DatabaseAddress.parse(database_url).conninfo
+    one, other = PostgresEventTail(recorder, conninfo), PostgresEventTail(recorder, conninfo)
+    try:
+        one.announce()
+        assert not one.others_writing()  # a non-writer's conflict: no turns
+        other.announce()
+        assert one.others_writing()
+        assert other.others_writing()
+        other.close()
+        assert not one.others_writing()
+    finally:
+        one.close()
+        other.close()
