@@ -104,10 +104,6 @@ def _sql_type(column: sa.Column[Any]) -> str:
     return str(column.type.compile(dialect=_DIALECT))
 
 
-def _is_json(column: sa.Column[Any]) -> bool:
-    return isinstance(column.type, sa.JSON)
-
-
 def _beyond_json(value: Any) -> Any:
     """What orjson does not write itself: bytes as PostgreSQL's hex text, Decimals as text."""
     if isinstance(value, bytes | bytearray | memoryview):
