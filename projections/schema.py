@@ -305,6 +305,15 @@ sa.Index(
     unique=True,
 )
 sa.Index("ix_provider_tasks_pending", _tasks.id, postgresql_where=_tasks.status == "pending")
+# One index per lane of claims (infrastructure.worker.tasks, revision 0010): the executor's
+# claim is then an ordered scan of the lane's own index that stops at its LIMIT. With the
+# one above it was a BitmapAnd with uq_provider_tasks_call (every create task ever) and a
+# sort, and a bitmap scan never marks the entries of settled tasks dead, so every claim
+# walked all the tasks settled since the last vacuum: 2.4 ms after 8,000, 9 ms after 48,000.
+_PENDING_CREATE = sa.and_(_tasks.status == "pending", _tasks.kind == TaskKind.CREATE_ORDER.value)
+_PENDING_OTHER = sa.and_(_tasks.status == "pending", _tasks.kind != TaskKind.CREATE_ORDER.value)
+sa.Index("ix_provider_tasks_pending_creates", _tasks.id, postgresql_where=_PENDING_CREATE)
+sa.Index("ix_provider_tasks_pending_others", _tasks.id, postgresql_where=_PENDING_OTHER)
 sa.Index("ix_provider_tasks_payment", _tasks.payment_id)
 
 

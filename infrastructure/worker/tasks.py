@@ -37,6 +37,7 @@ _c = provider_tasks.c
 # Lanes of claims: the creates (one per checkout) are batched, the other kinds are not.
 CREATES = "creates"
 OTHERS = "others"
+_CREATE_ORDER = sa.literal(TaskKind.CREATE_ORDER.value, sa.Text, literal_execute=True)
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,11 @@ class TaskQueue:
             finished_at=_c.updated_at,
             order=[_c.id],
             stamp=_c.updated_at,
+            # Rendered into the SQL, not bound, as the statuses are: each lane's partial
+            # index (ix_provider_tasks_pending_creates, _others) is then provably usable.
             lanes={
-                CREATES: _c.kind == TaskKind.CREATE_ORDER.value,
-                OTHERS: _c.kind != TaskKind.CREATE_ORDER.value,
+                CREATES: _c.kind == _CREATE_ORDER,
+                OTHERS: _c.kind != _CREATE_ORDER,
             },
         )
 

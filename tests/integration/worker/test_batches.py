@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -349,3 +350,73 @@ def test_one_claim_leases_up_to_each_lanes_limit_oldest_first_in_one_statement(
         ]
     )
     assert queue.claim_lanes(60.0, {CREATES: 10, OTHERS: 10}) == [], "all leased"
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_a_lanes_claim_reads_its_own_index_in_order_past_any_number_of_settled_tasks(
+    db: Engine, queue: TaskQueue
+) -> None:
+    """The claim's cost must not grow with the tasks settled since the last vacuum: each
+    lane's claim is an ordered scan of the lane's own partial index that stops at its
+    LIMIT (revision 0010). Over the one index of pending tasks, the creates' lane was a
+    BitmapAnd with the unique call index (every create ever) and a sort, and a bitmap scan
+    never marks a settled task's entry dead, so every claim walked all of them."""
+    settled = 3_000
+    with db.begin() as conn:
+        conn.execute(
+            sa.insert(provider_tasks),
+            [{"kind": "create_order", "payment_id": uuid4()} for _ in range(settled + 40)],
+        )
+        conn.execute(  # settled, as executors settle them: their entries are dead now
+            sa.update(provider_tasks)
+            .where(
+                provider_tasks.c.id
+                <= sa.select(sa.func.min(provider_tasks.c.id)).scalar_subquery() + settled - 1
+            )
+            .values(status=TaskStatus.DONE.value)
+        )
+        conn.execute(sa.insert(provider_tasks), {"kind": "cancel", "payment_id": uuid4()})
+    with db.connect() as conn:
+        conn.execute(sa.text("ANALYZE provider_tasks"))
+        conn.commit()
+    sent: list[tuple[str, Any]] = []
+
+    def seen(conn: sa.Connection, cursor: object, statement: str, params: Any, *_: object) -> None:
+        sent.append((statement, params))
+
+    sa.event.listen(db, "before_cursor_execute", seen)
+    try:
+        first = queue.claim_lanes(60.0, {CREATES: 16, OTHERS: 1})
+    finally:
+        sa.event.remove(db, "before_cursor_execute", seen)
+    assert len(first) == 17, "16 creates past the settled ones, and the cancel"
+    [(statement, params)] = sent
+
+    raw = db.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", params)
+            [[plans]] = cursor.fetchall()
+    finally:
+        raw.rollback()
+        raw.close()
+    nodes = list(_plan_nodes(plans[0]["Plan"]))
+    lanes = {node["Subplan Name"]: node for node in nodes if node.get("Subplan Name")}
+    for name, index in (
+        ("CTE due_0", "ix_provider_tasks_pending_creates"),
+        ("CTE due_1", "ix_provider_tasks_pending_others"),
+    ):
+        lane = list(_plan_nodes(lanes[name]))
+        kinds = [node["Node Type"] for node in lane]
+        assert "Sort" not in kinds, (name, kinds)
+        assert "BitmapAnd" not in kinds, (name, kinds)
+        scans = [node for node in lane if node["Node Type"] == "Index Scan"]
+        assert [scan["Index Name"] for scan in scans] == [index], (name, kinds)
+        # The explain's claim comes after the real one: the scan before it marked the
+        # settled tasks' entries dead, and this one steps over them.
+        assert lanes[name]["Shared Hit Blocks"] + lanes[name]["Shared Read Blocks"] < 100, name
