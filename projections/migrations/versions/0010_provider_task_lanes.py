@@ -30,9 +30,7 @@ LANES = {
 
 def upgrade() -> None:
     for name, where in LANES.items():
-        op.create_index(
-            name, "provider_tasks", ["id"], postgresql_where=where, if_not_exists=True
-        )
+        op.create_index(name, "provider_tasks", ["id"], postgresql_where=where, if_not_exists=True)
 
 
 def downgrade() -> None:
