@@ -584,9 +584,15 @@ class Container:
             {"bootstrap.servers": self.services.bootstrap_servers, **(producer or {})},
             topics or RelayTopics(confirmed=self.settings.kafka_topic_order_confirmed),
             self.settings.kafka_topic_partitions,
-            options=options,
+            options=options or self.relay_options(),
             on_step=on_step,
         )
+
+    def relay_options(self) -> RelayOptions:
+        """The relay's options as configured (RELAY_GATHER_MS), the rest as they default."""
+        from infrastructure.relay import RelayOptions
+
+        return RelayOptions(gather=self.settings.relay_gather_ms / 1000)
 
     def relay_loops(self) -> list[NamedLoop]:
         """The outbox relay (adr/0007): one active per database, the others stand by."""

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # batch carries the tasks of several checkouts: CPU per checkout against how soon a
     # payment gets its provider object (adr/0023).
     worker_gather_ms: int = Field(default=50, alias="WORKER_GATHER_MS", ge=0, le=1000)
+    # How far apart the outbox relay's passes begin after a commit's NOTIFY: passes per
+    # second (two statements each) against commit -> broker latency (adr/0007).
+    relay_gather_ms: int = Field(default=20, alias="RELAY_GATHER_MS", ge=0, le=1000)
     # The API process's nice value (adr/0024): with every role on one machine (`run`
     # sets 10 unless configured), the followers get the CPU first when it is scarce.
     api_niceness: int = Field(default=0, alias="API_NICENESS", ge=0, le=19)

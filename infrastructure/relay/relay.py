@@ -66,6 +66,11 @@ class RelayOptions:
     # A pass that published nothing saves its position at most this often: re-reading
     # events that relay nothing is all a crash in between costs.
     save_every: float = 1.0
+    # After a commit's NOTIFY, passes begin at least this far apart (RELAY_GATHER_MS): under
+    # load a commit lands every few milliseconds, and a pass for each read the head and the
+    # log twice to relay what one pass a moment later relays for all of them. It adds up to
+    # this to commit -> broker, and nothing to a pass behind the head (adr/0007 addendum).
+    gather: float = 0.02
 
 
 def _address(database: DatabaseAddress | Engine) -> DatabaseAddress:
@@ -170,9 +175,11 @@ class OutboxRelay:
             self.position = self._saved = lease.position()
             self._saved_at = time.monotonic()
             while not stop.is_set():
+                began = time.monotonic()
                 more = self._pass_or_back_off(lease, stop)
                 if not more:
-                    lease.wait_for_commit(self._idle_wait(), stop)
+                    if lease.wait_for_commit(self._idle_wait(), stop):
+                        stop.wait(max(0.0, began + self._options.gather - time.monotonic()))
                     if self._saved < self.position:
                         self._save_if_due(lease, self.position, published=False)
         except LeaseLost as exc:

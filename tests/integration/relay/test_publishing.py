@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import time
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry
@@ -234,3 +236,33 @@ def test_a_pass_that_publishes_nothing_defers_its_save_and_one_that_publishes_sa
     with RelayThread(make_relay(dataclasses.replace(FAST, save_every=0.2))) as relay:
         shop.place("carol")
         wait_caught_up(app, db)  # deferred, not forgotten: saved while the relay idles
+
+
+def test_commits_in_a_burst_share_the_pass_a_gather_later(
+    app: CheckoutApplication,
+    db: Engine,
+    shop: Shop,
+    make_relay: MakeRelay,
+    topics: RelayTopics,
+    bootstrap_servers: str,
+) -> None:
+    """A pass per NOTIFY read the head and the log for every commit of a stream; after a
+    NOTIFY the relay waits out the gather from its last pass's start, and one pass relays
+    what the commits of that moment wrote."""
+    relay = make_relay(dataclasses.replace(FAST, gather=1.0, safety_poll=60.0))
+    with RelayThread(relay):
+        wait_until(lambda: relay.is_active and relay.passes >= 1, what="the relay leading")
+        before, began = relay.passes, time.monotonic()
+        paid = [shop.place(f"burst-{n}") for n in range(12)]
+        for placed in paid:
+            shop.pay(placed)  # 24 commits, each one NOTIFY
+        burst = time.monotonic() - began
+        wait_caught_up(app, db)
+        passes = relay.passes - before
+        records = read_topic(bootstrap_servers, topics.confirmed)
+
+    assert sorted(r.key for r in records) == sorted(str(p.order.id).encode() for p in paid)
+    # One at the first NOTIFY, then one a gather after each pass while commits come in,
+    # and the last for the NOTIFYs of the last gather: without the gather, 14 here.
+    bound = 2 + math.ceil(burst / 1.0)
+    assert passes <= bound, f"{passes} passes for 24 commits in {burst:.2f} s"

@@ -134,3 +134,26 @@ def test_the_worker_gather_reaches_the_executors(monkeypatch: pytest.MonkeyPatch
         assert container.worker_options().executor.gather_seconds == 0.12
     finally:
         container.close()
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "soon"])
+def test_the_relay_gather_is_a_bounded_wait_in_milliseconds(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("RELAY_GATHER_MS", value)
+    with pytest.raises(ConfigurationError, match="RELAY_GATHER_MS"):
+        load_settings()
+
+
+def test_the_relay_gather_reaches_the_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.bootstrap import Container, Services
+
+    monkeypatch.setenv("RELAY_GATHER_MS", "35")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    settings = load_settings()
+    container = Container(settings, Services.from_settings(settings, jwt=False))
+    try:
+        assert container.relay_options().gather == 0.035
+    finally:
+        container.close()
